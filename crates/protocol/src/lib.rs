@@ -1,0 +1,176 @@
+//! The messages exchanged between producer, consumers and coordinator, and the job summary.
+//!
+//! Every role speaks these types, embedded (passed by value through the in-memory broker) or
+//! distributed (encoded with MessagePack by [`encode`] / [`decode`]). A scenario batch carries only
+//! its range: scenario `i`'s inputs are a pure function of (spec, seed, i), so consumers generate
+//! them where they are evaluated instead of shipping them. This crate knows no transport and no
+//! Wasm engine.
+
+mod failure;
+mod summary;
+
+pub use failure::{FailureKind, FailureTally, ScenarioFailure};
+pub use summary::{JobSummary, ModelRef, OutputSummaries};
+
+use mcp_spec::Spec;
+use mcp_stats::Moments;
+use serde::{Deserialize, Serialize};
+
+/// Version of the wire format; a receiver rejects messages of another version.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// A job's identity: unique per submission.
+pub type JobId = String;
+
+/// What a model says about itself (`describe()`), plus its content digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Input names, in row order.
+    pub inputs: Vec<String>,
+    /// Output names, in row order.
+    pub outputs: Vec<String>,
+    /// `sha256:<hex>` of the Wasm bytes.
+    pub digest: String,
+}
+
+/// The model of a job: everything a consumer needs before it takes scenario batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobModel {
+    /// The job this model belongs to.
+    pub job: JobId,
+    /// The model's description and digest.
+    pub info: ModelInfo,
+    /// The validated spec: distributions, seed, limits.
+    pub spec: Spec,
+    /// The component's bytes.
+    #[serde(with = "serde_bytes")]
+    pub wasm: Vec<u8>,
+}
+
+/// A range of scenarios to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioBatch {
+    /// Position of the batch in the job, from 0.
+    pub index: u64,
+    /// First scenario index.
+    pub start: u64,
+    /// Number of scenarios.
+    pub count: u32,
+}
+
+/// The outcome of one scenario batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultBatch {
+    /// The batch this answers.
+    pub batch: ScenarioBatch,
+    /// Per output (model order): moments of its successful values, in scenario order.
+    pub moments: Vec<Moments>,
+    /// Per output (model order): the successful values, in scenario order.
+    pub values: Vec<Vec<f64>>,
+    /// Scenarios that failed, in scenario order.
+    pub failures: Vec<ScenarioFailure>,
+    /// Wall-clock time spent evaluating the batch, in seconds.
+    pub eval_seconds: f64,
+}
+
+impl ResultBatch {
+    /// Scenarios that produced outputs.
+    pub fn succeeded(&self) -> u64 {
+        u64::from(self.batch.count) - self.failures.len() as u64
+    }
+}
+
+/// An error decoding a message.
+#[derive(Debug)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    version: u16,
+    body: T,
+}
+
+/// Encodes a message as versioned MessagePack.
+pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(&Envelope {
+        version: PROTOCOL_VERSION,
+        body,
+    })
+    .expect("protocol messages always serialise")
+}
+
+/// Decodes a message encoded by [`encode`], rejecting other versions and malformed bytes.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        version: u16,
+    }
+    let v: VersionOnly = rmp_serde::from_slice(bytes)
+        .map_err(|e| DecodeError(format!("not an mcp message: {e}")))?;
+    if v.version != PROTOCOL_VERSION {
+        return Err(DecodeError(format!(
+            "message has protocol version {}, this mcp speaks version {PROTOCOL_VERSION}; run the \
+             same mcp release on every machine",
+            v.version
+        )));
+    }
+    let e: Envelope<T> = rmp_serde::from_slice(bytes)
+        .map_err(|e| DecodeError(format!("malformed mcp message: {e}")))?;
+    Ok(e.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_round_trip() {
+        let batch = ResultBatch {
+            batch: ScenarioBatch {
+                index: 3,
+                start: 3072,
+                count: 2,
+            },
+            moments: vec![Moments::of([1.0])],
+            values: vec![vec![1.0]],
+            failures: vec![ScenarioFailure {
+                scenario: 3073,
+                kind: FailureKind::OutOfFuel,
+                message: "ran out of fuel".into(),
+            }],
+            eval_seconds: 0.5,
+        };
+        let back: ResultBatch = decode(&encode(&batch)).unwrap();
+        assert_eq!(back, batch);
+        assert_eq!(back.succeeded(), 1);
+    }
+
+    #[test]
+    fn garbage_and_other_versions_are_refused() {
+        let err = decode::<ScenarioBatch>(b"\xff\x00garbage").unwrap_err();
+        assert!(err.0.starts_with("not an mcp message"), "{err}");
+        let future = rmp_serde::to_vec_named(&Envelope {
+            version: 99,
+            body: 1u8,
+        })
+        .unwrap();
+        let err = decode::<ScenarioBatch>(&future).unwrap_err();
+        assert_eq!(
+            err.0,
+            "message has protocol version 99, this mcp speaks version 1; run the same mcp \
+             release on every machine"
+        );
+    }
+}

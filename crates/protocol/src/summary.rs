@@ -1,0 +1,68 @@
+//! The job summary: what `mcp submit --json` prints and the API returns.
+
+use mcp_stats::OutputSummary;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The model a job ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// `sha256:<hex>` of the Wasm bytes.
+    pub digest: String,
+}
+
+/// Summaries per output, serialised as a JSON object in the model's output order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputSummaries(pub Vec<(String, OutputSummary)>);
+
+impl Serialize for OutputSummaries {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, summary) in &self.0 {
+            map.serialize_entry(name, summary)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for OutputSummaries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OutputSummaries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of output names to summaries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(OutputSummaries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The summary of a job: the `--json` output of `mcp submit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// The model that ran.
+    pub model: ModelRef,
+    /// The job's seed.
+    pub seed: u64,
+    /// Scenarios evaluated (succeeded or failed).
+    pub scenarios: u64,
+    /// Scenarios that failed.
+    pub failed: u64,
+    /// Wall-clock duration of the job, in seconds.
+    pub elapsed_s: f64,
+    /// Per output, in model order.
+    pub outputs: OutputSummaries,
+}

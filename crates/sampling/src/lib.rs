@@ -1,0 +1,354 @@
+//! Deterministic scenario inputs: scenario `i` of a job is a pure function of (spec, seed, i).
+//!
+//! A [`ScenarioGenerator`] turns a validated spec into rows of model inputs, in the model's input
+//! order. Every (variable, scenario) pair draws from its own PCG stream whose 128-bit state is a
+//! hash of the job seed, the variable's name and the scenario index, so a scenario's values do not
+//! depend on batch size, worker count or the order batches run in, and changing one variable's
+//! distribution leaves the draws of every other variable untouched (common random numbers).
+//! Distributions come from statrs wherever it has them. This crate does no I/O.
+
+mod moments;
+
+pub use moments::analytic_moments;
+
+use mcp_spec::{Distribution, Spec};
+use rand::distr::Distribution as _;
+use rand_pcg::Mcg128Xsl64;
+use statrs::distribution as sd;
+use statrs::distribution::ContinuousCDF;
+
+/// A sampler for one distribution, with its statrs object built once.
+#[derive(Debug, Clone)]
+pub enum Sampler {
+    /// Always the same value: draws nothing.
+    Constant(f64),
+    /// Normal.
+    Normal(sd::Normal),
+    /// Uniform.
+    Uniform(sd::Uniform),
+    /// Exponential.
+    Exponential(sd::Exp),
+    /// Log-normal.
+    Lognormal(sd::LogNormal),
+    /// Triangular.
+    Triangular(sd::Triangular),
+    /// Binomial.
+    Binomial(sd::Binomial),
+    /// Poisson.
+    Poisson(sd::Poisson),
+    /// Bernoulli.
+    Bernoulli(sd::Bernoulli),
+    /// Beta.
+    Beta(sd::Beta),
+    /// Gamma.
+    Gamma(sd::Gamma),
+    /// Weibull.
+    Weibull(sd::Weibull),
+    /// PERT: `min + (max - min) * Beta(alpha, beta)`.
+    Pert {
+        min: f64,
+        range: f64,
+        beta: sd::Beta,
+    },
+    /// Student's t.
+    StudentT(sd::StudentsT),
+    /// Truncated normal by inversion: `mean + sign * std * Φ⁻¹(U(lo, hi))`.
+    ///
+    /// The truncation interval is mirrored into the lower half when it lies above the mean, so
+    /// the inversion works where Φ has its precision.
+    TruncatedNormal {
+        mean: f64,
+        std: f64,
+        sign: f64,
+        lo: f64,
+        hi: f64,
+    },
+    /// Discrete: an index drawn by weight, mapped to its value.
+    Discrete {
+        values: Vec<f64>,
+        index: sd::Categorical,
+    },
+}
+
+/// Why a distribution cannot be sampled although its parameters passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamplerError(pub String);
+
+impl std::fmt::Display for SamplerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SamplerError {}
+
+fn statrs_err(e: impl std::fmt::Display) -> SamplerError {
+    SamplerError(format!("statrs rejected the parameters: {e}"))
+}
+
+impl Sampler {
+    /// Builds the sampler of a validated distribution.
+    pub fn new(dist: &Distribution) -> Result<Sampler, SamplerError> {
+        use Distribution as D;
+        Ok(match dist {
+            D::Constant { value } => Sampler::Constant(*value),
+            D::Normal { mean, std } => {
+                Sampler::Normal(sd::Normal::new(*mean, *std).map_err(statrs_err)?)
+            }
+            D::Uniform { min, max } => {
+                Sampler::Uniform(sd::Uniform::new(*min, *max).map_err(statrs_err)?)
+            }
+            D::Exponential { rate } => {
+                Sampler::Exponential(sd::Exp::new(*rate).map_err(statrs_err)?)
+            }
+            D::Lognormal { mu, sigma } => {
+                Sampler::Lognormal(sd::LogNormal::new(*mu, *sigma).map_err(statrs_err)?)
+            }
+            D::Triangular { min, mode, max } => {
+                Sampler::Triangular(sd::Triangular::new(*min, *max, *mode).map_err(statrs_err)?)
+            }
+            D::Binomial { n, p } => {
+                Sampler::Binomial(sd::Binomial::new(*p, *n).map_err(statrs_err)?)
+            }
+            D::Poisson { lambda } => {
+                Sampler::Poisson(sd::Poisson::new(*lambda).map_err(statrs_err)?)
+            }
+            D::Bernoulli { p } => Sampler::Bernoulli(sd::Bernoulli::new(*p).map_err(statrs_err)?),
+            D::Beta { alpha, beta } => {
+                Sampler::Beta(sd::Beta::new(*alpha, *beta).map_err(statrs_err)?)
+            }
+            D::Gamma { shape, scale } => {
+                Sampler::Gamma(sd::Gamma::new(*shape, 1.0 / *scale).map_err(statrs_err)?)
+            }
+            D::Weibull { shape, scale } => {
+                Sampler::Weibull(sd::Weibull::new(*shape, *scale).map_err(statrs_err)?)
+            }
+            D::Pert { min, mode, max } => {
+                let (alpha, beta) = pert_shape(*min, *mode, *max);
+                Sampler::Pert {
+                    min: *min,
+                    range: max - min,
+                    beta: sd::Beta::new(alpha, beta).map_err(statrs_err)?,
+                }
+            }
+            D::StudentT { df } => {
+                Sampler::StudentT(sd::StudentsT::new(0.0, 1.0, *df).map_err(statrs_err)?)
+            }
+            D::TruncatedNormal {
+                mean,
+                std,
+                min,
+                max,
+            } => {
+                let (a, b) = ((min - mean) / std, (max - mean) / std);
+                // Mirror an interval above the mean so that both ends have small CDF values.
+                let (sign, a, b) = if a > 0.0 { (-1.0, -b, -a) } else { (1.0, a, b) };
+                let unit = sd::Normal::standard();
+                let (lo, hi) = (unit.cdf(a), unit.cdf(b));
+                if hi - lo <= 0.0 || !(hi - lo).is_finite() {
+                    return Err(SamplerError(format!(
+                        "[min, max] = [{min}, {max}] lies so far in the tail of \
+                         normal(mean = {mean}, std = {std}) that it holds no probability; move it \
+                         closer to the mean or widen std"
+                    )));
+                }
+                Sampler::TruncatedNormal {
+                    mean: *mean,
+                    std: *std,
+                    sign,
+                    lo,
+                    hi,
+                }
+            }
+            D::Discrete { values, weights } => Sampler::Discrete {
+                values: values.clone(),
+                index: sd::Categorical::new(weights).map_err(statrs_err)?,
+            },
+        })
+    }
+
+    /// Draws one value from `rng`.
+    #[inline]
+    pub fn sample(&self, rng: &mut Mcg128Xsl64) -> f64 {
+        match self {
+            Sampler::Constant(v) => *v,
+            Sampler::Normal(d) => d.sample(rng),
+            Sampler::Uniform(d) => d.sample(rng),
+            Sampler::Exponential(d) => d.sample(rng),
+            Sampler::Lognormal(d) => d.sample(rng),
+            Sampler::Triangular(d) => d.sample(rng),
+            Sampler::Binomial(d) => {
+                let k: u64 = d.sample(rng);
+                k as f64
+            }
+            Sampler::Poisson(d) => {
+                let k: u64 = d.sample(rng);
+                k as f64
+            }
+            Sampler::Bernoulli(d) => {
+                let b: bool = d.sample(rng);
+                if b { 1.0 } else { 0.0 }
+            }
+            Sampler::Beta(d) => d.sample(rng),
+            Sampler::Gamma(d) => d.sample(rng),
+            Sampler::Weibull(d) => d.sample(rng),
+            Sampler::Pert { min, range, beta } => {
+                let x: f64 = beta.sample(rng);
+                min + range * x
+            }
+            Sampler::StudentT(d) => d.sample(rng),
+            Sampler::TruncatedNormal {
+                mean,
+                std,
+                sign,
+                lo,
+                hi,
+            } => {
+                let u: f64 = rand::RngExt::random(rng);
+                let p = lo + u * (hi - lo);
+                let z = sd::Normal::standard().inverse_cdf(p);
+                mean + sign * std * z
+            }
+            Sampler::Discrete { values, index } => {
+                let i: usize = index.sample(rng);
+                values[i]
+            }
+        }
+    }
+
+    /// Whether the sampler draws random numbers at all.
+    pub fn is_constant(&self) -> bool {
+        matches!(self, Sampler::Constant(_))
+    }
+}
+
+/// Beta shape parameters of a PERT distribution (the classic λ = 4 weighting of the mode).
+pub fn pert_shape(min: f64, mode: f64, max: f64) -> (f64, f64) {
+    let range = max - min;
+    (
+        1.0 + 4.0 * (mode - min) / range,
+        1.0 + 4.0 * (max - mode) / range,
+    )
+}
+
+/// One model input: its sampler and the key of its random streams.
+#[derive(Debug, Clone)]
+struct Column {
+    stream_key: u64,
+    sampler: Sampler,
+}
+
+/// Generates the inputs of any scenario of a job, in the model's input order.
+#[derive(Debug, Clone)]
+pub struct ScenarioGenerator {
+    columns: Vec<Column>,
+}
+
+/// A variable that cannot be generated: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorError {
+    /// The variable (model input) at fault.
+    pub variable: String,
+    /// What is wrong, and the fix.
+    pub message: String,
+}
+
+impl std::fmt::Display for GeneratorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "variables.{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for GeneratorError {}
+
+impl ScenarioGenerator {
+    /// A generator for `inputs` (the model's input names, in its order), drawing from `spec`.
+    pub fn new(spec: &Spec, inputs: &[String]) -> Result<ScenarioGenerator, GeneratorError> {
+        let seed = spec.simulation.seed;
+        let columns = inputs
+            .iter()
+            .map(|name| {
+                let var = spec.variable(name).ok_or_else(|| GeneratorError {
+                    variable: name.clone(),
+                    message: "the model needs this input but the spec has no distribution for it"
+                        .to_string(),
+                })?;
+                let sampler = Sampler::new(&var.dist).map_err(|e| GeneratorError {
+                    variable: name.clone(),
+                    message: format!("{}: {e}", var.dist.name()),
+                })?;
+                Ok(Column {
+                    stream_key: stream_key(seed, name),
+                    sampler,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ScenarioGenerator { columns })
+    }
+
+    /// Number of inputs per scenario.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Writes scenarios `start .. start + count` row-major into `out` (cleared first).
+    pub fn fill(&self, start: u64, count: usize, out: &mut Vec<f64>) {
+        let width = self.columns.len();
+        out.clear();
+        out.resize(count * width, 0.0);
+        for (j, column) in self.columns.iter().enumerate() {
+            if let Sampler::Constant(v) = column.sampler {
+                for row in 0..count {
+                    out[row * width + j] = v;
+                }
+                continue;
+            }
+            for row in 0..count {
+                let mut rng = scenario_rng(column.stream_key, start + row as u64);
+                out[row * width + j] = column.sampler.sample(&mut rng);
+            }
+        }
+    }
+
+    /// The inputs of scenario `index`.
+    pub fn scenario(&self, index: u64) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.fill(index, 1, &mut out);
+        out
+    }
+}
+
+/// FNV-1a: a stable 64-bit hash of a variable name (std's hashers may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The SplitMix64 finaliser: a bijective, well-mixing 64-bit hash.
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The key shared by all streams of one variable in one job.
+pub fn stream_key(seed: u64, variable: &str) -> u64 {
+    mix(mix(seed).wrapping_add(GOLDEN) ^ fnv1a(variable.as_bytes()))
+}
+
+/// The random stream of one variable in scenario `index`: PCG-64 (MCG, XSL-RR output) seeded
+/// with 128 bits hashed from the variable's key and the index.
+#[inline]
+pub fn scenario_rng(stream_key: u64, index: u64) -> Mcg128Xsl64 {
+    // Each half is a bijection of the index, so a variable's streams never share a state.
+    let lo = mix(stream_key ^ mix(index.wrapping_add(GOLDEN)));
+    let hi = mix(mix(stream_key ^ 0xd1b5_4a32_d192_ed03) ^ index);
+    Mcg128Xsl64::new((u128::from(hi) << 64) | u128::from(lo))
+}

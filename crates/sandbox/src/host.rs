@@ -1,0 +1,194 @@
+//! What a model instance sees of the host: WASI without authority, capped logs, a memory limit.
+
+use bytes::Bytes;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+/// Most bytes of stdout and of stderr kept per model instance; the rest is counted and dropped.
+pub const LOG_CAPACITY: usize = 64 * 1024;
+
+/// The store data of one model instance.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) stdout: CappedLog,
+    pub(crate) stderr: CappedLog,
+}
+
+impl HostState {
+    /// A state granting no authority: no files, sockets, environment or arguments, closed stdin,
+    /// clocks stuck at zero, and entropy from a fixed seed, so a model cannot observe the host and
+    /// cannot make its results depend on when or where it runs.
+    pub(crate) fn new(memory_limit_bytes: usize) -> HostState {
+        let stdout = CappedLog::default();
+        let stderr = CappedLog::default();
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .secure_random(rand_pcg::Mcg128Xsl64::new(FIXED_ENTROPY_SEED))
+            .insecure_random(rand_pcg::Mcg128Xsl64::new(FIXED_ENTROPY_SEED))
+            .insecure_random_seed(FIXED_ENTROPY_SEED)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter {
+                limit: memory_limit_bytes,
+                hit: false,
+            },
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+const FIXED_ENTROPY_SEED: u128 = 0x6d63_705f_6e6f_5f65_6e74_726f_7079_2121;
+
+/// A clock that always reads zero: models cannot tell the time.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// Refuses memory growth past a limit, and remembers that it did.
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    /// Whether the model tried to grow past the limit since the last reset.
+    pub(crate) hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Err(wasmtime::format_err!(
+                "memory limit of {} MiB reached (the model asked for {} MiB)",
+                self.limit >> 20,
+                desired.div_ceil(1 << 20)
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Output a model wrote, kept up to [`LOG_CAPACITY`] bytes per instance; writes never fail, so a
+/// chatty model is not broken by its log being full.
+#[derive(Clone, Default)]
+pub(crate) struct CappedLog {
+    inner: Arc<Mutex<LogBuffer>>,
+}
+
+#[derive(Default)]
+struct LogBuffer {
+    unread: Vec<u8>,
+    kept: usize,
+    truncated: bool,
+}
+
+impl CappedLog {
+    /// Takes what was written since the last call, lossily decoded.
+    pub(crate) fn take(&self) -> String {
+        let mut buf = self.inner.lock().expect("log lock");
+        let text = String::from_utf8_lossy(&buf.unread).into_owned();
+        buf.unread.clear();
+        text
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        let mut buf = self.inner.lock().expect("log lock");
+        let room = LOG_CAPACITY.saturating_sub(buf.kept);
+        let n = room.min(bytes.len());
+        buf.unread.extend_from_slice(&bytes[..n]);
+        buf.kept += n;
+        if n < bytes.len() && !buf.truncated {
+            buf.truncated = true;
+            buf.unread
+                .extend_from_slice(b"\n[mcp: model output truncated at 64 KiB per stream]\n");
+        }
+    }
+}
+
+impl IsTerminal for CappedLog {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedLog {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        // Only WASI 0.3 guests use this interface, and the sandbox links WASI 0.2 alone.
+        Box::new(tokio::io::sink())
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for CappedLog {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CappedLog {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        CappedLog::write(self, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}

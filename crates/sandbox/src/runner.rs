@@ -1,0 +1,346 @@
+//! Evaluating scenario batches in one model instance, scenario failures isolated.
+
+use crate::bindings::exports::mcp::model::evaluate::{BatchOutput, Info};
+use crate::host::HostState;
+use crate::{EPOCH_TICK, LoadedModel, bindings};
+use mcp_protocol::{FailureKind, ScenarioFailure};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Store, Trap};
+
+/// Limits on each scenario a runner evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Fuel per scenario; a batch of `n` scenarios gets `n` times this.
+    pub fuel_per_scenario: u64,
+    /// Largest linear memory of the instance, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock limit per scenario; a batch of `n` scenarios gets `n` times this.
+    pub scenario_timeout: Duration,
+}
+
+impl RunLimits {
+    /// The limits a spec asks for.
+    pub fn from_spec(limits: &mcp_spec::Limits) -> RunLimits {
+        RunLimits {
+            fuel_per_scenario: limits.fuel_per_scenario,
+            memory_bytes: (limits.memory_mib as usize) << 20,
+            scenario_timeout: Duration::from_millis(limits.scenario_timeout_ms),
+        }
+    }
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits::from_spec(&mcp_spec::Limits::default())
+    }
+}
+
+/// What a batch produced: output columns of the scenarios that succeeded, and the failures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// One column per model output (model order), holding the successful scenarios' values in
+    /// scenario order.
+    pub columns: Vec<Vec<f64>>,
+    /// Failed scenarios, in scenario order.
+    pub failures: Vec<ScenarioFailure>,
+    /// Fuel consumed by the batch, retries included.
+    pub fuel_used: u64,
+}
+
+/// One instance of a model, evaluating batches under its limits.
+pub struct ModelRunner {
+    model: Arc<LoadedModel>,
+    limits: RunLimits,
+    store: Store<HostState>,
+    instance: bindings::Model,
+}
+
+impl std::fmt::Debug for ModelRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelRunner")
+            .field("model", &self.model.info.name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+enum CallError {
+    /// The instance trapped or hit a limit; it must be replaced.
+    Trapped(FailureKind, String),
+}
+
+impl ModelRunner {
+    /// Instantiates `model` under `limits`.
+    pub fn new(model: Arc<LoadedModel>, limits: RunLimits) -> Result<ModelRunner, String> {
+        let (store, instance) = instantiate(&model, &limits)?;
+        Ok(ModelRunner {
+            model,
+            limits,
+            store,
+            instance,
+        })
+    }
+
+    /// The model this runner evaluates.
+    pub fn model(&self) -> &LoadedModel {
+        &self.model
+    }
+
+    /// Calls `describe()` in a fresh instance.
+    pub(crate) fn describe(model: &LoadedModel, limits: &RunLimits) -> Result<Info, String> {
+        let (mut store, instance) = instantiate(model, limits)?;
+        arm(&mut store, limits, 1);
+        let result = instance.mcp_model_evaluate().call_describe(&mut store);
+        match result {
+            Ok(info) => Ok(info),
+            Err(e) => {
+                let (kind, message) = classify(&mut store, &e, limits, 1);
+                Err(format!("failed ({kind}): {message}"))
+            }
+        }
+    }
+
+    /// Evaluates scenarios `first .. first + count`, whose inputs are `inputs` (row-major).
+    ///
+    /// A scenario that traps, exhausts its fuel, time or memory, returns an error, or returns
+    /// non-finite or missing outputs becomes a failure; the others still produce outputs.
+    pub fn run_batch(&mut self, first: u64, count: usize, inputs: &[f64]) -> BatchOutcome {
+        let width = self.model.info.inputs.len();
+        let n_out = self.model.info.outputs.len();
+        assert_eq!(inputs.len(), count * width, "inputs must hold count rows");
+        let mut outcome = BatchOutcome {
+            columns: vec![Vec::with_capacity(count); n_out],
+            ..BatchOutcome::default()
+        };
+        let mut pos = 0;
+        // After a trap or a malformed result, scenarios run one at a time until the culprit is
+        // found, then batching resumes.
+        let mut single = false;
+        while pos < count {
+            let n = if single { 1 } else { count - pos };
+            let rows = &inputs[pos * width..(pos + n) * width];
+            match self.call(n, rows, &mut outcome.fuel_used) {
+                Ok(result) => {
+                    let done = result.failure.as_ref().map_or(n, |f| f.index as usize);
+                    if done > n || result.values.len() != done * n_out {
+                        if n == 1 {
+                            let message = format!(
+                                "returned {} values for a scenario of {n_out} outputs",
+                                result.values.len()
+                            );
+                            outcome.fail(
+                                first + pos as u64,
+                                FailureKind::WrongOutputCount,
+                                message,
+                            );
+                            pos += 1;
+                            single = false;
+                        } else {
+                            single = true;
+                        }
+                        continue;
+                    }
+                    for (r, row) in result
+                        .values
+                        .chunks_exact(n_out.max(1))
+                        .take(done)
+                        .enumerate()
+                    {
+                        let scenario = first + (pos + r) as u64;
+                        match row.iter().position(|v| !v.is_finite()) {
+                            Some(j) => {
+                                let message = format!(
+                                    "output `{}` is {}",
+                                    self.model.info.outputs[j], row[j]
+                                );
+                                outcome.fail(scenario, FailureKind::NonFiniteOutput, message);
+                            }
+                            None => {
+                                for (column, v) in outcome.columns.iter_mut().zip(row) {
+                                    column.push(*v);
+                                }
+                            }
+                        }
+                    }
+                    pos += done;
+                    if let Some(failure) = result.failure {
+                        outcome.fail(first + pos as u64, FailureKind::ModelError, failure.message);
+                        pos += 1;
+                        single = false;
+                    }
+                }
+                Err(CallError::Trapped(kind, message)) => {
+                    if let Err(e) = self.replace_instance() {
+                        // Cannot happen for a model that instantiated before; fail the rest
+                        // rather than loop.
+                        for s in pos..count {
+                            outcome.fail(first + s as u64, FailureKind::Trap, e.clone());
+                        }
+                        break;
+                    }
+                    if n == 1 {
+                        outcome.fail(first + pos as u64, kind, message);
+                        pos += 1;
+                        single = false;
+                    } else {
+                        single = true;
+                    }
+                }
+            }
+        }
+        self.log_output();
+        outcome
+    }
+
+    fn call(
+        &mut self,
+        n: usize,
+        rows: &[f64],
+        fuel_used: &mut u64,
+    ) -> Result<BatchOutput, CallError> {
+        let budget = arm(&mut self.store, &self.limits, n);
+        let result =
+            self.instance
+                .mcp_model_evaluate()
+                .call_run_batch(&mut self.store, n as u32, rows);
+        let left = self.store.get_fuel().unwrap_or(0);
+        *fuel_used += budget - left;
+        result.map_err(|e| {
+            let (kind, message) = classify(&mut self.store, &e, &self.limits, n);
+            CallError::Trapped(kind, message)
+        })
+    }
+
+    fn replace_instance(&mut self) -> Result<(), String> {
+        self.log_output();
+        let (store, instance) = instantiate(&self.model, &self.limits)?;
+        self.store = store;
+        self.instance = instance;
+        Ok(())
+    }
+
+    /// Sends what the model printed to the log.
+    fn log_output(&mut self) {
+        let data = self.store.data();
+        for (stream, log) in [("stdout", &data.stdout), ("stderr", &data.stderr)] {
+            let text = log.take();
+            if !text.is_empty() {
+                tracing::info!(target: "mcp::model", model = %self.model.info.name, stream, "{}", text.trim_end());
+            }
+        }
+    }
+}
+
+impl BatchOutcome {
+    fn fail(&mut self, scenario: u64, kind: FailureKind, message: String) {
+        self.failures.push(ScenarioFailure {
+            scenario,
+            kind,
+            message,
+        });
+    }
+}
+
+fn instantiate(
+    model: &LoadedModel,
+    limits: &RunLimits,
+) -> Result<(Store<HostState>, bindings::Model), String> {
+    let mut store = Store::new(&model.engine, HostState::new(limits.memory_bytes));
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_trap();
+    arm(&mut store, limits, 1);
+    let instance = model
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("could not be instantiated: {e:#}"))?;
+    Ok((store, instance))
+}
+
+/// Gives the store the fuel and time of `n` scenarios; returns the fuel given.
+fn arm(store: &mut Store<HostState>, limits: &RunLimits, n: usize) -> u64 {
+    let fuel = limits.fuel_per_scenario.saturating_mul(n as u64);
+    store.set_fuel(fuel).expect("fuel is enabled");
+    let timeout = limits
+        .scenario_timeout
+        .saturating_mul(n.min(u32::MAX as usize) as u32);
+    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1;
+    store.set_epoch_deadline(ticks);
+    store.data_mut().limiter.hit = false;
+    fuel
+}
+
+fn classify(
+    store: &mut Store<HostState>,
+    err: &wasmtime::Error,
+    limits: &RunLimits,
+    n: usize,
+) -> (FailureKind, String) {
+    if store.data().limiter.hit {
+        return (FailureKind::MemoryLimit, format!("{err:#}"));
+    }
+    let stderr = store.data().stderr.take();
+    let plural = if n == 1 { "scenario" } else { "batch" };
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => (
+            FailureKind::OutOfFuel,
+            format!(
+                "used more than its fuel ({} units per scenario); raise limits.fuel_per_scenario if the model needs more",
+                limits.fuel_per_scenario
+            ),
+        ),
+        Some(Trap::Interrupt) => (
+            FailureKind::Timeout,
+            format!(
+                "the {plural} ran longer than {} ms per scenario; raise limits.scenario_timeout_ms if the model needs more",
+                limits.scenario_timeout.as_millis()
+            ),
+        ),
+        Some(Trap::StackOverflow) => (
+            FailureKind::StackOverflow,
+            "call stack exhausted (deep or infinite recursion)".to_string(),
+        ),
+        Some(Trap::UnreachableCodeReached) => match panic_message(&stderr) {
+            Some(message) => (FailureKind::Panic, message),
+            None => (
+                FailureKind::Unreachable,
+                "wasm `unreachable` instruction executed".to_string(),
+            ),
+        },
+        Some(Trap::IntegerDivisionByZero) => (
+            FailureKind::DivideByZero,
+            "integer divide by zero".to_string(),
+        ),
+        Some(trap) => (FailureKind::Trap, trap.to_string()),
+        None => (FailureKind::Trap, format!("{err:#}")),
+    }
+}
+
+/// The panic message a Rust guest printed before aborting, e.g.
+/// `panicked at src/lib.rs:12:5: boom`.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("panicked at ")?;
+    let text: Vec<&str> = stderr[start..]
+        .lines()
+        .take_while(|l| !l.starts_with("note: "))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Some(text.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn panic_messages_are_extracted() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nboom\nnote: run with \
+                      `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:12:5: boom")
+        );
+        assert_eq!(panic_message("nothing here"), None);
+    }
+}

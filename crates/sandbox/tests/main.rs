@@ -1,0 +1,249 @@
+//! The sandbox against real components: the example models, the `faulty` test model, and
+//! hand-written components that are not mcp models.
+
+use mcp_protocol::FailureKind;
+use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
+use mcp_testkit::model_bytes;
+use std::time::Duration;
+
+fn limits() -> RunLimits {
+    RunLimits {
+        fuel_per_scenario: 1_000_000,
+        memory_bytes: 16 << 20,
+        scenario_timeout: Duration::from_secs(5),
+    }
+}
+
+fn load_err(wasm: &[u8]) -> String {
+    Sandbox::new()
+        .unwrap()
+        .load(wasm, &limits())
+        .expect_err("the sandbox must refuse this")
+        .to_string()
+}
+
+#[test]
+fn describes_the_pricing_model() {
+    let sandbox = Sandbox::new().unwrap();
+    let model = sandbox.load(&model_bytes("pricing"), &limits()).unwrap();
+    let info = model.info();
+    assert_eq!(info.name, "pricing");
+    assert_eq!(info.version, "0.1.0");
+    assert_eq!(
+        info.inputs,
+        ["spot", "strike", "rate", "vol", "maturity", "z"]
+    );
+    assert_eq!(info.outputs, ["price", "itm"]);
+    assert!(info.digest.starts_with("sha256:") && info.digest.len() == 71);
+}
+
+#[test]
+fn compiles_each_model_once() {
+    let sandbox = Sandbox::new().unwrap();
+    let a = sandbox.load(&model_bytes("sum"), &limits()).unwrap();
+    let b = sandbox.load(&model_bytes("sum"), &limits()).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn evaluates_a_batch() {
+    let sandbox = Sandbox::new().unwrap();
+    let model = sandbox.load(&model_bytes("sum"), &limits()).unwrap();
+    let mut runner = ModelRunner::new(model, limits()).unwrap();
+    let out = runner.run_batch(10, 3, &[1.0, 2.0, 3.0, 4.0, -1.0, 0.5]);
+    assert!(out.failures.is_empty());
+    assert_eq!(out.columns, vec![vec![3.0, 7.0, -0.5]]);
+    assert!(out.fuel_used > 0);
+}
+
+/// Runs `faulty` on one batch whose scenario `k` has `modes[k]` and `x = k`.
+fn run_faulty(modes: &[f64]) -> mcp_sandbox::BatchOutcome {
+    let sandbox = Sandbox::new().unwrap();
+    let model = sandbox.load(&model_bytes("faulty"), &limits()).unwrap();
+    let mut runner = ModelRunner::new(model, limits()).unwrap();
+    let inputs: Vec<f64> = modes
+        .iter()
+        .enumerate()
+        .flat_map(|(k, m)| [*m, k as f64])
+        .collect();
+    runner.run_batch(100, modes.len(), &inputs)
+}
+
+/// Checks that exactly scenario 101 of a batch of three failed with `kind`, and that its
+/// neighbours 100 and 102 still produced their outputs.
+fn check_isolated(mode: f64, kind: FailureKind, message: &str) {
+    let out = run_faulty(&[0.0, mode, 0.0]);
+    assert_eq!(
+        out.columns,
+        vec![vec![0.0, 2.0]],
+        "neighbours of mode {mode}"
+    );
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let f = &out.failures[0];
+    assert_eq!((f.scenario, f.kind), (101, kind), "{f:?}");
+    assert!(
+        f.message.contains(message),
+        "{:?} lacks {message:?}",
+        f.message
+    );
+}
+
+#[test]
+fn a_model_error_fails_only_its_scenario() {
+    check_isolated(1.0, FailureKind::ModelError, "mode 1 refuses x = 1");
+}
+
+#[test]
+fn a_panic_fails_only_its_scenario_with_its_message() {
+    check_isolated(2.0, FailureKind::Panic, "mode 2 panics on x = 1");
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    check_isolated(
+        3.0,
+        FailureKind::OutOfFuel,
+        "used more than its fuel (1000000 units per scenario)",
+    );
+}
+
+#[test]
+fn nan_outputs_are_failures() {
+    check_isolated(4.0, FailureKind::NonFiniteOutput, "output `y` is NaN");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_limit() {
+    check_isolated(
+        5.0,
+        FailureKind::MemoryLimit,
+        "memory limit of 16 MiB reached",
+    );
+}
+
+#[test]
+fn unbounded_recursion_overflows_the_stack() {
+    check_isolated(6.0, FailureKind::StackOverflow, "call stack exhausted");
+}
+
+#[test]
+fn unreachable_is_its_own_kind() {
+    check_isolated(7.0, FailureKind::Unreachable, "unreachable");
+}
+
+#[test]
+fn a_wrong_output_count_is_found_per_scenario() {
+    check_isolated(
+        8.0,
+        FailureKind::WrongOutputCount,
+        "returned 0 values for a scenario of 1 outputs",
+    );
+}
+
+#[test]
+fn several_failures_in_one_batch_are_all_counted() {
+    let out = run_faulty(&[2.0, 0.0, 3.0, 1.0, 0.0, 4.0, 0.0]);
+    assert_eq!(out.columns, vec![vec![1.0, 4.0, 6.0]]);
+    let kinds: Vec<_> = out.failures.iter().map(|f| (f.scenario, f.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (100, FailureKind::Panic),
+            (102, FailureKind::OutOfFuel),
+            (103, FailureKind::ModelError),
+            (105, FailureKind::NonFiniteOutput),
+        ]
+    );
+}
+
+#[test]
+fn model_output_goes_to_the_log_not_the_terminal() {
+    // Printing must neither fail the scenario nor reach the host's stdout.
+    let out = run_faulty(&[9.0, 9.0]);
+    assert!(out.failures.is_empty());
+    assert_eq!(out.columns, vec![vec![0.0, 1.0]]);
+}
+
+#[test]
+fn refuses_files_that_are_not_wasm() {
+    assert_eq!(
+        load_err(b"[simulation]\nscenarios = 1\n"),
+        "not a WebAssembly file (it starts with bytes 5b 73 69 6d 75 6c 61 74); build the model \
+         with `cargo xtask build-model NAME`"
+    );
+}
+
+#[test]
+fn refuses_core_modules() {
+    let module = wat::parse_str("(module (func (export \"run\")))").unwrap();
+    assert_eq!(
+        load_err(&module),
+        "a core WebAssembly module, not a component; build the model for wasm32-wasip2 with the \
+         mcp model SDK (`cargo xtask build-model NAME`)"
+    );
+}
+
+#[test]
+fn refuses_truncated_components() {
+    let wasm = model_bytes("sum");
+    let err = load_err(&wasm[..wasm.len() / 2]);
+    assert!(
+        err.starts_with("not a valid WebAssembly component: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_components_without_the_model_export() {
+    let component = wat::parse_str("(component)").unwrap();
+    assert_eq!(
+        load_err(&component),
+        "the component does not export `mcp:model/evaluate@0.1.0` (its exports: none); it is not \
+         an mcp model: implement mcp_model_sdk::Model and call mcp_model_sdk::export_model!"
+    );
+}
+
+#[test]
+fn refuses_another_world_version() {
+    let component = wat::parse_str(
+        r#"(component (instance $i) (export "mcp:model/evaluate@0.2.0" (instance $i)))"#,
+    )
+    .unwrap();
+    assert_eq!(
+        load_err(&component),
+        "the model exports `mcp:model/evaluate@0.2.0`, but this mcp runs models of the \
+         mcp:model@0.1.0 world; rebuild the model with a matching mcp model SDK"
+    );
+}
+
+#[test]
+fn refuses_the_export_with_wrong_functions() {
+    let component = wat::parse_str(
+        r#"(component (instance $i) (export "mcp:model/evaluate@0.1.0" (instance $i)))"#,
+    )
+    .unwrap();
+    let err = load_err(&component);
+    assert!(
+        err.starts_with(
+            "the component's `mcp:model/evaluate@0.1.0` export does not match the mcp:model@0.1.0 world: "
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_imports_the_host_does_not_grant() {
+    let component = wat::parse_str(
+        r#"(component
+             (import "wasi:http/types@0.2.0" (instance))
+             (instance $i)
+             (export "mcp:model/evaluate@0.1.0" (instance $i)))"#,
+    )
+    .unwrap();
+    assert_eq!(
+        load_err(&component),
+        "the model imports `wasi:http/types@0.2.0`, which mcp does not provide; models may import \
+         only WASI 0.2 interfaces (cli, io, clocks, random, filesystem, sockets), and get no \
+         authority through them"
+    );
+}

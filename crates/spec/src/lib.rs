@@ -1,0 +1,198 @@
+//! The job spec (`vars.toml`): its types, its parser and its validation.
+//!
+//! A spec says how many scenarios to run, with which seed and batch size, under which sandbox
+//! limits, and which probability distribution feeds each model input. Parsing keeps the source
+//! spans of every field so that each error names the file, line, column and field at fault, and
+//! says how to fix it. This crate reads only strings: it does no I/O, knows no model format and
+//! samples nothing (that is `mcp-sampling`).
+
+mod diagnostics;
+mod distribution;
+mod parse;
+
+pub use diagnostics::{Diagnostic, SpecError};
+pub use distribution::{DISTRIBUTIONS, Distribution};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Default number of scenarios per batch.
+pub const DEFAULT_BATCH: u32 = 1024;
+/// Default fuel (wasm instructions, roughly) one scenario may use.
+pub const DEFAULT_FUEL_PER_SCENARIO: u64 = 10_000_000;
+/// Default linear-memory limit of one model instance, in MiB.
+pub const DEFAULT_MEMORY_MIB: u32 = 64;
+/// Default time-out of a whole job, in seconds.
+pub const DEFAULT_TIMEOUT_S: u64 = 3600;
+/// Default wall-clock limit of one scenario, in milliseconds.
+pub const DEFAULT_SCENARIO_TIMEOUT_MS: u64 = 1000;
+
+/// A validated job spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// What the spec expects of the model, checked against its `describe()`.
+    pub model: ModelExpectation,
+    /// Scenario count, seed and batch size.
+    pub simulation: Simulation,
+    /// Sandbox limits for the model.
+    pub limits: Limits,
+    /// One distribution per model input, sorted by name.
+    pub variables: Vec<Variable>,
+    /// Where each part of the spec stood in its source, for later error messages.
+    #[serde(skip)]
+    pub source: SourceMap,
+}
+
+/// The optional `[model]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelExpectation {
+    /// Expected model name, when given.
+    pub name: Option<String>,
+    /// Expected model version, when given.
+    pub version: Option<String>,
+}
+
+/// The `[simulation]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Simulation {
+    /// Number of scenarios in the job.
+    pub scenarios: u64,
+    /// Seed of the job's random streams.
+    pub seed: u64,
+    /// Scenarios per batch.
+    pub batch: u32,
+}
+
+/// The optional `[limits]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Fuel one scenario may consume.
+    pub fuel_per_scenario: u64,
+    /// Linear memory one model instance may grow to, in MiB.
+    pub memory_mib: u32,
+    /// Time-out of the whole job, in seconds.
+    pub timeout_s: u64,
+    /// Wall-clock limit of one scenario, in milliseconds.
+    pub scenario_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel_per_scenario: DEFAULT_FUEL_PER_SCENARIO,
+            memory_mib: DEFAULT_MEMORY_MIB,
+            timeout_s: DEFAULT_TIMEOUT_S,
+            scenario_timeout_ms: DEFAULT_SCENARIO_TIMEOUT_MS,
+        }
+    }
+}
+
+/// One model input and its distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variable {
+    /// The input's name, as the model declares it.
+    pub name: String,
+    /// The distribution its values are drawn from.
+    pub dist: Distribution,
+}
+
+/// Byte ranges of the parts of a spec in its source text, and the text's name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceMap {
+    /// The name errors use for the source, e.g. the file path.
+    pub origin: String,
+    /// The source text.
+    pub text: String,
+    /// Span of each variable's key.
+    pub variables: BTreeMap<String, Range<usize>>,
+    /// Span of the `[variables]` header, if present.
+    pub variables_table: Option<Range<usize>>,
+    /// Spans of `model.name` and `model.version`.
+    pub model_name: Option<Range<usize>>,
+    /// Span of `model.version`.
+    pub model_version: Option<Range<usize>>,
+}
+
+impl Spec {
+    /// Parses and validates a spec; `origin` names the source in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Spec, SpecError> {
+        parse::parse(text, origin)
+    }
+
+    /// The variable feeding input `name`, if the spec has one.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// Checks the spec against a model's description: name, version and the exact set of inputs.
+    pub fn check_model(
+        &self,
+        name: &str,
+        version: &str,
+        inputs: &[String],
+    ) -> Result<(), SpecError> {
+        let src = &self.source;
+        let mut errors = Vec::new();
+        if let Some(expected) = &self.model.name
+            && expected != name
+        {
+            errors.push(Diagnostic::at(
+                src,
+                src.model_name.clone(),
+                "model.name",
+                format!(
+                    "the spec expects model `{expected}` but the file is model `{name}`; \
+                     submit the right model or change `model.name`"
+                ),
+            ));
+        }
+        if let Some(expected) = &self.model.version
+            && expected != version
+        {
+            errors.push(Diagnostic::at(
+                src,
+                src.model_version.clone(),
+                "model.version",
+                format!(
+                    "the spec expects version `{expected}` of model `{name}` but the file is \
+                     version `{version}`; rebuild the model or change `model.version`"
+                ),
+            ));
+        }
+        for var in &self.variables {
+            if !inputs.iter().any(|i| i == &var.name) {
+                errors.push(Diagnostic::at(
+                    src,
+                    src.variables.get(&var.name).cloned(),
+                    &format!("variables.{}", var.name),
+                    format!(
+                        "model `{name}` has no input `{}` (its inputs are: {}); remove the \
+                         variable or fix its name",
+                        var.name,
+                        inputs.join(", ")
+                    ),
+                ));
+            }
+        }
+        for input in inputs {
+            if self.variable(input).is_none() {
+                errors.push(Diagnostic::at(
+                    src,
+                    src.variables_table.clone(),
+                    "variables",
+                    format!(
+                        "model `{name}` input `{input}` has no distribution; add one under \
+                         [variables], for example `{input} = {{ dist = \"normal\", mean = 0.0, \
+                         std = 1.0 }}`"
+                    ),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecError::new(errors))
+        }
+    }
+}

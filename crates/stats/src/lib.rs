@@ -1,0 +1,93 @@
+//! Mergeable statistics of model outputs, and the summary users read.
+//!
+//! Consumers summarise each result batch into [`Moments`] (count, mean, sum of squared
+//! deviations, min, max, folded in scenario order); the coordinator merges batch moments in batch
+//! order and keeps every output value to compute exact percentiles at the end. Both steps are
+//! independent of how many workers ran and in which order batches arrived, so a job's summary is
+//! the same to the last bit however it was run. This crate does no I/O.
+
+mod moments;
+mod percentiles;
+
+pub use moments::Moments;
+pub use percentiles::{PERCENTILES, Percentiles, percentile_sorted};
+
+use serde::{Deserialize, Serialize};
+
+/// The two-sided 97.5% quantile of the standard normal, for 95% confidence intervals.
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
+/// The summary of one model output over a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    /// Scenarios that produced this output.
+    pub count: u64,
+    /// Sample mean.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1 denominator).
+    pub std: f64,
+    /// Standard error of the mean, `std / √count`.
+    pub stderr: f64,
+    /// 95% confidence interval of the mean, `mean ± 1.96 · stderr`.
+    pub ci95: [f64; 2],
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Percentiles p1, p5, p25, p50, p75, p95, p99 (linear interpolation, as numpy's default).
+    pub percentiles: Percentiles,
+}
+
+/// Accumulates one output over a job: moments merged in batch order, values kept for percentiles.
+#[derive(Debug, Clone, Default)]
+pub struct OutputAccumulator {
+    moments: Moments,
+    values: Vec<f64>,
+}
+
+impl OutputAccumulator {
+    /// Adds one batch: its moments (merged in the order batches are added) and its values.
+    pub fn add_batch(&mut self, moments: &Moments, values: &[f64]) {
+        self.moments.merge(moments);
+        self.values.extend_from_slice(values);
+    }
+
+    /// Moments so far.
+    pub fn moments(&self) -> &Moments {
+        &self.moments
+    }
+
+    /// The summary of everything added so far; sorts a copy of the values when `exact` percentiles
+    /// are needed, so it may be called while the job runs.
+    pub fn summary(&self) -> OutputSummary {
+        let mut sorted = self.values.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        summarize(&self.moments, &sorted)
+    }
+
+    /// The final summary, consuming the accumulator (sorts in place, no copy).
+    pub fn into_summary(mut self) -> OutputSummary {
+        self.values.sort_unstable_by(f64::total_cmp);
+        summarize(&self.moments, &self.values)
+    }
+}
+
+/// Builds a summary from merged moments and the sorted values.
+pub fn summarize(m: &Moments, sorted: &[f64]) -> OutputSummary {
+    let std = m.std();
+    let stderr = if m.count > 0 {
+        std / (m.count as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    OutputSummary {
+        count: m.count,
+        mean: m.mean,
+        std,
+        stderr,
+        ci95: [m.mean - Z_975 * stderr, m.mean + Z_975 * stderr],
+        min: m.min,
+        max: m.max,
+        percentiles: Percentiles::of_sorted(sorted),
+    }
+}

@@ -1,0 +1,234 @@
+//! Project tasks: `cargo xtask <task>`. Run `cargo xtask help` for the list.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+tasks:
+  build-model NAME   build example-models/NAME (or a test model) as a wasm32-wasip2 component
+                     and write target/models/NAME.wasm
+  build-models       build every example and test model
+  demo               build the pricing model and run it embedded on every core
+  test               install what the tests need, build the models, run every test
+  bench              build the models and run the benchmarks (release)
+  help               this text
+";
+
+/// Directories holding model crates, searched in this order.
+const MODEL_DIRS: &[&str] = &["example-models", "crates/sandbox/test-models"];
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("build-model") => {
+            let Some(name) = args.get(1) else {
+                bail!(
+                    "usage: cargo xtask build-model NAME (models: {})",
+                    model_names()?.join(", ")
+                );
+            };
+            ensure_wasm_target(false)?;
+            let path = build_model(name)?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        Some("build-models") => {
+            ensure_wasm_target(false)?;
+            for path in build_all_models()? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the project root")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                project_root().join(dir)
+            }
+        }
+        None => project_root().join("target"),
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(project_root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", shown(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", shown(cmd)))?;
+    if !status.success() {
+        bail!("{} failed with {status}", shown(cmd));
+    }
+    Ok(())
+}
+
+fn shown(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Makes sure the wasm target is installed; installs it when `install` is set.
+fn ensure_wasm_target(install: bool) -> Result<()> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .context("could not run rustc")?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .exists()
+    {
+        return Ok(());
+    }
+    if install {
+        return run(Command::new("rustup").args(["target", "add", WASM_TARGET]));
+    }
+    bail!(
+        "the {WASM_TARGET} target is not installed; run `rustup target add {WASM_TARGET}` and try again"
+    )
+}
+
+fn model_names() -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for dir in MODEL_DIRS {
+        for entry in std::fs::read_dir(project_root().join(dir))? {
+            let entry = entry?;
+            if entry.path().join("Cargo.toml").exists() {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The package name in `dir/Cargo.toml`.
+fn package_name(dir: &Path) -> Result<String> {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))?;
+    manifest
+        .lines()
+        .find_map(|l| {
+            let rest = l
+                .trim()
+                .strip_prefix("name")?
+                .trim_start()
+                .strip_prefix('=')?;
+            Some(rest.trim().trim_matches('"').to_string())
+        })
+        .with_context(|| format!("no package name in {}", dir.join("Cargo.toml").display()))
+}
+
+fn build_model(name: &str) -> Result<PathBuf> {
+    let dir = MODEL_DIRS
+        .iter()
+        .map(|d| project_root().join(d).join(name))
+        .find(|d| d.join("Cargo.toml").exists())
+        .with_context(|| {
+            format!(
+                "no model `{name}`; models: {}",
+                model_names().unwrap_or_default().join(", ")
+            )
+        })?;
+    let package = package_name(&dir)?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "--package",
+        &package,
+    ]))?;
+    copy_model(name, &package)
+}
+
+fn build_all_models() -> Result<Vec<PathBuf>> {
+    let names = model_names()?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--target", WASM_TARGET]);
+    let mut packages = Vec::new();
+    for name in &names {
+        let dir = MODEL_DIRS
+            .iter()
+            .map(|d| project_root().join(d).join(name))
+            .find(|d| d.join("Cargo.toml").exists())
+            .expect("listed models exist");
+        let package = package_name(&dir)?;
+        cmd.args(["--package", &package]);
+        packages.push((name, package));
+    }
+    run(&mut cmd)?;
+    packages
+        .iter()
+        .map(|(name, package)| copy_model(name, package))
+        .collect()
+}
+
+fn copy_model(name: &str, package: &str) -> Result<PathBuf> {
+    let built = target_dir()
+        .join(WASM_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    let models = target_dir().join("models");
+    std::fs::create_dir_all(&models)?;
+    let dest = models.join(format!("{name}.wasm"));
+    std::fs::copy(&built, &dest)
+        .with_context(|| format!("could not copy {} to {}", built.display(), dest.display()))?;
+    Ok(dest)
+}
+
+fn demo() -> Result<()> {
+    ensure_wasm_target(true)?;
+    let model = build_model("pricing")?;
+    run(cargo()
+        .args(["run", "--release", "--package", "mcp-cli", "--", "submit"])
+        .arg(&model)
+        .arg("--spec")
+        .arg(project_root().join("example-models/pricing/vars.toml")))
+}
+
+fn test() -> Result<()> {
+    ensure_wasm_target(true)?;
+    build_all_models()?;
+    run(cargo().args(["test", "--workspace"]))
+}
+
+fn bench() -> Result<()> {
+    ensure_wasm_target(true)?;
+    build_all_models()?;
+    run(cargo().args(["bench", "--package", "mcp-cli", "--bench", "pricing"]))
+}
