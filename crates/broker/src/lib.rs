@@ -1,1 +1,87 @@
-//! placeholder
+//! The transport between the roles, and its in-memory implementation for embedded runs.
+//!
+//! Producer, consumers and coordinator talk only through the three link traits here, so the same
+//! role code runs in one process (over [`InMemoryBroker`]) or across machines (over RabbitMQ, in
+//! `mcp-broker-amqp`). The in-memory broker is a bounded work queue of scenario batches, so a fast
+//! producer blocks instead of filling memory (backpressure), and an unbounded results queue
+//! drained by the coordinator. It knows nothing of Wasm or statistics.
+
+mod memory;
+
+pub use memory::InMemoryBroker;
+
+use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A transport failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerError {
+    /// The other side has gone away for good.
+    Closed,
+    /// Anything else, with a message for the user.
+    Other(String),
+}
+
+impl std::fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokerError::Closed => f.write_str("the broker connection is closed"),
+            BrokerError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+/// A message taken from a queue, to be acknowledged once handled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery<T> {
+    /// The message.
+    pub body: T,
+    /// The transport's handle for acknowledging it.
+    pub tag: u64,
+    /// Whether the transport delivered it before (a redelivery).
+    pub redelivered: bool,
+}
+
+/// The answer to polling a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Polled<T> {
+    /// A message.
+    Ready(Delivery<T>),
+    /// Nothing arrived while waiting; more may come.
+    Empty,
+    /// Nothing more will come.
+    Finished,
+}
+
+/// What a producer needs: publish a job's model, then its batches.
+pub trait ProducerLink: Send + Sync {
+    /// Makes `model` the current model, replacing any previous one.
+    fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError>;
+    /// Queues one batch; blocks while the queue is full.
+    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError>;
+    /// Says that no more batches will come for the current job.
+    fn finish(&self);
+}
+
+/// What a consumer needs: the current model, batches, and a way to send results.
+pub trait ConsumerLink: Send + Sync {
+    /// The current model; blocks until there is one, `None` once the broker is shut down.
+    fn current_model(&self) -> Option<Arc<JobModel>>;
+    /// The next batch, waiting at most `wait`.
+    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError>;
+    /// Publishes a result; returns once the transport has taken responsibility for it.
+    fn publish_result(&self, result: ResultBatch) -> Result<(), BrokerError>;
+    /// Acknowledges a batch, after its result was published.
+    fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
+}
+
+/// What a coordinator needs: results, acknowledged once recorded.
+pub trait CoordinatorLink: Send + Sync {
+    /// The next result, waiting at most `wait`; `Ok(None)` on time-out.
+    fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError>;
+    /// Acknowledges a result after it was recorded.
+    fn ack_result(&self, tag: u64) -> Result<(), BrokerError>;
+}

@@ -1,1 +1,122 @@
-//! placeholder
+//! The consumer role: evaluates scenario batches of the current model in the sandbox.
+//!
+//! A consumer takes the current model once, compiles it once (the sandbox caches by digest),
+//! then for each batch generates the scenarios' inputs from the spec, runs them in one
+//! [`ModelRunner`], summarises each output's values into moments, publishes the result and only
+//! then acknowledges the batch, so a consumer that dies mid-batch loses nothing. It knows no
+//! transport beyond [`ConsumerLink`].
+
+use mcp_broker::{BrokerError, ConsumerLink, Polled};
+use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use mcp_sampling::ScenarioGenerator;
+use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
+use mcp_stats::Moments;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Evaluates batches of one job's model.
+#[derive(Debug)]
+pub struct Evaluator {
+    runner: ModelRunner,
+    generator: ScenarioGenerator,
+    inputs: Vec<f64>,
+}
+
+impl Evaluator {
+    /// Loads (or finds compiled) the job's model and prepares its input generator; setting
+    /// `abort` interrupts a batch in flight.
+    pub fn new(
+        sandbox: &Sandbox,
+        job: &JobModel,
+        abort: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<Evaluator> {
+        let limits = RunLimits::from_spec(&job.spec.limits);
+        let model = sandbox.load(&job.wasm, &limits)?;
+        let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
+        let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
+        Ok(Evaluator {
+            runner,
+            generator,
+            inputs: Vec::new(),
+        })
+    }
+
+    /// Generates and evaluates one batch; `None` when it was aborted midway.
+    pub fn evaluate(&mut self, batch: ScenarioBatch) -> Option<ResultBatch> {
+        let started = Instant::now();
+        let count = batch.count as usize;
+        self.generator.fill(batch.start, count, &mut self.inputs);
+        let outcome = self.runner.run_batch(batch.start, count, &self.inputs);
+        if outcome.aborted {
+            return None;
+        }
+        let moments = outcome
+            .columns
+            .iter()
+            .map(|c| Moments::of(c.iter().copied()))
+            .collect();
+        Some(ResultBatch {
+            batch,
+            moments,
+            values: outcome.columns,
+            failures: outcome.failures,
+            eval_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Counters a consumer keeps while it works.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    /// Batches evaluated.
+    pub batches: AtomicU64,
+    /// Scenarios evaluated.
+    pub scenarios: AtomicU64,
+    /// Scenarios that failed.
+    pub failures: AtomicU64,
+    /// Set by anyone to make the consumer stop after its current batch.
+    pub stop: AtomicBool,
+    /// Set by anyone to interrupt the current batch too (its result is thrown away).
+    pub abort: Arc<AtomicBool>,
+}
+
+/// How long a consumer waits on an empty queue before checking whether it should stop.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Evaluates batches of the current model until the job has no more, or `stats.stop` is set.
+pub fn consume(
+    link: &dyn ConsumerLink,
+    sandbox: &Sandbox,
+    stats: &ConsumerStats,
+) -> anyhow::Result<()> {
+    let Some(job) = link.current_model() else {
+        return Ok(());
+    };
+    let mut evaluator = Evaluator::new(sandbox, &job, Some(stats.abort.clone()))?;
+    while !stats.stop.load(Ordering::Relaxed) {
+        match link.next_batch(POLL)? {
+            Polled::Ready(delivery) => {
+                let Some(result) = evaluator.evaluate(delivery.body) else {
+                    // Aborted: the batch is left unacknowledged for the transport to requeue.
+                    break;
+                };
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .scenarios
+                    .fetch_add(u64::from(result.batch.count), Ordering::Relaxed);
+                stats
+                    .failures
+                    .fetch_add(result.failures.len() as u64, Ordering::Relaxed);
+                match link.publish_result(result) {
+                    Ok(()) => link.ack_batch(delivery.tag)?,
+                    Err(BrokerError::Closed) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Polled::Empty => continue,
+            Polled::Finished => break,
+        }
+    }
+    Ok(())
+}

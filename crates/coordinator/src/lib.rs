@@ -1,1 +1,237 @@
-//! placeholder
+//! The coordinator role: turns result batches into a job summary, exactly once per batch.
+//!
+//! An [`Aggregator`] counts every batch once however often it is delivered, merges the batches'
+//! moments in batch order (holding early arrivals until their predecessors come) and keeps the
+//! output values for exact percentiles, so the summary is bit-identical for any number of
+//! consumers and any arrival order. It knows no transport and no Wasm.
+
+use mcp_protocol::{
+    FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch, ScenarioFailure,
+};
+use mcp_spec::Spec;
+use mcp_stats::{Moments, summarize};
+use std::collections::BTreeMap;
+
+/// Whether a result batch was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Counted.
+    New,
+    /// Seen before (a redelivery or a republished batch): ignored.
+    Duplicate,
+    /// Not a batch of this job (index past the end): ignored.
+    OutOfRange,
+}
+
+/// Progress of a job, cheap to read at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Scenarios evaluated (succeeded or failed).
+    pub scenarios: u64,
+    /// Scenarios that failed.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+}
+
+/// Aggregates the results of one job.
+#[derive(Debug)]
+pub struct Aggregator {
+    info: ModelInfo,
+    seed: u64,
+    total_scenarios: u64,
+    total_batches: u64,
+    seen: Vec<u64>,
+    next_batch: u64,
+    pending: BTreeMap<u64, Vec<Moments>>,
+    merged: Vec<Moments>,
+    values: Vec<Vec<f64>>,
+    scenarios: u64,
+    failures: FailureTally,
+    eval_seconds: f64,
+}
+
+impl Aggregator {
+    /// An aggregator for a job running `info`'s model under `spec`.
+    pub fn new(info: ModelInfo, spec: &Spec) -> Aggregator {
+        let sim = spec.simulation;
+        let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
+        let n_out = info.outputs.len();
+        let reserve = usize::try_from(sim.scenarios)
+            .unwrap_or(usize::MAX)
+            .min(1 << 26);
+        Aggregator {
+            seed: sim.seed,
+            total_scenarios: sim.scenarios,
+            total_batches,
+            seen: vec![0; total_batches.div_ceil(64) as usize],
+            next_batch: 0,
+            pending: BTreeMap::new(),
+            merged: vec![Moments::default(); n_out],
+            values: (0..n_out).map(|_| Vec::with_capacity(reserve)).collect(),
+            scenarios: 0,
+            failures: FailureTally::default(),
+            eval_seconds: 0.0,
+            info,
+        }
+    }
+
+    /// Counts a result batch, unless it was counted before.
+    pub fn add(&mut self, result: ResultBatch) -> Added {
+        let index = result.batch.index;
+        if index >= self.total_batches || result.moments.len() != self.merged.len() {
+            return Added::OutOfRange;
+        }
+        let (word, bit) = ((index / 64) as usize, 1u64 << (index % 64));
+        if self.seen[word] & bit != 0 {
+            return Added::Duplicate;
+        }
+        self.seen[word] |= bit;
+        self.scenarios += u64::from(result.batch.count);
+        self.failures.add(&result.failures);
+        self.eval_seconds += result.eval_seconds;
+        for (all, batch) in self.values.iter_mut().zip(&result.values) {
+            all.extend_from_slice(batch);
+        }
+        self.pending.insert(index, result.moments);
+        while let Some(moments) = self.pending.remove(&self.next_batch) {
+            for (merged, m) in self.merged.iter_mut().zip(&moments) {
+                merged.merge(m);
+            }
+            self.next_batch += 1;
+        }
+        Added::New
+    }
+
+    /// Scenarios done so far.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            scenarios: self.scenarios,
+            failed: self.failures.total(),
+            total: self.total_scenarios,
+        }
+    }
+
+    /// Whether every batch of the job has been counted.
+    pub fn is_complete(&self) -> bool {
+        self.scenarios == self.total_scenarios
+    }
+
+    /// Failures per kind and the first few failed scenarios.
+    pub fn failures(&self) -> &FailureTally {
+        &self.failures
+    }
+
+    /// The first failed scenarios, in scenario order.
+    pub fn first_failures(&self) -> &[ScenarioFailure] {
+        &self.failures.first
+    }
+
+    /// Total seconds consumers spent evaluating, summed over batches.
+    pub fn eval_seconds(&self) -> f64 {
+        self.eval_seconds
+    }
+
+    /// The final summary. Batches still held back (a job stopped early, with gaps) are merged
+    /// in batch order, so even a partial summary is deterministic for its set of batches.
+    pub fn into_summary(mut self, elapsed_s: f64) -> JobSummary {
+        let pending = std::mem::take(&mut self.pending);
+        for moments in pending.into_values() {
+            for (merged, m) in self.merged.iter_mut().zip(&moments) {
+                merged.merge(m);
+            }
+        }
+        let outputs = self
+            .info
+            .outputs
+            .iter()
+            .zip(self.merged.iter().zip(self.values.iter_mut()))
+            .map(|(name, (moments, values))| {
+                values.sort_unstable_by(f64::total_cmp);
+                (name.clone(), summarize(moments, values))
+            })
+            .collect();
+        JobSummary {
+            model: ModelRef {
+                name: self.info.name.clone(),
+                version: self.info.version.clone(),
+                digest: self.info.digest.clone(),
+            },
+            seed: self.seed,
+            scenarios: self.scenarios,
+            failed: self.failures.total(),
+            elapsed_s,
+            outputs: OutputSummaries(outputs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_protocol::ScenarioBatch;
+
+    fn spec(scenarios: u64, batch: u32) -> Spec {
+        let text = format!(
+            "[simulation]\nscenarios = {scenarios}\nseed = 1\nbatch = {batch}\n[variables]\nx = {{ dist = \"constant\", value = 1.0 }}\n"
+        );
+        Spec::parse(&text, "test.toml").unwrap()
+    }
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            name: "m".into(),
+            version: "1".into(),
+            inputs: vec!["x".into()],
+            outputs: vec!["y".into()],
+            digest: "sha256:00".into(),
+        }
+    }
+
+    fn result(index: u64, values: Vec<f64>) -> ResultBatch {
+        ResultBatch {
+            batch: ScenarioBatch {
+                index,
+                start: index * 2,
+                count: 2,
+            },
+            moments: vec![Moments::of(values.iter().copied())],
+            values: vec![values],
+            failures: vec![],
+            eval_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn arrival_order_and_duplicates_do_not_change_the_summary() {
+        let batches = [
+            result(0, vec![1.0, 2.0]),
+            result(1, vec![3.5, -1.0]),
+            result(2, vec![0.1, 0.2]),
+        ];
+        let mut in_order = Aggregator::new(info(), &spec(6, 2));
+        for b in batches.iter().cloned() {
+            assert_eq!(in_order.add(b), Added::New);
+        }
+        let mut shuffled = Aggregator::new(info(), &spec(6, 2));
+        for i in [2, 0, 2, 1, 0] {
+            shuffled.add(batches[i].clone());
+        }
+        assert!(shuffled.is_complete());
+        assert_eq!(shuffled.progress().scenarios, 6);
+        let a = in_order.into_summary(0.0);
+        let b = shuffled.into_summary(0.0);
+        assert_eq!(a, b);
+        assert_eq!(a.outputs.0[0].1.count, 6);
+    }
+
+    #[test]
+    fn duplicates_and_strangers_are_not_counted() {
+        let mut agg = Aggregator::new(info(), &spec(4, 2));
+        assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::New);
+        assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::Duplicate);
+        assert_eq!(agg.add(result(7, vec![1.0, 1.0])), Added::OutOfRange);
+        assert_eq!(agg.progress().scenarios, 2);
+        assert!(!agg.is_complete());
+    }
+}

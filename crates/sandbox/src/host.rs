@@ -1,6 +1,7 @@
 //! What a model instance sees of the host: WASI without authority, capped logs, a memory limit.
 
 use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
@@ -18,13 +19,19 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) stdout: CappedLog,
     pub(crate) stderr: CappedLog,
+    /// Epoch ticks the current call may still run.
+    pub(crate) ticks_left: u64,
+    /// Set by the owner of the runner to interrupt the call at the next tick.
+    pub(crate) abort: Option<Arc<AtomicBool>>,
+    /// Whether the last call was interrupted through `abort`.
+    pub(crate) aborted: bool,
 }
 
 impl HostState {
     /// A state granting no authority: no files, sockets, environment or arguments, closed stdin,
     /// clocks stuck at zero, and entropy from a fixed seed, so a model cannot observe the host and
     /// cannot make its results depend on when or where it runs.
-    pub(crate) fn new(memory_limit_bytes: usize) -> HostState {
+    pub(crate) fn new(memory_limit_bytes: usize, abort: Option<Arc<AtomicBool>>) -> HostState {
         let stdout = CappedLog::default();
         let stderr = CappedLog::default();
         let wasi = WasiCtx::builder()
@@ -48,7 +55,28 @@ impl HostState {
             },
             stdout,
             stderr,
+            ticks_left: 0,
+            abort,
+            aborted: false,
         }
+    }
+
+    /// Called at every epoch tick while the model runs: interrupts it when the caller aborted or
+    /// when its time is up.
+    pub(crate) fn on_epoch_tick(&mut self) -> wasmtime::UpdateDeadline {
+        if self
+            .abort
+            .as_ref()
+            .is_some_and(|a| a.load(Ordering::Relaxed))
+        {
+            self.aborted = true;
+            return wasmtime::UpdateDeadline::Interrupt;
+        }
+        if self.ticks_left == 0 {
+            return wasmtime::UpdateDeadline::Interrupt;
+        }
+        self.ticks_left -= 1;
+        wasmtime::UpdateDeadline::Continue(1)
     }
 }
 

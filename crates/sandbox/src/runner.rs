@@ -5,6 +5,7 @@ use crate::host::HostState;
 use crate::{EPOCH_TICK, LoadedModel, bindings};
 use mcp_protocol::{FailureKind, ScenarioFailure};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Store, Trap};
 
@@ -46,12 +47,16 @@ pub struct BatchOutcome {
     pub failures: Vec<ScenarioFailure>,
     /// Fuel consumed by the batch, retries included.
     pub fuel_used: u64,
+    /// Whether the batch was interrupted through the runner's abort flag; its outcome is then
+    /// incomplete and should be thrown away.
+    pub aborted: bool,
 }
 
 /// One instance of a model, evaluating batches under its limits.
 pub struct ModelRunner {
     model: Arc<LoadedModel>,
     limits: RunLimits,
+    abort: Option<Arc<AtomicBool>>,
     store: Store<HostState>,
     instance: bindings::Model,
 }
@@ -68,15 +73,28 @@ impl std::fmt::Debug for ModelRunner {
 enum CallError {
     /// The instance trapped or hit a limit; it must be replaced.
     Trapped(FailureKind, String),
+    /// The owner set the abort flag.
+    Aborted,
 }
 
 impl ModelRunner {
     /// Instantiates `model` under `limits`.
     pub fn new(model: Arc<LoadedModel>, limits: RunLimits) -> Result<ModelRunner, String> {
-        let (store, instance) = instantiate(&model, &limits)?;
+        ModelRunner::with_abort(model, limits, None)
+    }
+
+    /// Instantiates `model` under `limits`; setting `abort` interrupts a running batch within
+    /// one epoch tick.
+    pub fn with_abort(
+        model: Arc<LoadedModel>,
+        limits: RunLimits,
+        abort: Option<Arc<AtomicBool>>,
+    ) -> Result<ModelRunner, String> {
+        let (store, instance) = instantiate(&model, &limits, abort.clone())?;
         Ok(ModelRunner {
             model,
             limits,
+            abort,
             store,
             instance,
         })
@@ -89,7 +107,7 @@ impl ModelRunner {
 
     /// Calls `describe()` in a fresh instance.
     pub(crate) fn describe(model: &LoadedModel, limits: &RunLimits) -> Result<Info, String> {
-        let (mut store, instance) = instantiate(model, limits)?;
+        let (mut store, instance) = instantiate(model, limits, None)?;
         arm(&mut store, limits, 1);
         let result = instance.mcp_model_evaluate().call_describe(&mut store);
         match result {
@@ -118,6 +136,14 @@ impl ModelRunner {
         // found, then batching resumes.
         let mut single = false;
         while pos < count {
+            if self
+                .abort
+                .as_ref()
+                .is_some_and(|a| a.load(Ordering::Relaxed))
+            {
+                outcome.aborted = true;
+                break;
+            }
             let n = if single { 1 } else { count - pos };
             let rows = &inputs[pos * width..(pos + n) * width];
             match self.call(n, rows, &mut outcome.fuel_used) {
@@ -170,6 +196,11 @@ impl ModelRunner {
                         single = false;
                     }
                 }
+                Err(CallError::Aborted) => {
+                    outcome.aborted = true;
+                    let _ = self.replace_instance();
+                    break;
+                }
                 Err(CallError::Trapped(kind, message)) => {
                     if let Err(e) = self.replace_instance() {
                         // Cannot happen for a model that instantiated before; fail the rest
@@ -207,6 +238,9 @@ impl ModelRunner {
         let left = self.store.get_fuel().unwrap_or(0);
         *fuel_used += budget - left;
         result.map_err(|e| {
+            if self.store.data().aborted {
+                return CallError::Aborted;
+            }
             let (kind, message) = classify(&mut self.store, &e, &self.limits, n);
             CallError::Trapped(kind, message)
         })
@@ -214,7 +248,7 @@ impl ModelRunner {
 
     fn replace_instance(&mut self) -> Result<(), String> {
         self.log_output();
-        let (store, instance) = instantiate(&self.model, &self.limits)?;
+        let (store, instance) = instantiate(&self.model, &self.limits, self.abort.clone())?;
         self.store = store;
         self.instance = instance;
         Ok(())
@@ -245,10 +279,11 @@ impl BatchOutcome {
 fn instantiate(
     model: &LoadedModel,
     limits: &RunLimits,
+    abort: Option<Arc<AtomicBool>>,
 ) -> Result<(Store<HostState>, bindings::Model), String> {
-    let mut store = Store::new(&model.engine, HostState::new(limits.memory_bytes));
+    let mut store = Store::new(&model.engine, HostState::new(limits.memory_bytes, abort));
     store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_trap();
+    store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().on_epoch_tick()));
     arm(&mut store, limits, 1);
     let instance = model
         .pre
@@ -264,9 +299,12 @@ fn arm(store: &mut Store<HostState>, limits: &RunLimits, n: usize) -> u64 {
     let timeout = limits
         .scenario_timeout
         .saturating_mul(n.min(u32::MAX as usize) as u32);
-    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1;
-    store.set_epoch_deadline(ticks);
-    store.data_mut().limiter.hit = false;
+    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
+    store.set_epoch_deadline(1);
+    let data = store.data_mut();
+    data.ticks_left = ticks;
+    data.aborted = false;
+    data.limiter.hit = false;
     fuel
 }
 

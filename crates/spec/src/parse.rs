@@ -118,8 +118,7 @@ impl Parser<'_> {
                 self.error(
                     Some(root_span.start..root_span.start),
                     "simulation",
-                    "missing table [simulation]; add it with `scenarios` and `seed`, for example \
-                     [simulation] scenarios = 100000, seed = 42"
+                    "missing table [simulation]; add one with `scenarios = 100000` and `seed = 42`"
                         .to_string(),
                 );
                 None
@@ -255,19 +254,15 @@ impl Parser<'_> {
                 return None;
             }
         };
-        match parsed {
-            Some(n) if n >= min as i128 && n <= max as i128 => Some(n as u64),
-            _ => {
-                let value = &self.text[v.span()];
-                let message = if max == u64::MAX {
-                    format!("must be at least {min} (got {value})")
-                } else {
-                    format!("must be between {min} and {max} (got {value})")
-                };
-                self.error(Some(v.span()), field, message);
-                None
-            }
-        }
+        let value = &self.text[v.span()];
+        let message = match parsed {
+            Some(n) if n >= min as i128 && n <= max as i128 => return Some(n as u64),
+            Some(n) if n < min as i128 && min == 0 => format!("must not be negative (got {value})"),
+            Some(n) if n < min as i128 => format!("must be at least {min} (got {value})"),
+            _ => format!("must be at most {max} (got {value})"),
+        };
+        self.error(Some(v.span()), field, message);
+        None
     }
 
     fn variables(&mut self, t: &DeTable<'_>, _span: Range<usize>) -> Vec<Variable> {

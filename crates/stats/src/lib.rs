@@ -2,9 +2,9 @@
 //!
 //! Consumers summarise each result batch into [`Moments`] (count, mean, sum of squared
 //! deviations, min, max, folded in scenario order); the coordinator merges batch moments in batch
-//! order and keeps every output value to compute exact percentiles at the end. Both steps are
-//! independent of how many workers ran and in which order batches arrived, so a job's summary is
-//! the same to the last bit however it was run. This crate does no I/O.
+//! order and sorts every output value to read exact [`Percentiles`]. Neither step depends on how
+//! many workers ran or in which order batches arrived, so a job's summary is the same to the last
+//! bit however it was run. This crate does no I/O.
 
 mod moments;
 mod percentiles;
@@ -36,40 +36,6 @@ pub struct OutputSummary {
     pub max: f64,
     /// Percentiles p1, p5, p25, p50, p75, p95, p99 (linear interpolation, as numpy's default).
     pub percentiles: Percentiles,
-}
-
-/// Accumulates one output over a job: moments merged in batch order, values kept for percentiles.
-#[derive(Debug, Clone, Default)]
-pub struct OutputAccumulator {
-    moments: Moments,
-    values: Vec<f64>,
-}
-
-impl OutputAccumulator {
-    /// Adds one batch: its moments (merged in the order batches are added) and its values.
-    pub fn add_batch(&mut self, moments: &Moments, values: &[f64]) {
-        self.moments.merge(moments);
-        self.values.extend_from_slice(values);
-    }
-
-    /// Moments so far.
-    pub fn moments(&self) -> &Moments {
-        &self.moments
-    }
-
-    /// The summary of everything added so far; sorts a copy of the values when `exact` percentiles
-    /// are needed, so it may be called while the job runs.
-    pub fn summary(&self) -> OutputSummary {
-        let mut sorted = self.values.clone();
-        sorted.sort_unstable_by(f64::total_cmp);
-        summarize(&self.moments, &sorted)
-    }
-
-    /// The final summary, consuming the accumulator (sorts in place, no copy).
-    pub fn into_summary(mut self) -> OutputSummary {
-        self.values.sort_unstable_by(f64::total_cmp);
-        summarize(&self.moments, &self.values)
-    }
 }
 
 /// Builds a summary from merged moments and the sorted values.

@@ -1,0 +1,199 @@
+//! The in-memory broker: channels between threads of one process.
+
+use crate::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Channels for one embedded job: a bounded batch queue and a results queue.
+///
+/// Acknowledgements are no-ops: nothing in one process can lose a message that was handed over.
+#[derive(Debug)]
+pub struct InMemoryBroker {
+    model: Mutex<ModelSlot>,
+    model_ready: Condvar,
+    batches_tx: Mutex<Option<Sender<ScenarioBatch>>>,
+    batches_rx: Receiver<ScenarioBatch>,
+    results_tx: Sender<ResultBatch>,
+    results_rx: Receiver<ResultBatch>,
+    tags: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct ModelSlot {
+    model: Option<Arc<JobModel>>,
+    shut_down: bool,
+}
+
+impl InMemoryBroker {
+    /// A broker whose batch queue holds at most `capacity` batches.
+    pub fn new(capacity: usize) -> Arc<InMemoryBroker> {
+        let (batches_tx, batches_rx) = bounded(capacity.max(1));
+        let (results_tx, results_rx) = unbounded();
+        Arc::new(InMemoryBroker {
+            model: Mutex::default(),
+            model_ready: Condvar::new(),
+            batches_tx: Mutex::new(Some(batches_tx)),
+            batches_rx,
+            results_tx,
+            results_rx,
+            tags: AtomicU64::new(0),
+        })
+    }
+
+    /// Wakes consumers waiting for a model and tells them there will be none; closes the queue.
+    pub fn shut_down(&self) {
+        self.model.lock().expect("model lock").shut_down = true;
+        self.model_ready.notify_all();
+        self.batches_tx.lock().expect("batch lock").take();
+    }
+
+    /// Throws away every queued batch (a cancelled or timed-out job); returns how many.
+    pub fn discard_batches(&self) -> usize {
+        self.batches_rx.try_iter().count()
+    }
+
+    fn tag(&self) -> u64 {
+        self.tags.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl ProducerLink for InMemoryBroker {
+    fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError> {
+        self.model.lock().expect("model lock").model = Some(model);
+        self.model_ready.notify_all();
+        Ok(())
+    }
+
+    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
+        // Clone the sender so that the lock is not held while blocking on a full queue.
+        let tx = self.batches_tx.lock().expect("batch lock").clone();
+        match tx {
+            Some(tx) => tx.send(batch).map_err(|_| BrokerError::Closed),
+            None => Err(BrokerError::Closed),
+        }
+    }
+
+    fn finish(&self) {
+        self.batches_tx.lock().expect("batch lock").take();
+    }
+}
+
+impl ConsumerLink for InMemoryBroker {
+    fn current_model(&self) -> Option<Arc<JobModel>> {
+        let mut slot = self.model.lock().expect("model lock");
+        loop {
+            if let Some(model) = &slot.model {
+                return Some(model.clone());
+            }
+            if slot.shut_down {
+                return None;
+            }
+            slot = self.model_ready.wait(slot).expect("model lock");
+        }
+    }
+
+    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
+        match self.batches_rx.recv_timeout(wait) {
+            Ok(body) => Ok(Polled::Ready(Delivery {
+                body,
+                tag: self.tag(),
+                redelivered: false,
+            })),
+            Err(RecvTimeoutError::Timeout) => Ok(Polled::Empty),
+            Err(RecvTimeoutError::Disconnected) => Ok(Polled::Finished),
+        }
+    }
+
+    fn publish_result(&self, result: ResultBatch) -> Result<(), BrokerError> {
+        self.results_tx
+            .send(result)
+            .map_err(|_| BrokerError::Closed)
+    }
+
+    fn ack_batch(&self, _tag: u64) -> Result<(), BrokerError> {
+        Ok(())
+    }
+}
+
+impl CoordinatorLink for InMemoryBroker {
+    fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError> {
+        match self.results_rx.recv_timeout(wait) {
+            Ok(body) => Ok(Some(Delivery {
+                body,
+                tag: self.tag(),
+                redelivered: false,
+            })),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(BrokerError::Closed),
+        }
+    }
+
+    fn ack_result(&self, _tag: u64) -> Result<(), BrokerError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(index: u64) -> ScenarioBatch {
+        ScenarioBatch {
+            index,
+            start: index * 10,
+            count: 10,
+        }
+    }
+
+    #[test]
+    fn batches_flow_in_order_and_end_when_finished() {
+        let broker = InMemoryBroker::new(4);
+        broker.publish_batch(batch(0)).unwrap();
+        broker.publish_batch(batch(1)).unwrap();
+        broker.finish();
+        let wait = Duration::from_secs(1);
+        let body = |p: Polled<ScenarioBatch>| match p {
+            Polled::Ready(d) => Some(d.body),
+            _ => None,
+        };
+        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(0)));
+        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(1)));
+        assert_eq!(broker.next_batch(wait).unwrap(), Polled::Finished);
+        assert_eq!(broker.publish_batch(batch(2)), Err(BrokerError::Closed));
+    }
+
+    #[test]
+    fn a_full_queue_blocks_the_producer_until_a_consumer_takes_a_batch() {
+        let broker = InMemoryBroker::new(1);
+        broker.publish_batch(batch(0)).unwrap();
+        let producer = {
+            let broker = broker.clone();
+            std::thread::spawn(move || broker.publish_batch(batch(1)))
+        };
+        // The second publish can only complete once the first batch has been taken.
+        let wait = Duration::from_secs(5);
+        let Polled::Ready(first) = broker.next_batch(wait).unwrap() else {
+            panic!("the first batch is queued")
+        };
+        assert_eq!(first.body, batch(0));
+        producer.join().unwrap().unwrap();
+        let Polled::Ready(second) = broker.next_batch(wait).unwrap() else {
+            panic!("the second batch was published")
+        };
+        assert_eq!(second.body, batch(1));
+    }
+
+    #[test]
+    fn shutting_down_wakes_consumers_waiting_for_a_model() {
+        let broker = InMemoryBroker::new(1);
+        let waiter = {
+            let broker = broker.clone();
+            std::thread::spawn(move || broker.current_model())
+        };
+        broker.shut_down();
+        assert!(waiter.join().unwrap().is_none());
+    }
+}

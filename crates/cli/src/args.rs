@@ -1,0 +1,76 @@
+//! The command-line grammar.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// mcp: Monte Carlo simulation with models as WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "mcp", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job: sample every scenario from the spec, evaluate the model, summarise the outputs.
+    #[command(
+        after_help = "Example:\n  mcp submit target/models/pricing.wasm --spec example-models/pricing/vars.toml --json"
+    )]
+    Submit(SubmitArgs),
+    /// Check a model against a spec and run a handful of scenarios, without running the job.
+    #[command(
+        after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
+    )]
+    Validate(ValidateArgs),
+    /// Print a model's name, version, digest, inputs and outputs.
+    #[command(after_help = "Example:\n  mcp inspect target/models/pricing.wasm")]
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `mcp submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The model component (.wasm), as built by `cargo xtask build-model NAME`.
+    pub model: PathBuf,
+    /// The job spec (vars.toml).
+    #[arg(long, short)]
+    pub spec: PathBuf,
+    /// Worker threads evaluating scenarios [default: one per core].
+    #[arg(long, short)]
+    pub workers: Option<usize>,
+    /// Override `simulation.scenarios` from the spec.
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Override `simulation.seed` from the spec.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the summary as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `mcp validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The model component (.wasm).
+    pub model: PathBuf,
+    /// The job spec (vars.toml).
+    #[arg(long, short)]
+    pub spec: PathBuf,
+    /// How many scenarios to try.
+    #[arg(long, default_value_t = 16)]
+    pub scenarios: u32,
+}
+
+/// Arguments of `mcp inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model component (.wasm).
+    pub model: PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,182 @@
+//! What each subcommand does.
+
+use crate::args::{Cli, Command, InspectArgs, SubmitArgs, ValidateArgs};
+use crate::table;
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mcp_embedded::{JobEnd, RunOptions, default_workers, prepare, run as run_job};
+use mcp_protocol::ScenarioBatch;
+use mcp_sandbox::{RunLimits, Sandbox};
+use mcp_spec::Spec;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit code of bad input: unreadable files, invalid specs, refused models.
+pub const EXIT_INPUT: u8 = 1;
+/// Exit code of a job that ran past its time-out.
+pub const EXIT_TIMED_OUT: u8 = 3;
+/// Exit code of a cancelled job.
+pub const EXIT_CANCELLED: u8 = 130;
+
+/// Runs one command; `Err` is bad input, reported by `main`.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Submit(args) => submit(args),
+        Command::Validate(args) => validate(args),
+        Command::Inspect(args) => inspect(args),
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("could not read {}", path.display()))
+}
+
+fn read_spec(path: &Path) -> anyhow::Result<Spec> {
+    let bytes = read(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{}: not UTF-8 text; a spec is a TOML file", path.display()))?;
+    Ok(Spec::parse(&text, &path.display().to_string())?)
+}
+
+fn sandbox() -> anyhow::Result<Sandbox> {
+    Sandbox::new().context("could not start the WebAssembly engine")
+}
+
+fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = read_spec(&args.spec)?;
+    if let Some(n) = args.scenarios {
+        if n == 0 {
+            bail!("--scenarios must be at least 1");
+        }
+        spec.simulation.scenarios = n;
+    }
+    if let Some(seed) = args.seed {
+        spec.simulation.seed = seed;
+    }
+    let workers = match args.workers {
+        Some(0) => bail!("--workers must be at least 1"),
+        Some(n) => n,
+        None => default_workers(),
+    };
+    let wasm = read(&args.model)?;
+    let sandbox = sandbox()?;
+    let job = prepare(
+        &sandbox,
+        wasm,
+        &args.model.display().to_string(),
+        spec,
+        "local",
+    )?;
+    let total = job.spec.simulation.scenarios;
+
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:40}] {human_pos}/{human_len} scenarios  {per_sec}  eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let options = RunOptions {
+        workers,
+        ..RunOptions::default()
+    };
+    let outcome = run_job(&sandbox, job.clone(), &options, &mut |p| {
+        bar.set_position(p.scenarios)
+    })?;
+    bar.finish_and_clear();
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome.summary)?);
+    } else {
+        print!("{}", table::summary(&outcome.summary, &outcome.failures));
+    }
+    if outcome.summary.failed > 0 && args.json {
+        eprintln!("{}", table::failures(&outcome.failures));
+    }
+    Ok(match outcome.end {
+        JobEnd::Completed => ExitCode::SUCCESS,
+        JobEnd::TimedOut => {
+            eprintln!(
+                "error: the job timed out after {} s with {} of {} scenarios evaluated; the \
+                 summary covers those; raise limits.timeout_s in {} to let it finish",
+                job.spec.limits.timeout_s,
+                outcome.summary.scenarios,
+                total,
+                args.spec.display()
+            );
+            ExitCode::from(EXIT_TIMED_OUT)
+        }
+        JobEnd::Cancelled => ExitCode::from(EXIT_CANCELLED),
+    })
+}
+
+fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let spec = read_spec(&args.spec)?;
+    let wasm = read(&args.model)?;
+    let sandbox = sandbox()?;
+    let job = prepare(
+        &sandbox,
+        wasm,
+        &args.model.display().to_string(),
+        spec,
+        "validate",
+    )?;
+    let count = args.scenarios.max(1);
+    let mut evaluator = mcp_consumer::Evaluator::new(&sandbox, &job, None)?;
+    let result = evaluator
+        .evaluate(ScenarioBatch {
+            index: 0,
+            start: 0,
+            count,
+        })
+        .expect("nothing aborts a validation run");
+    let info = &job.info;
+    println!(
+        "model {} {} ({}) matches {}",
+        info.name,
+        info.version,
+        info.digest,
+        args.spec.display()
+    );
+    println!(
+        "{count} scenarios ran: {} succeeded, {} failed",
+        result.succeeded(),
+        result.failures.len()
+    );
+    for f in &result.failures {
+        println!("  scenario {}: {}: {}", f.scenario, f.kind, f.message);
+    }
+    if !result.failures.is_empty() {
+        bail!(
+            "{} of {count} scenarios failed; fix the model or the spec before submitting",
+            result.failures.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let wasm = read(&args.model)?;
+    let size = wasm.len();
+    let model = sandbox()?
+        .load(&wasm, &RunLimits::default())
+        .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
+    let info = model.info();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(info)?);
+    } else {
+        println!("name     {}", info.name);
+        println!("version  {}", info.version);
+        println!("digest   {}", info.digest);
+        println!("size     {}", table::bytes(size as u64));
+        println!("inputs   {}", info.inputs.join(", "));
+        println!("outputs  {}", info.outputs.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
