@@ -20,6 +20,8 @@ tasks:
 /// Directories holding model crates, searched in this order.
 const MODEL_DIRS: &[&str] = &["example-models", "crates/sandbox/test-models"];
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The cargo profile models are built with (see the root Cargo.toml).
+const MODEL_PROFILE: &str = "model";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -167,7 +169,8 @@ fn build_model(name: &str) -> Result<PathBuf> {
     let package = package_name(&dir)?;
     run(cargo().args([
         "build",
-        "--release",
+        "--profile",
+        MODEL_PROFILE,
         "--target",
         WASM_TARGET,
         "--package",
@@ -179,7 +182,7 @@ fn build_model(name: &str) -> Result<PathBuf> {
 fn build_all_models() -> Result<Vec<PathBuf>> {
     let names = model_names()?;
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "--target", WASM_TARGET]);
+    cmd.args(["build", "--profile", MODEL_PROFILE, "--target", WASM_TARGET]);
     let mut packages = Vec::new();
     for name in &names {
         let dir = MODEL_DIRS
@@ -201,7 +204,7 @@ fn build_all_models() -> Result<Vec<PathBuf>> {
 fn copy_model(name: &str, package: &str) -> Result<PathBuf> {
     let built = target_dir()
         .join(WASM_TARGET)
-        .join("release")
+        .join(MODEL_PROFILE)
         .join(format!("{}.wasm", package.replace('-', "_")));
     let models = target_dir().join("models");
     std::fs::create_dir_all(&models)?;
@@ -230,5 +233,5 @@ fn test() -> Result<()> {
 fn bench() -> Result<()> {
     ensure_wasm_target(true)?;
     build_all_models()?;
-    run(cargo().args(["bench", "--package", "mcp-cli", "--bench", "pricing"]))
+    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))
 }

@@ -1,8 +1,9 @@
 //! The in-memory broker: channels between threads of one process.
 
 use crate::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -14,11 +15,23 @@ use std::time::Duration;
 pub struct InMemoryBroker {
     model: Mutex<ModelSlot>,
     model_ready: Condvar,
-    batches_tx: Mutex<Option<Sender<ScenarioBatch>>>,
-    batches_rx: Receiver<ScenarioBatch>,
+    batches: Mutex<BatchQueue>,
+    batch_ready: Condvar,
+    room_ready: Condvar,
+    capacity: usize,
     results_tx: Sender<ResultBatch>,
     results_rx: Receiver<ResultBatch>,
     tags: AtomicU64,
+}
+
+/// The batch queue. A full queue blocks the producer until consumers have taken half of it, so
+/// the producer wakes once per half queue rather than once per batch.
+#[derive(Debug, Default)]
+struct BatchQueue {
+    queue: VecDeque<ScenarioBatch>,
+    finished: bool,
+    producer_waiting: bool,
+    consumers_waiting: usize,
 }
 
 #[derive(Debug, Default)]
@@ -30,13 +43,14 @@ struct ModelSlot {
 impl InMemoryBroker {
     /// A broker whose batch queue holds at most `capacity` batches.
     pub fn new(capacity: usize) -> Arc<InMemoryBroker> {
-        let (batches_tx, batches_rx) = bounded(capacity.max(1));
         let (results_tx, results_rx) = unbounded();
         Arc::new(InMemoryBroker {
             model: Mutex::default(),
             model_ready: Condvar::new(),
-            batches_tx: Mutex::new(Some(batches_tx)),
-            batches_rx,
+            batches: Mutex::default(),
+            batch_ready: Condvar::new(),
+            room_ready: Condvar::new(),
+            capacity: capacity.max(1),
             results_tx,
             results_rx,
             tags: AtomicU64::new(0),
@@ -47,12 +61,16 @@ impl InMemoryBroker {
     pub fn shut_down(&self) {
         self.model.lock().expect("model lock").shut_down = true;
         self.model_ready.notify_all();
-        self.batches_tx.lock().expect("batch lock").take();
+        self.finish();
     }
 
     /// Throws away every queued batch (a cancelled or timed-out job); returns how many.
     pub fn discard_batches(&self) -> usize {
-        self.batches_rx.try_iter().count()
+        let mut q = self.batches.lock().expect("batch lock");
+        let n = q.queue.len();
+        q.queue.clear();
+        self.room_ready.notify_all();
+        n
     }
 
     fn tag(&self) -> u64 {
@@ -68,16 +86,26 @@ impl ProducerLink for InMemoryBroker {
     }
 
     fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
-        // Clone the sender so that the lock is not held while blocking on a full queue.
-        let tx = self.batches_tx.lock().expect("batch lock").clone();
-        match tx {
-            Some(tx) => tx.send(batch).map_err(|_| BrokerError::Closed),
-            None => Err(BrokerError::Closed),
+        let mut q = self.batches.lock().expect("batch lock");
+        while q.queue.len() >= self.capacity && !q.finished {
+            q.producer_waiting = true;
+            q = self.room_ready.wait(q).expect("batch lock");
         }
+        q.producer_waiting = false;
+        if q.finished {
+            return Err(BrokerError::Closed);
+        }
+        q.queue.push_back(batch);
+        if q.consumers_waiting > 0 {
+            self.batch_ready.notify_one();
+        }
+        Ok(())
     }
 
     fn finish(&self) {
-        self.batches_tx.lock().expect("batch lock").take();
+        self.batches.lock().expect("batch lock").finished = true;
+        self.batch_ready.notify_all();
+        self.room_ready.notify_all();
     }
 }
 
@@ -96,14 +124,29 @@ impl ConsumerLink for InMemoryBroker {
     }
 
     fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
-        match self.batches_rx.recv_timeout(wait) {
-            Ok(body) => Ok(Polled::Ready(Delivery {
-                body,
-                tag: self.tag(),
-                redelivered: false,
-            })),
-            Err(RecvTimeoutError::Timeout) => Ok(Polled::Empty),
-            Err(RecvTimeoutError::Disconnected) => Ok(Polled::Finished),
+        let mut q = self.batches.lock().expect("batch lock");
+        if q.queue.is_empty() && !q.finished {
+            q.consumers_waiting += 1;
+            q = self
+                .batch_ready
+                .wait_timeout_while(q, wait, |q| q.queue.is_empty() && !q.finished)
+                .expect("batch lock")
+                .0;
+            q.consumers_waiting -= 1;
+        }
+        match q.queue.pop_front() {
+            Some(body) => {
+                if q.producer_waiting && q.queue.len() <= self.capacity / 2 {
+                    self.room_ready.notify_one();
+                }
+                Ok(Polled::Ready(Delivery {
+                    body,
+                    tag: self.tag(),
+                    redelivered: false,
+                }))
+            }
+            None if q.finished => Ok(Polled::Finished),
+            None => Ok(Polled::Empty),
         }
     }
 

@@ -54,7 +54,7 @@ impl Evaluator {
         let moments = outcome
             .columns
             .iter()
-            .map(|c| Moments::of(c.iter().copied()))
+            .map(|c| Moments::of_slice(c))
             .collect();
         Some(ResultBatch {
             batch,

@@ -9,7 +9,7 @@ use mcp_protocol::{
     FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch, ScenarioFailure,
 };
 use mcp_spec::Spec;
-use mcp_stats::{Moments, summarize};
+use mcp_stats::{BucketCounts, Moments, summarize};
 use std::collections::BTreeMap;
 
 /// Whether a result batch was new.
@@ -45,7 +45,10 @@ pub struct Aggregator {
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
     merged: Vec<Moments>,
-    values: Vec<Vec<f64>>,
+    /// Per output, the values of every batch, as the batches delivered them (no copy).
+    values: Vec<Vec<Vec<f64>>>,
+    /// Per output, the bucket counts of those values (the first pass of percentile selection).
+    counts: Vec<BucketCounts>,
     scenarios: u64,
     failures: FailureTally,
     eval_seconds: f64,
@@ -57,9 +60,6 @@ impl Aggregator {
         let sim = spec.simulation;
         let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
         let n_out = info.outputs.len();
-        let reserve = usize::try_from(sim.scenarios)
-            .unwrap_or(usize::MAX)
-            .min(1 << 26);
         Aggregator {
             seed: sim.seed,
             total_scenarios: sim.scenarios,
@@ -68,7 +68,8 @@ impl Aggregator {
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
-            values: (0..n_out).map(|_| Vec::with_capacity(reserve)).collect(),
+            values: vec![Vec::new(); n_out],
+            counts: vec![BucketCounts::default(); n_out],
             scenarios: 0,
             failures: FailureTally::default(),
             eval_seconds: 0.0,
@@ -90,8 +91,14 @@ impl Aggregator {
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
         self.eval_seconds += result.eval_seconds;
-        for (all, batch) in self.values.iter_mut().zip(&result.values) {
-            all.extend_from_slice(batch);
+        for ((all, counts), batch) in self
+            .values
+            .iter_mut()
+            .zip(&mut self.counts)
+            .zip(result.values)
+        {
+            counts.add(&batch);
+            all.push(batch);
         }
         self.pending.insert(index, result.moments);
         while let Some(moments) = self.pending.remove(&self.next_batch) {
@@ -141,16 +148,22 @@ impl Aggregator {
                 merged.merge(m);
             }
         }
-        let outputs = self
-            .info
-            .outputs
-            .iter()
-            .zip(self.merged.iter().zip(self.values.iter_mut()))
-            .map(|(name, (moments, values))| {
-                values.sort_unstable_by(f64::total_cmp);
-                (name.clone(), summarize(moments, values))
-            })
-            .collect();
+        // One thread per output: selecting percentiles is the last big step of a job.
+        let summaries: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .merged
+                .iter()
+                .zip(self.values.iter().zip(&self.counts))
+                .map(|(moments, (values, counts))| {
+                    scope.spawn(move || summarize(moments, values, counts))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("summary thread"))
+                .collect()
+        });
+        let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
         JobSummary {
             model: ModelRef {
                 name: self.info.name.clone(),

@@ -135,10 +135,14 @@ pub fn run(
         };
         let mut last_report = Instant::now();
         let end = loop {
-            let mut wait = Duration::from_millis(20);
-            while let Some(delivery) = broker.next_result(wait)? {
+            // Poll rather than block: a blocked receiver costs every sender a wake-up call.
+            let mut idle = true;
+            while let Some(delivery) = broker.next_result(Duration::ZERO)? {
                 aggregator.add(delivery.body);
-                wait = Duration::ZERO;
+                idle = false;
+            }
+            if idle {
+                std::thread::sleep(Duration::from_millis(2));
             }
             if last_report.elapsed() >= options.progress_every {
                 on_progress(&aggregator.progress());
@@ -191,7 +195,14 @@ pub fn run(
     })?;
     on_progress(&aggregator.progress());
     let failures = aggregator.failures().clone();
-    let summary = aggregator.into_summary(started.elapsed().as_secs_f64());
+    let summarising = Instant::now();
+    let mut summary = aggregator.into_summary(0.0);
+    summary.elapsed_s = started.elapsed().as_secs_f64();
+    tracing::debug!(
+        evaluation_s = summary.elapsed_s - summarising.elapsed().as_secs_f64(),
+        summary_s = summarising.elapsed().as_secs_f64(),
+        "job finished"
+    );
     Ok(JobOutcome {
         summary,
         end,

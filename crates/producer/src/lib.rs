@@ -54,7 +54,14 @@ pub fn produce(
             link.finish();
             return Ok(ProducerEnd::Stopped);
         }
-        link.publish_batch(batch)?;
+        match link.publish_batch(batch) {
+            Ok(()) => {}
+            // Stopping closes the queue under a producer blocked on it.
+            Err(BrokerError::Closed) if progress.stop.load(Ordering::Relaxed) => {
+                return Ok(ProducerEnd::Stopped);
+            }
+            Err(e) => return Err(e),
+        }
         progress
             .published
             .fetch_add(u64::from(batch.count), Ordering::Relaxed);

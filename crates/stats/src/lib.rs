@@ -2,7 +2,7 @@
 //!
 //! Consumers summarise each result batch into [`Moments`] (count, mean, sum of squared
 //! deviations, min, max, folded in scenario order); the coordinator merges batch moments in batch
-//! order and sorts every output value to read exact [`Percentiles`]. Neither step depends on how
+//! order and selects exact [`Percentiles`] from every output value. Neither step depends on how
 //! many workers ran or in which order batches arrived, so a job's summary is the same to the last
 //! bit however it was run. This crate does no I/O.
 
@@ -10,7 +10,7 @@ mod moments;
 mod percentiles;
 
 pub use moments::Moments;
-pub use percentiles::{PERCENTILES, Percentiles, percentile_sorted};
+pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,8 +38,13 @@ pub struct OutputSummary {
     pub percentiles: Percentiles,
 }
 
-/// Builds a summary from merged moments and the sorted values.
-pub fn summarize(m: &Moments, sorted: &[f64]) -> OutputSummary {
+/// Builds a summary from merged moments and all the values, in chunks of any size and order,
+/// whose bucket counts were kept as they arrived.
+pub fn summarize<C: AsRef<[f64]>>(
+    m: &Moments,
+    values: &[C],
+    counts: &BucketCounts,
+) -> OutputSummary {
     let std = m.std();
     let stderr = if m.count > 0 {
         std / (m.count as f64).sqrt()
@@ -54,6 +59,6 @@ pub fn summarize(m: &Moments, sorted: &[f64]) -> OutputSummary {
         ci95: [m.mean - Z_975 * stderr, m.mean + Z_975 * stderr],
         min: m.min,
         max: m.max,
-        percentiles: Percentiles::of_sorted(sorted),
+        percentiles: Percentiles::of_counted_chunks(values, counts),
     }
 }

@@ -54,6 +54,48 @@ impl Moments {
         m
     }
 
+    /// Moments of a slice by two passes (sum, then squared deviations from the mean), each
+    /// accumulated in four interleaved lanes that are added at the end: vectorisable, more
+    /// accurate than one value at a time, and a fixed function of the slice.
+    pub fn of_slice(values: &[f64]) -> Moments {
+        if values.is_empty() {
+            return Moments::default();
+        }
+        let n = values.len() as f64;
+        let (mut sum, mut min, mut max) = ([0.0; 4], [f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+        let mut quads = values.chunks_exact(4);
+        for q in &mut quads {
+            for l in 0..4 {
+                sum[l] += q[l];
+                min[l] = if q[l] < min[l] { q[l] } else { min[l] };
+                max[l] = if q[l] > max[l] { q[l] } else { max[l] };
+            }
+        }
+        for (l, &x) in quads.remainder().iter().enumerate() {
+            sum[l] += x;
+            min[l] = min[l].min(x);
+            max[l] = max[l].max(x);
+        }
+        let mean = ((sum[0] + sum[1]) + (sum[2] + sum[3])) / n;
+        let mut m2 = [0.0; 4];
+        let mut quads = values.chunks_exact(4);
+        for q in &mut quads {
+            for l in 0..4 {
+                m2[l] += (q[l] - mean) * (q[l] - mean);
+            }
+        }
+        for (l, &x) in quads.remainder().iter().enumerate() {
+            m2[l] += (x - mean) * (x - mean);
+        }
+        Moments {
+            count: values.len() as u64,
+            mean,
+            m2: (m2[0] + m2[1]) + (m2[2] + m2[3]),
+            min: min.into_iter().fold(f64::INFINITY, f64::min),
+            max: max.into_iter().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
     /// Folds `other` in, as if its values had been pushed after these.
     pub fn merge(&mut self, other: &Moments) {
         if other.count == 0 {
@@ -104,6 +146,19 @@ mod tests {
         assert!((merged.mean - whole.mean).abs() < 1e-12 * whole.mean.abs());
         assert!((merged.variance() - whole.variance()).abs() < 1e-10 * whole.variance());
         assert_eq!((merged.min, merged.max), (whole.min, whole.max));
+    }
+
+    #[test]
+    fn two_pass_matches_welford() {
+        let xs: Vec<f64> = (0..777)
+            .map(|i| (i as f64 * 0.37).sin() * 1e3 + 5e3)
+            .collect();
+        let a = Moments::of(xs.iter().copied());
+        let b = Moments::of_slice(&xs);
+        assert_eq!((a.count, a.min, a.max), (b.count, b.min, b.max));
+        assert!((a.mean - b.mean).abs() < 1e-9);
+        assert!((a.m2 - b.m2).abs() < 1e-6 * a.m2);
+        assert_eq!(Moments::of_slice(&[]), Moments::default());
     }
 
     #[test]
