@@ -110,15 +110,17 @@ fn ensure_wasm_target(install: bool) -> Result<()> {
         .output()
         .context("could not run rustc")?;
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(WASM_TARGET)
-        .exists()
-    {
-        return Ok(());
+    match check_wasm_target(Path::new(&sysroot)) {
+        Ok(()) => Ok(()),
+        Err(_) if install => run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
+        Err(e) => Err(e),
     }
-    if install {
-        return run(Command::new("rustup").args(["target", "add", WASM_TARGET]));
+}
+
+/// Whether the toolchain at `sysroot` has the wasm target, with the command to add it if not.
+fn check_wasm_target(sysroot: &Path) -> Result<()> {
+    if sysroot.join("lib/rustlib").join(WASM_TARGET).exists() {
+        return Ok(());
     }
     bail!(
         "the {WASM_TARGET} target is not installed; run `rustup target add {WASM_TARGET}` and try again"
@@ -234,4 +236,31 @@ fn bench() -> Result<()> {
     ensure_wasm_target(true)?;
     build_all_models()?;
     run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_wasm_target_names_the_command_that_installs_it() {
+        let err = check_wasm_target(Path::new("/nonexistent-sysroot")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the wasm32-wasip2 target is not installed; run `rustup target add wasm32-wasip2` and try again"
+        );
+    }
+
+    #[test]
+    fn every_model_directory_names_its_package() {
+        let names = model_names().unwrap();
+        for name in ["pricing", "sum", "portfolio", "faulty"] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
+        }
+        let dir = project_root().join("example-models/pricing");
+        assert_eq!(package_name(&dir).unwrap(), "example-pricing");
+    }
 }

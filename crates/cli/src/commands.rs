@@ -77,9 +77,15 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{bar:40}] {human_pos}/{human_len} scenarios  {per_sec}  eta {eta}",
+            "[{bar:30}] {human_pos}/{human_len} scenarios  {rate}  eta {eta}",
         )
         .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", table::count_f(state.per_sec()));
+            },
+        )
         .progress_chars("=> "),
     );
     let options = RunOptions {
