@@ -5,12 +5,13 @@ use crate::table;
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_embedded::{JobEnd, RunOptions, default_workers, prepare, run as run_job};
-use mcp_protocol::ScenarioBatch;
+use mcp_protocol::{JobModel, ScenarioBatch};
 use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_spec::Spec;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Exit code of bad input: unreadable files, invalid specs, refused models.
 pub const EXIT_INPUT: u8 = 1;
@@ -43,6 +44,14 @@ fn sandbox() -> anyhow::Result<Sandbox> {
     Sandbox::new().context("could not start the WebAssembly engine")
 }
 
+/// Reads the model at `model`, checks it against `spec` and returns the job's model message.
+fn prepare_job(model: &Path, spec: Spec, job: &str) -> anyhow::Result<(Sandbox, Arc<JobModel>)> {
+    let wasm = read(model)?;
+    let sandbox = sandbox()?;
+    let job = prepare(&sandbox, wasm, &model.display().to_string(), spec, job)?;
+    Ok((sandbox, job))
+}
+
 fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let mut spec = read_spec(&args.spec)?;
     if let Some(n) = args.scenarios {
@@ -59,15 +68,7 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         Some(n) => n,
         None => default_workers(),
     };
-    let wasm = read(&args.model)?;
-    let sandbox = sandbox()?;
-    let job = prepare(
-        &sandbox,
-        wasm,
-        &args.model.display().to_string(),
-        spec,
-        "local",
-    )?;
+    let (sandbox, job) = prepare_job(&args.model, spec, "local")?;
     let total = job.spec.simulation.scenarios;
 
     let bar = if std::io::stderr().is_terminal() {
@@ -124,15 +125,7 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let spec = read_spec(&args.spec)?;
-    let wasm = read(&args.model)?;
-    let sandbox = sandbox()?;
-    let job = prepare(
-        &sandbox,
-        wasm,
-        &args.model.display().to_string(),
-        spec,
-        "validate",
-    )?;
+    let (sandbox, job) = prepare_job(&args.model, spec, "validate")?;
     let count = args.scenarios.max(1);
     let mut evaluator = mcp_consumer::Evaluator::new(&sandbox, &job, None)?;
     let result = evaluator

@@ -20,7 +20,11 @@ pub struct Percentiles {
 impl Percentiles {
     /// Percentiles of ascending `sorted` values (all NaN when empty).
     pub fn of_sorted(sorted: &[f64]) -> Percentiles {
-        let p = |q| percentile_sorted(sorted, q);
+        Percentiles::from_fn(|q| percentile_sorted(sorted, q))
+    }
+
+    /// Percentiles whose value at `q` (0–100) is `p(q)`.
+    fn from_fn(p: impl Fn(f64) -> f64) -> Percentiles {
         Percentiles {
             p1: p(1.0),
             p5: p(5.0),
@@ -80,15 +84,7 @@ impl Percentiles {
                 a + frac * (b - a)
             }
         };
-        Percentiles {
-            p1: p(1.0),
-            p5: p(5.0),
-            p25: p(25.0),
-            p50: p(50.0),
-            p75: p(75.0),
-            p95: p(95.0),
-            p99: p(99.0),
-        }
+        Percentiles::from_fn(p)
     }
 
     /// The values with their labels, e.g. `("p50", 6.0)`.
