@@ -228,8 +228,63 @@ fn demo() -> Result<()> {
 
 fn test() -> Result<()> {
     ensure_wasm_target(true)?;
+    let broker = ensure_broker()?;
     build_all_models()?;
-    run(cargo().args(["test", "--workspace"]))
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("MCP_TEST_BROKER", broker))
+}
+
+/// The broker the tests use: `MCP_TEST_BROKER` if set; else a RabbitMQ on 127.0.0.1:5672, started
+/// (and installed, where apt-get can) when it is not running. Fails, never skips, without one.
+fn ensure_broker() -> Result<String> {
+    if let Ok(url) = std::env::var("MCP_TEST_BROKER") {
+        return Ok(url);
+    }
+    const URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    const ADDR: &str = "127.0.0.1:5672";
+    if listening(ADDR) {
+        return Ok(URL.to_string());
+    }
+    if !on_path("rabbitmq-server") {
+        if !on_path("apt-get") {
+            bail!("{}", no_broker_message());
+        }
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "rabbitmq-server"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    run(Command::new("rabbitmq-server").arg("-detached"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !listening(ADDR) {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "rabbitmq-server started but nothing listens on {ADDR} after 120 s; see /var/log/rabbitmq/"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // The port opens before the node is fully booted; this returns once it is.
+    run(Command::new("rabbitmqctl").args(["await_startup"]))?;
+    Ok(URL.to_string())
+}
+
+fn no_broker_message() -> String {
+    "no RabbitMQ on 127.0.0.1:5672 and no way to install one here; start one (for example \
+     `apt-get install rabbitmq-server && rabbitmq-server -detached`, or \
+     `docker run -d -p 5672:5672 rabbitmq:3`) or point MCP_TEST_BROKER at one"
+        .to_string()
+}
+
+fn listening(addr: &str) -> bool {
+    let addr: std::net::SocketAddr = addr.parse().expect("a socket address");
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).is_ok()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn bench() -> Result<()> {
