@@ -6,13 +6,44 @@
 //! exists with other arguments is reported with the command that removes it. The roles reach the
 //! broker only through the link traits of `mcp-broker`.
 
+mod links;
 pub mod topology;
 
+pub use links::{AmqpBroker, AmqpConsumer, AmqpProducer, AmqpResults, MAX_UNCONFIRMED};
 pub use topology::{Topology, TopologyError};
+
+/// `url` with its password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
 
 /// Connects to `url` (`amqp://user:pass@host:port/vhost`), naming the connection `name` in
 /// the broker's management tools.
 pub async fn connect(url: &str, name: &str) -> Result<lapin::Connection, lapin::Error> {
     let properties = lapin::ConnectionProperties::default().with_connection_name(name.into());
     lapin::Connection::connect(url, properties).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("amqp://guest:secret@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(redact("amqps://u:p@w:rd@host/vh"), "amqps://u:***@host/vh");
+        assert_eq!(redact("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
+    }
 }

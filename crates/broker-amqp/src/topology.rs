@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 5, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 5 times (a poison batch) goes to `P.dead-letters` |
-//! | `P.results` | classic queue, durable | | result batches, persistent, acked by the coordinator once recorded |
+//! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; a `submit --wait` binds its own exclusive queue to the same exchange |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, transient | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, and nothing older than a minute |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
@@ -108,6 +108,12 @@ impl Topology {
         self.name("results")
     }
 
+    /// The fanout exchange results are published to (same name as the queue; the two live
+    /// in different namespaces).
+    pub fn results_exchange(&self) -> String {
+        self.name("results")
+    }
+
     /// The producer's telemetry queue.
     pub fn producer_stats_queue(&self) -> String {
         self.name("stats.producer")
@@ -170,16 +176,13 @@ impl Topology {
             FieldTable::default(),
         )
         .await?;
-        channel
-            .queue_bind(
-                self.dead_letter_queue().into(),
-                self.dead_letter_exchange().into(),
-                self.dead_letter_queue().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| classify("binding", &self.dead_letter_queue(), e))?;
+        self.bind(
+            channel,
+            &self.dead_letter_queue(),
+            &self.dead_letter_exchange(),
+            &self.dead_letter_queue(),
+        )
+        .await?;
         self.queue(
             channel,
             &self.model_queue(),
@@ -212,6 +215,15 @@ impl Topology {
             FieldTable::default(),
         )
         .await?;
+        self.exchange(
+            channel,
+            &self.results_exchange(),
+            ExchangeKind::Fanout,
+            true,
+        )
+        .await?;
+        self.bind(channel, &self.results_queue(), &self.results_exchange(), "")
+            .await?;
         let stats = args(&[
             ("x-max-length", AMQPValue::LongLongInt(STATS_MAX_LENGTH)),
             ("x-message-ttl", AMQPValue::LongLongInt(STATS_TTL_MS)),
@@ -235,12 +247,36 @@ impl Topology {
                 .queue_delete(q.into(), QueueDeleteOptions::default())
                 .await?;
         }
-        for x in [self.control_exchange(), self.dead_letter_exchange()] {
+        for x in [
+            self.control_exchange(),
+            self.dead_letter_exchange(),
+            self.results_exchange(),
+        ] {
             channel
                 .exchange_delete(x.into(), ExchangeDeleteOptions::default())
                 .await?;
         }
         Ok(())
+    }
+
+    /// Binds `queue` to `exchange` with `key`.
+    pub async fn bind(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+    ) -> Result<(), TopologyError> {
+        channel
+            .queue_bind(
+                queue.into(),
+                exchange.into(),
+                key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| classify("binding", queue, e))
     }
 
     async fn queue(

@@ -2,6 +2,8 @@
 //! `amqp://guest:guest@127.0.0.1:5672/%2f`, which `cargo xtask test` starts); without one these
 //! tests fail, they never skip. Each test works under its own prefix and deletes it at the end.
 
+mod links;
+
 use lapin::options::{
     BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
     QueueDeclareOptions,

@@ -10,7 +10,7 @@ mod memory;
 
 pub use memory::InMemoryBroker;
 
-use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +37,8 @@ impl std::error::Error for BrokerError {}
 /// A message taken from a queue, to be acknowledged once handled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery<T> {
+    /// The job the message belongs to.
+    pub job: JobId,
     /// The message.
     pub body: T,
     /// The transport's handle for acknowledging it.
@@ -68,12 +70,12 @@ pub trait ProducerLink: Send + Sync {
 
 /// What a consumer needs: the current model, batches, and a way to send results.
 pub trait ConsumerLink: Send + Sync {
-    /// The current model; blocks until there is one, `None` once the broker is shut down.
-    fn current_model(&self) -> Option<Arc<JobModel>>;
+    /// The current model, if there is one (a job whose time-out passed has none).
+    fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError>;
     /// The next batch, waiting at most `wait`.
     fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError>;
-    /// Publishes a result; returns once the transport has taken responsibility for it.
-    fn publish_result(&self, result: ResultBatch) -> Result<(), BrokerError>;
+    /// Publishes a result of `job`; returns once the transport has taken responsibility for it.
+    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError>;
     /// Acknowledges a batch, after its result was published.
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
 }

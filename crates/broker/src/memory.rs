@@ -13,8 +13,7 @@ use std::time::Duration;
 /// Acknowledgements are no-ops: nothing in one process can lose a message that was handed over.
 #[derive(Debug)]
 pub struct InMemoryBroker {
-    model: Mutex<ModelSlot>,
-    model_ready: Condvar,
+    model: Mutex<Option<Arc<JobModel>>>,
     batches: Mutex<BatchQueue>,
     batch_ready: Condvar,
     room_ready: Condvar,
@@ -34,19 +33,12 @@ struct BatchQueue {
     consumers_waiting: usize,
 }
 
-#[derive(Debug, Default)]
-struct ModelSlot {
-    model: Option<Arc<JobModel>>,
-    shut_down: bool,
-}
-
 impl InMemoryBroker {
     /// A broker whose batch queue holds at most `capacity` batches.
     pub fn new(capacity: usize) -> Arc<InMemoryBroker> {
         let (results_tx, results_rx) = unbounded();
         Arc::new(InMemoryBroker {
             model: Mutex::default(),
-            model_ready: Condvar::new(),
             batches: Mutex::default(),
             batch_ready: Condvar::new(),
             room_ready: Condvar::new(),
@@ -57,11 +49,18 @@ impl InMemoryBroker {
         })
     }
 
-    /// Wakes consumers waiting for a model and tells them there will be none; closes the queue.
+    /// Closes the batch queue: consumers finish, a blocked producer returns.
     pub fn shut_down(&self) {
-        self.model.lock().expect("model lock").shut_down = true;
-        self.model_ready.notify_all();
         self.finish();
+    }
+
+    fn job(&self) -> String {
+        self.model
+            .lock()
+            .expect("model lock")
+            .as_ref()
+            .map(|m| m.job.clone())
+            .unwrap_or_default()
     }
 
     /// Throws away every queued batch (a cancelled or timed-out job); returns how many.
@@ -80,8 +79,7 @@ impl InMemoryBroker {
 
 impl ProducerLink for InMemoryBroker {
     fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError> {
-        self.model.lock().expect("model lock").model = Some(model);
-        self.model_ready.notify_all();
+        *self.model.lock().expect("model lock") = Some(model);
         Ok(())
     }
 
@@ -110,17 +108,8 @@ impl ProducerLink for InMemoryBroker {
 }
 
 impl ConsumerLink for InMemoryBroker {
-    fn current_model(&self) -> Option<Arc<JobModel>> {
-        let mut slot = self.model.lock().expect("model lock");
-        loop {
-            if let Some(model) = &slot.model {
-                return Some(model.clone());
-            }
-            if slot.shut_down {
-                return None;
-            }
-            slot = self.model_ready.wait(slot).expect("model lock");
-        }
+    fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError> {
+        Ok(self.model.lock().expect("model lock").clone())
     }
 
     fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
@@ -139,7 +128,9 @@ impl ConsumerLink for InMemoryBroker {
                 if q.producer_waiting && q.queue.len() <= self.capacity / 2 {
                     self.room_ready.notify_one();
                 }
+                drop(q);
                 Ok(Polled::Ready(Delivery {
+                    job: self.job(),
                     body,
                     tag: self.tag(),
                     redelivered: false,
@@ -150,7 +141,7 @@ impl ConsumerLink for InMemoryBroker {
         }
     }
 
-    fn publish_result(&self, result: ResultBatch) -> Result<(), BrokerError> {
+    fn publish_result(&self, _job: &str, result: ResultBatch) -> Result<(), BrokerError> {
         self.results_tx
             .send(result)
             .map_err(|_| BrokerError::Closed)
@@ -165,6 +156,7 @@ impl CoordinatorLink for InMemoryBroker {
     fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError> {
         match self.results_rx.recv_timeout(wait) {
             Ok(body) => Ok(Some(Delivery {
+                job: self.job(),
                 body,
                 tag: self.tag(),
                 redelivered: false,
@@ -230,13 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn shutting_down_wakes_consumers_waiting_for_a_model() {
+    fn shutting_down_releases_a_blocked_producer() {
         let broker = InMemoryBroker::new(1);
-        let waiter = {
+        broker.publish_batch(batch(0)).unwrap();
+        let producer = {
             let broker = broker.clone();
-            std::thread::spawn(move || broker.current_model())
+            std::thread::spawn(move || broker.publish_batch(batch(1)))
         };
         broker.shut_down();
-        assert!(waiter.join().unwrap().is_none());
+        assert_eq!(producer.join().unwrap(), Err(BrokerError::Closed));
+        assert!(broker.current_model().unwrap().is_none());
     }
 }

@@ -1,13 +1,14 @@
 //! The consumer role: evaluates scenario batches of the current model in the sandbox.
 //!
-//! A consumer takes the current model once, compiles it once (the sandbox caches by digest),
-//! then for each batch generates the scenarios' inputs from the spec, runs them in one
+//! A consumer takes the current model when a job's first batch arrives, compiles it once (the
+//! sandbox caches by digest), then for each batch generates the scenarios' inputs from the spec,
+//! runs them in one
 //! [`ModelRunner`], summarises each output's values into moments, publishes the result and only
 //! then acknowledges the batch, so a consumer that dies mid-batch loses nothing. It knows no
 //! transport beyond [`ConsumerLink`].
 
 use mcp_broker::{BrokerError, ConsumerLink, Polled};
-use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_stats::Moments;
@@ -75,6 +76,8 @@ pub struct ConsumerStats {
     pub scenarios: AtomicU64,
     /// Scenarios that failed.
     pub failures: AtomicU64,
+    /// Scenarios of batches thrown away because their job was superseded or timed out.
+    pub expired: AtomicU64,
     /// Set by anyone to make the consumer stop after its current batch.
     pub stop: AtomicBool,
     /// Set by anyone to interrupt the current batch too (its result is thrown away).
@@ -84,38 +87,59 @@ pub struct ConsumerStats {
 /// How long a consumer waits on an empty queue before checking whether it should stop.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Evaluates batches of the current model until the job has no more, or `stats.stop` is set.
+/// Evaluates batches until the transport says there are no more, or `stats.stop` is set.
+///
+/// The model is taken from the transport when the first batch of a job arrives, and compiled
+/// once (the sandbox caches it by digest). A batch of a job that is no longer the current one
+/// (superseded by a newer submission, or past its time-out) is acknowledged without being
+/// evaluated, and counted as expired.
 pub fn consume(
     link: &dyn ConsumerLink,
     sandbox: &Sandbox,
     stats: &ConsumerStats,
 ) -> anyhow::Result<()> {
-    let Some(job) = link.current_model() else {
-        return Ok(());
-    };
-    let mut evaluator = Evaluator::new(sandbox, &job, Some(stats.abort.clone()))?;
+    let mut current: Option<(JobId, Evaluator)> = None;
     while !stats.stop.load(Ordering::Relaxed) {
-        match link.next_batch(POLL)? {
-            Polled::Ready(delivery) => {
-                let Some(result) = evaluator.evaluate(delivery.body) else {
-                    // Aborted: the batch is left unacknowledged for the transport to requeue.
-                    break;
-                };
-                stats.batches.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .scenarios
-                    .fetch_add(u64::from(result.batch.count), Ordering::Relaxed);
-                stats
-                    .failures
-                    .fetch_add(result.failures.len() as u64, Ordering::Relaxed);
-                match link.publish_result(result) {
-                    Ok(()) => link.ack_batch(delivery.tag)?,
-                    Err(BrokerError::Closed) => return Ok(()),
-                    Err(e) => return Err(e.into()),
-                }
-            }
+        let delivery = match link.next_batch(POLL)? {
+            Polled::Ready(delivery) => delivery,
             Polled::Empty => continue,
             Polled::Finished => break,
+        };
+        if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
+            current = match link.current_model()? {
+                Some(model) if model.job == delivery.job => {
+                    let evaluator = Evaluator::new(sandbox, &model, Some(stats.abort.clone()))?;
+                    Some((model.job.clone(), evaluator))
+                }
+                _ => {
+                    tracing::info!(job = %delivery.job, batch = delivery.body.index, "batch of a job that is no longer current: discarded");
+                    stats
+                        .expired
+                        .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
+                    link.ack_batch(delivery.tag)?;
+                    current
+                }
+            };
+            if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
+                continue;
+            }
+        }
+        let (job, evaluator) = current.as_mut().expect("the batch's job is current");
+        let Some(result) = evaluator.evaluate(delivery.body) else {
+            // Aborted: the batch is left unacknowledged for the transport to requeue.
+            break;
+        };
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats
+            .scenarios
+            .fetch_add(u64::from(result.batch.count), Ordering::Relaxed);
+        stats
+            .failures
+            .fetch_add(result.failures.len() as u64, Ordering::Relaxed);
+        match link.publish_result(job, result) {
+            Ok(()) => link.ack_batch(delivery.tag)?,
+            Err(BrokerError::Closed) => return Ok(()),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())

@@ -62,6 +62,26 @@ pub struct ScenarioBatch {
     pub count: u32,
 }
 
+/// A scenario batch as it travels between machines: with the job it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchMessage {
+    /// The job.
+    pub job: JobId,
+    /// The batch.
+    pub batch: ScenarioBatch,
+}
+
+/// A result batch as it travels between machines: with its job and the consumer that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultMessage {
+    /// The job.
+    pub job: JobId,
+    /// The consumer's id.
+    pub consumer: String,
+    /// The result.
+    pub result: ResultBatch,
+}
+
 /// The outcome of one scenario batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultBatch {

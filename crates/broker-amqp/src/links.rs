@@ -1,0 +1,436 @@
+//! The role links over RabbitMQ: blocking calls for the role threads, lapin underneath.
+
+use crate::Topology;
+use futures_lite::StreamExt;
+use lapin::Acker;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection};
+use lapin::{Confirmation, PublisherConfirm};
+use mcp_broker::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
+use mcp_protocol::{
+    BatchMessage, JobId, JobModel, ResultBatch, ResultMessage, ScenarioBatch, decode, encode,
+};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+/// Most batches published but not yet confirmed by the broker.
+pub const MAX_UNCONFIRMED: usize = 256;
+/// AMQP delivery mode of messages that must survive a broker restart.
+const PERSISTENT: u8 = 2;
+
+fn broker_err(e: lapin::Error) -> BrokerError {
+    BrokerError::Other(format!("RabbitMQ: {e}"))
+}
+
+/// A connection to RabbitMQ with its topology declared, and the runtime that drives it.
+#[derive(Debug)]
+pub struct AmqpBroker {
+    runtime: Runtime,
+    connection: Connection,
+    topology: Topology,
+}
+
+impl AmqpBroker {
+    /// Connects to `url`, declares the topology under `prefix`; `name` shows in the broker's
+    /// connection list.
+    pub fn connect(url: &str, prefix: &str, name: &str) -> Result<Arc<AmqpBroker>, BrokerError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mcp-amqp")
+            .enable_all()
+            .build()
+            .map_err(|e| BrokerError::Other(format!("could not start the AMQP runtime: {e}")))?;
+        let topology = Topology::new(prefix);
+        let connection = runtime.block_on(async {
+            let connection = crate::connect(url, name).await.map_err(|e| {
+                BrokerError::Other(format!(
+                    "could not connect to RabbitMQ at {}: {e}",
+                    crate::redact(url)
+                ))
+            })?;
+            let channel = connection.create_channel().await.map_err(broker_err)?;
+            topology
+                .declare(&channel)
+                .await
+                .map_err(|e| BrokerError::Other(e.to_string()))?;
+            let _ = channel.close(200, "topology declared".into()).await;
+            Ok::<_, BrokerError>(connection)
+        })?;
+        Ok(Arc::new(AmqpBroker {
+            runtime,
+            connection,
+            topology,
+        }))
+    }
+
+    /// The topology in use.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    fn channel(&self) -> Result<Channel, BrokerError> {
+        self.block_on(async {
+            let channel = self.connection.create_channel().await.map_err(broker_err)?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(broker_err)?;
+            Ok(channel)
+        })
+    }
+
+    /// A producer link on its own channel.
+    pub fn producer(self: &Arc<Self>) -> Result<AmqpProducer, BrokerError> {
+        Ok(AmqpProducer {
+            broker: self.clone(),
+            channel: self.channel()?,
+            state: Mutex::default(),
+        })
+    }
+
+    /// A consumer link on its own channel, taking at most `prefetch` unacknowledged batches.
+    pub fn consumer(
+        self: &Arc<Self>,
+        id: &str,
+        prefetch: u16,
+    ) -> Result<AmqpConsumer, BrokerError> {
+        let channel = self.channel()?;
+        let stream = self.block_on(async {
+            channel
+                .basic_qos(prefetch, BasicQosOptions::default())
+                .await
+                .map_err(broker_err)?;
+            channel
+                .basic_consume(
+                    self.topology.scenarios_queue().into(),
+                    id.into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)
+        })?;
+        Ok(AmqpConsumer {
+            broker: self.clone(),
+            id: id.to_string(),
+            channel,
+            stream: Mutex::new(stream),
+            ackers: Mutex::default(),
+        })
+    }
+
+    /// A link receiving every result published from now on, on a private queue that is deleted
+    /// when the link goes: what `mcp submit --wait` follows a job with.
+    pub fn result_listener(self: &Arc<Self>) -> Result<AmqpResults, BrokerError> {
+        let channel = self.channel()?;
+        let stream = self.block_on(async {
+            let queue = channel
+                .queue_declare(
+                    "".into(),
+                    QueueDeclareOptions {
+                        exclusive: true,
+                        auto_delete: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)?;
+            let name = queue.name().to_string();
+            self.topology
+                .bind(&channel, &name, &self.topology.results_exchange(), "")
+                .await
+                .map_err(|e| BrokerError::Other(e.to_string()))?;
+            channel
+                .basic_consume(
+                    name.into(),
+                    "".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)
+        })?;
+        Ok(AmqpResults {
+            broker: self.clone(),
+            stream: Mutex::new(stream),
+            ackers: Mutex::default(),
+        })
+    }
+}
+
+async fn confirmed(confirm: PublisherConfirm) -> Result<(), BrokerError> {
+    match confirm.await.map_err(broker_err)? {
+        Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
+        Confirmation::Nack(_) => Err(BrokerError::Other(
+            "RabbitMQ refused to store a message (negative confirm)".to_string(),
+        )),
+    }
+}
+
+/// Publishes a job's model and batches, with publisher confirms and a bounded number in flight.
+#[derive(Debug)]
+pub struct AmqpProducer {
+    broker: Arc<AmqpBroker>,
+    channel: Channel,
+    state: Mutex<ProducerState>,
+}
+
+#[derive(Debug, Default)]
+struct ProducerState {
+    job: JobId,
+    unconfirmed: VecDeque<PublisherConfirm>,
+}
+
+impl AmqpProducer {
+    fn publish(
+        &self,
+        exchange: &str,
+        queue: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<PublisherConfirm, BrokerError> {
+        self.broker.block_on(async {
+            self.channel
+                .basic_publish(
+                    exchange.into(),
+                    queue.into(),
+                    BasicPublishOptions::default(),
+                    body,
+                    properties,
+                )
+                .await
+                .map_err(broker_err)
+        })
+    }
+}
+
+impl ProducerLink for AmqpProducer {
+    fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError> {
+        let ttl_ms = model.spec.limits.timeout_s.saturating_mul(1000);
+        let properties = BasicProperties::default()
+            .with_delivery_mode(PERSISTENT)
+            .with_expiration(ttl_ms.to_string().into());
+        let confirm = self.publish(
+            "",
+            &self.broker.topology.model_queue(),
+            &encode(model.as_ref()),
+            properties,
+        )?;
+        self.broker.block_on(confirmed(confirm))?;
+        self.state.lock().expect("producer lock").job = model.job.clone();
+        Ok(())
+    }
+
+    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
+        let mut state = self.state.lock().expect("producer lock");
+        let body = encode(&BatchMessage {
+            job: state.job.clone(),
+            batch,
+        });
+        let confirm = self.publish(
+            "",
+            &self.broker.topology.scenarios_queue(),
+            &body,
+            BasicProperties::default().with_delivery_mode(PERSISTENT),
+        )?;
+        state.unconfirmed.push_back(confirm);
+        while state.unconfirmed.len() > MAX_UNCONFIRMED {
+            let oldest = state.unconfirmed.pop_front().expect("non-empty");
+            self.broker.block_on(confirmed(oldest))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self) {
+        let mut state = self.state.lock().expect("producer lock");
+        while let Some(confirm) = state.unconfirmed.pop_front() {
+            if let Err(e) = self.broker.block_on(confirmed(confirm)) {
+                tracing::warn!("a batch was not confirmed: {e}");
+            }
+        }
+    }
+}
+
+/// Takes scenario batches, reads the current model, publishes results.
+#[derive(Debug)]
+pub struct AmqpConsumer {
+    broker: Arc<AmqpBroker>,
+    id: String,
+    channel: Channel,
+    stream: Mutex<lapin::Consumer>,
+    ackers: Mutex<HashMap<u64, Acker>>,
+}
+
+impl ConsumerLink for AmqpConsumer {
+    fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError> {
+        // Peek: take the model unacknowledged and put it straight back, so that it stays the
+        // current model for every other consumer (on a classic queue requeues cost nothing).
+        self.broker.block_on(async {
+            let got = self
+                .channel
+                .basic_get(
+                    self.broker.topology.model_queue().into(),
+                    BasicGetOptions { no_ack: false },
+                )
+                .await
+                .map_err(broker_err)?;
+            let Some(message) = got else {
+                return Ok(None);
+            };
+            let model = decode::<JobModel>(&message.delivery.data);
+            message
+                .delivery
+                .nack(BasicNackOptions {
+                    requeue: model.is_ok(),
+                    ..BasicNackOptions::default()
+                })
+                .await
+                .map_err(broker_err)?;
+            match model {
+                Ok(model) => Ok(Some(Arc::new(model))),
+                Err(e) => {
+                    tracing::warn!("dropped an unreadable model message: {e}");
+                    Ok(None)
+                }
+            }
+        })
+    }
+
+    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
+        let mut stream = self.stream.lock().expect("stream lock");
+        let next = self
+            .broker
+            .block_on(async { tokio::time::timeout(wait, stream.next()).await });
+        let delivery = match next {
+            Err(_) => return Ok(Polled::Empty),
+            Ok(None) => return Ok(Polled::Finished),
+            Ok(Some(d)) => d.map_err(broker_err)?,
+        };
+        match decode::<BatchMessage>(&delivery.data) {
+            Ok(message) => {
+                let tag = delivery.delivery_tag;
+                self.ackers
+                    .lock()
+                    .expect("acker lock")
+                    .insert(tag, delivery.acker);
+                Ok(Polled::Ready(Delivery {
+                    job: message.job,
+                    body: message.batch,
+                    tag,
+                    redelivered: delivery.redelivered,
+                }))
+            }
+            Err(e) => {
+                // Garbage can never succeed: straight to the dead-letter queue.
+                tracing::warn!(consumer = %self.id, "dead-lettered an unreadable batch: {e}");
+                self.broker
+                    .block_on(delivery.acker.reject(BasicRejectOptions { requeue: false }))
+                    .map_err(broker_err)?;
+                Ok(Polled::Empty)
+            }
+        }
+    }
+
+    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
+        let body = encode(&ResultMessage {
+            job: job.to_string(),
+            consumer: self.id.clone(),
+            result,
+        });
+        self.broker.block_on(async {
+            let confirm = self
+                .channel
+                .basic_publish(
+                    self.broker.topology.results_exchange().into(),
+                    "".into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    BasicProperties::default().with_delivery_mode(PERSISTENT),
+                )
+                .await
+                .map_err(broker_err)?;
+            confirmed(confirm).await
+        })
+    }
+
+    fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
+        match acker {
+            Some(acker) => self
+                .broker
+                .block_on(acker.ack(BasicAckOptions::default()))
+                .map(|_| ())
+                .map_err(broker_err),
+            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
+        }
+    }
+}
+
+/// Receives result batches.
+#[derive(Debug)]
+pub struct AmqpResults {
+    broker: Arc<AmqpBroker>,
+    stream: Mutex<lapin::Consumer>,
+    ackers: Mutex<HashMap<u64, Acker>>,
+}
+
+impl CoordinatorLink for AmqpResults {
+    fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError> {
+        let mut stream = self.stream.lock().expect("stream lock");
+        loop {
+            let next = self
+                .broker
+                .block_on(async { tokio::time::timeout(wait, stream.next()).await });
+            let delivery = match next {
+                Err(_) => return Ok(None),
+                Ok(None) => return Err(BrokerError::Closed),
+                Ok(Some(d)) => d.map_err(broker_err)?,
+            };
+            match decode::<ResultMessage>(&delivery.data) {
+                Ok(message) => {
+                    let tag = delivery.delivery_tag;
+                    self.ackers
+                        .lock()
+                        .expect("acker lock")
+                        .insert(tag, delivery.acker);
+                    return Ok(Some(Delivery {
+                        job: message.job,
+                        body: message.result,
+                        tag,
+                        redelivered: delivery.redelivered,
+                    }));
+                }
+                Err(e) => {
+                    tracing::warn!("dropped an unreadable result message: {e}");
+                    self.broker
+                        .block_on(delivery.acker.reject(BasicRejectOptions { requeue: false }))
+                        .map_err(broker_err)?;
+                }
+            }
+        }
+    }
+
+    fn ack_result(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
+        match acker {
+            Some(acker) => self
+                .broker
+                .block_on(acker.ack(BasicAckOptions::default()))
+                .map(|_| ())
+                .map_err(broker_err),
+            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
+        }
+    }
+}
