@@ -35,6 +35,7 @@ pub struct AmqpBroker {
     runtime: Runtime,
     connection: Connection,
     topology: Topology,
+    telemetry: Mutex<Option<Channel>>,
 }
 
 impl AmqpBroker {
@@ -67,6 +68,7 @@ impl AmqpBroker {
             runtime,
             connection,
             topology,
+            telemetry: Mutex::default(),
         }))
     }
 
@@ -87,6 +89,33 @@ impl AmqpBroker {
                 .await
                 .map_err(broker_err)?;
             Ok(channel)
+        })
+    }
+
+    /// Publishes a telemetry message to `queue` (no confirm: telemetry may be lost).
+    pub fn publish_telemetry(&self, queue: &str, body: &[u8]) -> Result<(), BrokerError> {
+        let channel = {
+            let mut slot = self.telemetry.lock().expect("telemetry lock");
+            if slot.as_ref().is_none_or(|c| !c.status().connected()) {
+                *slot = Some(
+                    self.block_on(self.connection.create_channel())
+                        .map_err(broker_err)?,
+                );
+            }
+            slot.clone().expect("a telemetry channel")
+        };
+        self.block_on(async {
+            channel
+                .basic_publish(
+                    "".into(),
+                    queue.into(),
+                    BasicPublishOptions::default(),
+                    body,
+                    BasicProperties::default(),
+                )
+                .await
+                .map(|_| ())
+                .map_err(broker_err)
         })
     }
 

@@ -25,6 +25,11 @@ pub enum Command {
         after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
     )]
     Validate(ValidateArgs),
+    /// Evaluate scenario batches from a RabbitMQ broker until stopped (SIGTERM or Ctrl-C drains).
+    #[command(
+        after_help = "Example:\n  mcp consumer --broker amqp://guest:guest@127.0.0.1:5672/%2f --id C1 --threads 4"
+    )]
+    Consumer(ConsumerArgs),
     /// Print a model's name, version, digest, inputs and outputs.
     #[command(after_help = "Example:\n  mcp inspect target/models/pricing.wasm")]
     Inspect(InspectArgs),
@@ -50,6 +55,36 @@ pub struct SubmitArgs {
     /// Print the summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Run distributed: publish to this RabbitMQ broker (`amqp://user:pass@host:port/vhost`)
+    /// instead of running embedded.
+    #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
+    pub broker: Option<String>,
+    /// With --broker: follow the job to its end and print its summary.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --broker: the prefix of the queue and exchange names.
+    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
+    pub prefix: String,
+}
+
+/// Arguments of `mcp consumer`.
+#[derive(Debug, Args)]
+pub struct ConsumerArgs {
+    /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
+    #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
+    pub broker: String,
+    /// This consumer's id, shown in telemetry [default: HOST-PID].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Threads evaluating batches [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Batches each thread takes ahead of finishing the current one.
+    #[arg(long, default_value_t = 2)]
+    pub prefetch: u16,
+    /// The prefix of the queue and exchange names.
+    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
+    pub prefix: String,
 }
 
 /// Arguments of `mcp validate`.

@@ -5,7 +5,7 @@ use crate::table;
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_embedded::{JobEnd, RunOptions, default_workers, prepare, run as run_job};
-use mcp_protocol::{JobModel, ScenarioBatch};
+use mcp_protocol::{FailureTally, JobModel, JobSummary, ScenarioBatch};
 use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_spec::Spec;
 use std::io::IsTerminal;
@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Submit(args) => submit(args),
         Command::Validate(args) => validate(args),
+        Command::Consumer(args) => crate::cluster::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Inspect(args) => inspect(args),
     }
 }
@@ -44,11 +45,17 @@ fn sandbox() -> anyhow::Result<Sandbox> {
     Sandbox::new().context("could not start the WebAssembly engine")
 }
 
-/// Reads the model at `model`, checks it against `spec` and returns the job's model message.
-fn prepare_job(model: &Path, spec: Spec, job: &str) -> anyhow::Result<(Sandbox, Arc<JobModel>)> {
+/// Reads the model at `model`, checks it against `spec` and returns the job's model message;
+/// `job_id` names the job after the model's digest.
+fn prepare_job(
+    model: &Path,
+    spec: Spec,
+    job_id: impl FnOnce(&str) -> String,
+) -> anyhow::Result<(Sandbox, Arc<JobModel>)> {
     let wasm = read(model)?;
+    let job = job_id(&mcp_sandbox::ModelDigest::of(&wasm).0);
     let sandbox = sandbox()?;
-    let job = prepare(&sandbox, wasm, &model.display().to_string(), spec, job)?;
+    let job = prepare(&sandbox, wasm, &model.display().to_string(), spec, &job)?;
     Ok((sandbox, job))
 }
 
@@ -68,7 +75,20 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         Some(n) => n,
         None => default_workers(),
     };
-    let (sandbox, job) = prepare_job(&args.model, spec, "local")?;
+    if args.wait && args.broker.is_none() {
+        bail!(
+            "--wait follows a job on a broker; give --broker (or set MCP_BROKER), or drop --wait \
+             to run embedded"
+        );
+    }
+    let distributed = args.broker.is_some();
+    let (sandbox, job) = prepare_job(&args.model, spec, |digest| {
+        if distributed {
+            crate::cluster::new_job_id(digest)
+        } else {
+            "local".to_string()
+        }
+    })?;
     let total = job.spec.simulation.scenarios;
 
     let bar = if std::io::stderr().is_terminal() {
@@ -89,6 +109,27 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         )
         .progress_chars("=> "),
     );
+    if let Some(url) = &args.broker {
+        let followed =
+            crate::cluster::submit(url, &args.prefix, job.clone(), args.wait, &mut |p| {
+                bar.set_position(p.scenarios)
+            })?;
+        bar.finish_and_clear();
+        let Some(followed) = followed else {
+            eprintln!(
+                "job {} published: {} scenarios of model {} ({})",
+                job.job, total, job.info.name, job.info.digest
+            );
+            println!("{}", job.job);
+            return Ok(ExitCode::SUCCESS);
+        };
+        let end = if followed.timed_out {
+            JobEnd::TimedOut
+        } else {
+            JobEnd::Completed
+        };
+        return report(&args, &job, &followed.summary, &followed.failures, end);
+    }
     let options = RunOptions {
         workers,
         ..RunOptions::default()
@@ -97,24 +138,40 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(p.scenarios)
     })?;
     bar.finish_and_clear();
+    report(
+        &args,
+        &job,
+        &outcome.summary,
+        &outcome.failures,
+        outcome.end,
+    )
+}
 
+/// Prints a job's summary as the table or as JSON, and picks the exit code.
+fn report(
+    args: &SubmitArgs,
+    job: &JobModel,
+    summary: &JobSummary,
+    failures: &FailureTally,
+    end: JobEnd,
+) -> anyhow::Result<ExitCode> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome.summary)?);
+        println!("{}", serde_json::to_string_pretty(summary)?);
     } else {
-        print!("{}", table::summary(&outcome.summary, &outcome.failures));
+        print!("{}", table::summary(summary, failures));
     }
-    if outcome.summary.failed > 0 && args.json {
-        eprintln!("{}", table::failures(&outcome.failures));
+    if summary.failed > 0 && args.json {
+        eprintln!("{}", table::failures(failures));
     }
-    Ok(match outcome.end {
+    Ok(match end {
         JobEnd::Completed => ExitCode::SUCCESS,
         JobEnd::TimedOut => {
             eprintln!(
                 "error: the job timed out after {} s with {} of {} scenarios evaluated; the \
                  summary covers those; raise limits.timeout_s in {} to let it finish",
                 job.spec.limits.timeout_s,
-                outcome.summary.scenarios,
-                total,
+                summary.scenarios,
+                job.spec.simulation.scenarios,
                 args.spec.display()
             );
             ExitCode::from(EXIT_TIMED_OUT)
@@ -125,7 +182,7 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let spec = read_spec(&args.spec)?;
-    let (sandbox, job) = prepare_job(&args.model, spec, "validate")?;
+    let (sandbox, job) = prepare_job(&args.model, spec, |_| "validate".to_string())?;
     let count = args.scenarios.max(1);
     let mut evaluator = mcp_consumer::Evaluator::new(&sandbox, &job, None)?;
     let result = evaluator

@@ -5,5 +5,6 @@
 //! `mcp-embedded` and the crates below it. Only this crate knows clap.
 
 pub mod args;
+pub mod cluster;
 pub mod commands;
 pub mod table;

@@ -12,6 +12,7 @@ use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_stats::Moments;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -76,12 +77,39 @@ pub struct ConsumerStats {
     pub scenarios: AtomicU64,
     /// Scenarios that failed.
     pub failures: AtomicU64,
+    /// Nanoseconds spent evaluating, summed over batches.
+    pub eval_nanos: AtomicU64,
+    /// Nanoseconds per scenario of the last batch.
+    pub last_batch_nanos_per_scenario: AtomicU64,
     /// Scenarios of batches thrown away because their job was superseded or timed out.
     pub expired: AtomicU64,
     /// Set by anyone to make the consumer stop after its current batch.
     pub stop: AtomicBool,
     /// Set by anyone to interrupt the current batch too (its result is thrown away).
     pub abort: Arc<AtomicBool>,
+}
+
+/// How long a consumer keeps looking for the model of a batch's job when there is none.
+const MODEL_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The current model, looked for again for a while when there is none: another consumer may be
+/// holding it for a moment while it peeks. A different job's model answers at once (the batch's
+/// job was superseded); no model at all after [`MODEL_PATIENCE`] means the job timed out.
+fn current_model_of(
+    link: &dyn ConsumerLink,
+    job: &str,
+) -> Result<Option<Arc<JobModel>>, BrokerError> {
+    let deadline = Instant::now() + MODEL_PATIENCE;
+    loop {
+        match link.current_model()? {
+            Some(model) => return Ok(Some(model)),
+            None if Instant::now() >= deadline => {
+                tracing::info!(job, "no current model: the job timed out");
+                return Ok(None);
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }
 
 /// How long a consumer waits on an empty queue before checking whether it should stop.
@@ -99,20 +127,30 @@ pub fn consume(
     stats: &ConsumerStats,
 ) -> anyhow::Result<()> {
     let mut current: Option<(JobId, Evaluator)> = None;
+    // Jobs known to be over: their remaining batches are discarded without asking again.
+    let mut stale: HashSet<JobId> = HashSet::new();
     while !stats.stop.load(Ordering::Relaxed) {
         let delivery = match link.next_batch(POLL)? {
             Polled::Ready(delivery) => delivery,
             Polled::Empty => continue,
             Polled::Finished => break,
         };
+        if stale.contains(&delivery.job) {
+            stats
+                .expired
+                .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
+            link.ack_batch(delivery.tag)?;
+            continue;
+        }
         if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
-            current = match link.current_model()? {
+            current = match current_model_of(link, &delivery.job)? {
                 Some(model) if model.job == delivery.job => {
                     let evaluator = Evaluator::new(sandbox, &model, Some(stats.abort.clone()))?;
                     Some((model.job.clone(), evaluator))
                 }
                 _ => {
-                    tracing::info!(job = %delivery.job, batch = delivery.body.index, "batch of a job that is no longer current: discarded");
+                    tracing::info!(job = %delivery.job, "the job is no longer current: its batches are discarded");
+                    stale.insert(delivery.job.clone());
                     stats
                         .expired
                         .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
@@ -136,6 +174,12 @@ pub fn consume(
         stats
             .failures
             .fetch_add(result.failures.len() as u64, Ordering::Relaxed);
+        let nanos = (result.eval_seconds * 1e9) as u64;
+        stats.eval_nanos.fetch_add(nanos, Ordering::Relaxed);
+        stats.last_batch_nanos_per_scenario.store(
+            nanos / u64::from(result.batch.count.max(1)),
+            Ordering::Relaxed,
+        );
         match link.publish_result(job, result) {
             Ok(()) => link.ack_batch(delivery.tag)?,
             Err(BrokerError::Closed) => return Ok(()),

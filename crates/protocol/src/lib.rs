@@ -8,9 +8,11 @@
 
 mod failure;
 mod summary;
+mod telemetry;
 
 pub use failure::{FailureKind, FailureTally, ScenarioFailure};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
+pub use telemetry::{ConsumerState, ConsumerStatus, ProducerState, ProducerStatus};
 
 use mcp_spec::Spec;
 use mcp_stats::Moments;

@@ -1,0 +1,312 @@
+//! Distributed mode: the roles wired to RabbitMQ, one process each.
+
+use crate::args::ConsumerArgs;
+use anyhow::{Context, anyhow, bail};
+use mcp_broker::CoordinatorLink;
+use mcp_broker_amqp::{AmqpBroker, redact};
+use mcp_consumer::{ConsumerStats, consume};
+use mcp_coordinator::{Aggregator, Progress};
+use mcp_producer::{ProducerEnd, ProducerProgress, produce};
+use mcp_protocol::{
+    ConsumerState, ConsumerStatus, FailureTally, JobModel, JobSummary, ProducerState,
+    ProducerStatus, encode,
+};
+use mcp_sandbox::Sandbox;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often producers and consumers report.
+const TELEMETRY_EVERY: Duration = Duration::from_secs(1);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A job id unique across submissions: milliseconds since the epoch, the process id and the
+/// model digest's first hex digits.
+pub fn new_job_id(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    format!(
+        "{}-{}-{}",
+        now_ms(),
+        std::process::id(),
+        &hex[..hex.len().min(8)]
+    )
+}
+
+fn connect(url: &str, prefix: &str, name: &str) -> anyhow::Result<Arc<AmqpBroker>> {
+    AmqpBroker::connect(url, prefix, name).map_err(|e| anyhow!("{e}"))
+}
+
+/// The outcome of a distributed job followed with `--wait`.
+#[derive(Debug)]
+pub struct Followed {
+    /// The summary.
+    pub summary: JobSummary,
+    /// Failures per kind.
+    pub failures: FailureTally,
+    /// Whether the job ran past its time-out.
+    pub timed_out: bool,
+}
+
+/// Publishes `job` to the broker; with `wait`, follows it to its end.
+pub fn submit(
+    url: &str,
+    prefix: &str,
+    job: Arc<JobModel>,
+    wait: bool,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> anyhow::Result<Option<Followed>> {
+    let broker = connect(url, prefix, &format!("mcp submit {}", job.job))?;
+    // Listen before publishing, so that no result can slip past.
+    let listener = if wait {
+        Some(broker.result_listener().map_err(|e| anyhow!("{e}"))?)
+    } else {
+        None
+    };
+    let producer = broker.producer().map_err(|e| anyhow!("{e}"))?;
+    let progress = ProducerProgress::default();
+    let started = Instant::now();
+    let total = job.spec.simulation.scenarios;
+    let stats_queue = broker.topology().producer_stats_queue();
+    let report = |state: ProducerState| {
+        let generated = progress.published.load(Ordering::Relaxed);
+        let elapsed_s = started.elapsed().as_secs_f64();
+        let rate = generated as f64 / elapsed_s.max(1e-9);
+        let status = ProducerStatus {
+            job: job.job.clone(),
+            generated,
+            total,
+            rate,
+            elapsed_s,
+            eta_s: if rate > 0.0 {
+                (total - generated) as f64 / rate
+            } else {
+                f64::NAN
+            },
+            state,
+        };
+        if let Err(e) = broker.publish_telemetry(&stats_queue, &encode(&status)) {
+            tracing::debug!("producer telemetry not sent: {e}");
+        }
+    };
+    let timeout = Duration::from_secs(job.spec.limits.timeout_s);
+    std::thread::scope(|scope| -> anyhow::Result<Option<Followed>> {
+        let publisher = scope.spawn(|| produce(&producer, job.clone(), &progress));
+        let mut last_report = Instant::now();
+        while !publisher.is_finished() {
+            std::thread::sleep(Duration::from_millis(50));
+            if last_report.elapsed() >= TELEMETRY_EVERY {
+                report(ProducerState::Publishing);
+                last_report = Instant::now();
+            }
+        }
+        let end = publisher
+            .join()
+            .expect("producer thread")
+            .map_err(|e| anyhow!("publishing the job failed: {e}"))?;
+        report(match end {
+            ProducerEnd::Completed => ProducerState::Done,
+            ProducerEnd::Stopped => ProducerState::Stopped,
+        });
+        let Some(listener) = listener else {
+            return Ok(None);
+        };
+        let mut aggregator = Aggregator::new(job.info.clone(), &job.spec);
+        let mut timed_out = false;
+        let mut last_progress = Instant::now();
+        while !aggregator.is_complete() {
+            if started.elapsed() > timeout {
+                timed_out = true;
+                break;
+            }
+            if let Some(d) = listener
+                .next_result(Duration::from_millis(200))
+                .map_err(|e| anyhow!("{e}"))?
+            {
+                if d.job == job.job {
+                    aggregator.add(d.body);
+                }
+                listener.ack_result(d.tag).map_err(|e| anyhow!("{e}"))?;
+            }
+            if last_progress.elapsed() >= Duration::from_millis(100) {
+                on_progress(&aggregator.progress());
+                last_progress = Instant::now();
+            }
+        }
+        on_progress(&aggregator.progress());
+        let failures = aggregator.failures().clone();
+        let mut summary = aggregator.into_summary(0.0);
+        summary.elapsed_s = started.elapsed().as_secs_f64();
+        Ok(Some(Followed {
+            summary,
+            failures,
+            timed_out,
+        }))
+    })
+}
+
+/// Runs a consumer until SIGTERM or Ctrl-C, which drain it: batches in flight finish, are
+/// acknowledged, and the process exits 0.
+pub fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id()));
+    let threads = match args.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => mcp_embedded::default_workers(),
+    };
+    let broker = connect(&args.broker, &args.prefix, &format!("mcp consumer {id}"))?;
+    tracing::info!(id, broker = %redact(&args.broker), threads, "consumer connected");
+    let sandbox = Sandbox::new().context("could not start the WebAssembly engine")?;
+    let drain = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, drain.clone())
+            .context("could not install the signal handler")?;
+    }
+    let stats: Vec<ConsumerStats> = (0..threads).map(|_| ConsumerStats::default()).collect();
+    let links = (0..threads)
+        .map(|i| broker.consumer(&format!("{id}/{i}"), args.prefetch))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut telemetry = Telemetry::new(&id);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = links
+            .iter()
+            .zip(&stats)
+            .map(|(link, stats)| scope.spawn(|| consume(link, &sandbox, stats)))
+            .collect();
+        let queue = broker.topology().consumer_stats_queue();
+        loop {
+            let draining = drain.load(Ordering::Relaxed);
+            if draining {
+                for s in &stats {
+                    s.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            let state = if draining {
+                ConsumerState::Draining
+            } else {
+                ConsumerState::Active
+            };
+            let status = telemetry.status(&stats, state);
+            if let Err(e) = broker.publish_telemetry(&queue, &encode(&status)) {
+                tracing::warn!("consumer telemetry not sent: {e}");
+            }
+            if workers.iter().all(|w| w.is_finished()) {
+                break;
+            }
+            std::thread::sleep(if draining {
+                Duration::from_millis(20)
+            } else {
+                TELEMETRY_EVERY
+            });
+        }
+        for w in workers {
+            w.join().expect("consumer thread")?;
+        }
+        let status = telemetry.status(&stats, ConsumerState::Stopped);
+        let _ = broker.publish_telemetry(&queue, &encode(&status));
+        tracing::info!(id, "consumer drained and stopped");
+        Ok(())
+    })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".to_string())
+}
+
+/// Builds heartbeats: rates and CPU use over the interval since the previous one.
+struct Telemetry {
+    id: String,
+    host: String,
+    last_at: Instant,
+    last_scenarios: u64,
+    last_cpu_s: f64,
+    last_batches: u64,
+}
+
+impl Telemetry {
+    fn new(id: &str) -> Telemetry {
+        Telemetry {
+            id: id.to_string(),
+            host: host_name(),
+            last_at: Instant::now(),
+            last_scenarios: 0,
+            last_cpu_s: cpu_seconds(),
+            last_batches: 0,
+        }
+    }
+
+    fn status(&mut self, stats: &[ConsumerStats], state: ConsumerState) -> ConsumerStatus {
+        let sum = |f: fn(&ConsumerStats) -> u64| stats.iter().map(f).sum::<u64>();
+        let scenarios = sum(|s| s.scenarios.load(Ordering::Relaxed));
+        let batches = sum(|s| s.batches.load(Ordering::Relaxed));
+        let eval_ns = sum(|s| s.eval_nanos.load(Ordering::Relaxed));
+        let last_ns = stats
+            .iter()
+            .map(|s| s.last_batch_nanos_per_scenario.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+        let dt = self.last_at.elapsed().as_secs_f64().max(1e-9);
+        let cpu = cpu_seconds();
+        let status = ConsumerStatus {
+            id: self.id.clone(),
+            host: self.host.clone(),
+            state,
+            batches,
+            scenarios,
+            scenarios_per_s: (scenarios - self.last_scenarios) as f64 / dt,
+            last_s_per_scenario: last_ns as f64 * 1e-9,
+            mean_s_per_scenario: if scenarios > 0 {
+                eval_ns as f64 * 1e-9 / scenarios as f64
+            } else {
+                0.0
+            },
+            failures: sum(|s| s.failures.load(Ordering::Relaxed)),
+            expired: sum(|s| s.expired.load(Ordering::Relaxed)),
+            rss_bytes: rss_bytes(),
+            cpu_percent: 100.0 * (cpu - self.last_cpu_s) / dt,
+            sent_at_ms: now_ms(),
+        };
+        self.last_at = Instant::now();
+        self.last_scenarios = scenarios;
+        self.last_cpu_s = cpu;
+        self.last_batches = batches;
+        status
+    }
+}
+
+/// Resident memory of this process (Linux; 0 elsewhere).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// CPU seconds (user + system) this process has used (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}

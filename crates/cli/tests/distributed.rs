@@ -1,0 +1,322 @@
+//! Distributed mode over a real RabbitMQ (`MCP_TEST_BROKER`, started by `cargo xtask test`):
+//! `mcp consumer` processes and `mcp submit --broker --wait`, each test under its own prefix.
+//! Every test checks exact totals, and that the outputs equal the embedded run's, bit for bit.
+
+use super::*;
+use futures_lite::StreamExt;
+use lapin::BasicProperties;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use mcp_broker_amqp::Topology;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn broker_url() -> String {
+    std::env::var("MCP_TEST_BROKER")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
+}
+
+/// A fresh prefix, whose queues and exchanges are deleted when it goes.
+struct Prefix(String);
+
+impl Prefix {
+    fn new() -> Prefix {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        Prefix(format!(
+            "mcp-cli-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    fn topology(&self) -> Topology {
+        Topology::new(&self.0)
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        let topology = self.topology();
+        let _ = runtime().block_on(async {
+            let conn = mcp_broker_amqp::connect(&broker_url(), "cleanup").await?;
+            let ch = conn.create_channel().await?;
+            topology.delete(&ch).await
+        });
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An `mcp consumer` process, killed (SIGKILL) when dropped.
+struct Consumer(Child);
+
+impl Consumer {
+    fn start(prefix: &Prefix, id: &str) -> Consumer {
+        let child = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .args(["consumer", "--broker", &broker_url(), "--prefix", &prefix.0])
+            .args(["--id", id, "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mcp consumer");
+        Consumer(child)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn submit_args<'a>(prefix: &'a Prefix, model: &'a str, spec: &'a str, n: &'a str) -> Vec<String> {
+    [
+        "submit",
+        model,
+        "--spec",
+        spec,
+        "--scenarios",
+        n,
+        "--broker",
+        &broker_url(),
+        "--prefix",
+        &prefix.0,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `mcp submit --wait --json` on the broker, started as a child process.
+fn start_wait(prefix: &Prefix, scenarios: &str) -> Child {
+    let (model, spec) = pricing();
+    let mut args = submit_args(
+        prefix,
+        model.to_str().unwrap(),
+        spec.to_str().unwrap(),
+        scenarios,
+    );
+    args.extend(["--wait".to_string(), "--json".to_string()]);
+    Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mcp submit")
+}
+
+fn finish(child: Child) -> Value {
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "submit failed:\n{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The embedded summary of the pricing job with `scenarios` scenarios.
+fn embedded(scenarios: &str) -> Value {
+    let (model, spec) = pricing();
+    submit_json(&model, &spec, &["--scenarios", scenarios])
+}
+
+fn check_same_as_embedded(distributed: &Value, scenarios: &str) {
+    let local = embedded(scenarios);
+    assert_eq!(
+        distributed["scenarios"], local["scenarios"],
+        "every scenario counted once"
+    );
+    assert_eq!(
+        serde_json::to_string(&distributed["outputs"]).unwrap(),
+        serde_json::to_string(&local["outputs"]).unwrap(),
+        "distributed outputs differ from embedded"
+    );
+}
+
+#[test]
+fn two_consumers_give_the_embedded_answer() {
+    let prefix = Prefix::new();
+    let _a = Consumer::start(&prefix, "a");
+    let _b = Consumer::start(&prefix, "b");
+    let summary = finish(start_wait(&prefix, "60000"));
+    check_same_as_embedded(&summary, "60000");
+}
+
+#[test]
+fn a_consumer_started_after_the_submit_takes_the_job() {
+    let prefix = Prefix::new();
+    let submit = start_wait(&prefix, "30000");
+    // The job is published before any consumer exists; the late one finds model and batches.
+    wait_for_queue_messages(&prefix.topology().scenarios_queue(), 1);
+    let _late = Consumer::start(&prefix, "late");
+    check_same_as_embedded(&finish(submit), "30000");
+}
+
+#[test]
+fn a_consumer_killed_mid_job_loses_nothing() {
+    let prefix = Prefix::new();
+    let mut victim = Consumer::start(&prefix, "victim");
+    let _survivor = Consumer::start(&prefix, "survivor");
+    let results = ResultTap::new(&prefix);
+    let submit = start_wait(&prefix, "300000");
+    // Kill one consumer as soon as results flow, with batches in flight.
+    results.wait_for_first();
+    victim.kill();
+    check_same_as_embedded(&finish(submit), "300000");
+}
+
+#[test]
+fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
+    let prefix = Prefix::new();
+    let topology = prefix.topology();
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "poison")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        topology.declare(&ch).await.unwrap();
+        ch.basic_publish(
+            "".into(),
+            topology.scenarios_queue().into(),
+            BasicPublishOptions::default(),
+            b"\xff\xfe garbage, not a batch",
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    });
+    let _c = Consumer::start(&prefix, "c");
+    check_same_as_embedded(&finish(start_wait(&prefix, "20000")), "20000");
+    assert_eq!(queue_messages(&topology.dead_letter_queue()), 1);
+}
+
+#[test]
+fn a_new_submission_supersedes_the_running_job() {
+    let prefix = Prefix::new();
+    // Job A is published with no consumer running, then job B; A's batches are first in the
+    // queue, but B's model is the current one, so A's batches are discarded.
+    let (model, spec) = pricing();
+    let args = submit_args(
+        &prefix,
+        model.to_str().unwrap(),
+        spec.to_str().unwrap(),
+        "200000",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let job_a = stdout(&out).trim().to_string();
+    assert!(!job_a.is_empty(), "submit without --wait prints the job id");
+    let submit_b = start_wait(&prefix, "40000");
+    wait_for_queue_messages(&prefix.topology().scenarios_queue(), 196 + 40);
+    let _c = Consumer::start(&prefix, "c");
+    check_same_as_embedded(&finish(submit_b), "40000");
+}
+
+/// Messages ready in `queue`; 0 while it does not exist yet.
+fn queue_messages(queue: &str) -> u32 {
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match ch
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+        {
+            Ok(q) => q.message_count(),
+            Err(e) if e.to_string().contains("NOT_FOUND") => 0,
+            Err(e) => panic!("inspecting {queue}: {e}"),
+        }
+    })
+}
+
+/// Polls until `queue` holds at least `n` messages (the broker is the synchronisation point).
+fn wait_for_queue_messages(queue: &str, n: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while queue_messages(queue) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{queue} never held {n} messages"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A private queue on the results exchange, to see results as they flow.
+struct ResultTap {
+    runtime: tokio::runtime::Runtime,
+    consumer: lapin::Consumer,
+    _conn: lapin::Connection,
+}
+
+impl ResultTap {
+    fn new(prefix: &Prefix) -> ResultTap {
+        let runtime = runtime();
+        let topology = prefix.topology();
+        let (conn, consumer) = runtime.block_on(async {
+            let conn = mcp_broker_amqp::connect(&broker_url(), "tap")
+                .await
+                .unwrap();
+            let ch = conn.create_channel().await.unwrap();
+            topology.declare(&ch).await.unwrap();
+            let q = ch
+                .queue_declare(
+                    "".into(),
+                    QueueDeclareOptions {
+                        exclusive: true,
+                        auto_delete: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            let name = q.name().to_string();
+            topology
+                .bind(&ch, &name, &topology.results_exchange(), "")
+                .await
+                .unwrap();
+            let consumer = ch
+                .basic_consume(
+                    name.into(),
+                    "tap".into(),
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            (conn, consumer)
+        });
+        ResultTap {
+            runtime,
+            consumer,
+            _conn: conn,
+        }
+    }
+
+    fn wait_for_first(mut self) {
+        let first = self.runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(60), self.consumer.next()).await
+        });
+        assert!(matches!(first, Ok(Some(Ok(_)))), "no result arrived");
+    }
+}

@@ -1,0 +1,79 @@
+//! Telemetry: what producers and consumers report about themselves, at least once a second.
+
+use serde::{Deserialize, Serialize};
+
+/// A consumer's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerState {
+    /// Waiting for or evaluating batches.
+    Active,
+    /// Told to pause: takes no new batches.
+    Paused,
+    /// Finishing its batches in flight, then exiting.
+    Draining,
+    /// Gone (its last message said so).
+    Stopped,
+}
+
+/// A consumer's heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerStatus {
+    /// The consumer's id.
+    pub id: String,
+    /// The machine it runs on.
+    pub host: String,
+    /// What it is doing.
+    pub state: ConsumerState,
+    /// Batches evaluated since it started.
+    pub batches: u64,
+    /// Scenarios evaluated since it started.
+    pub scenarios: u64,
+    /// Scenarios evaluated per second, over the last interval.
+    pub scenarios_per_s: f64,
+    /// Seconds per scenario of the last batch.
+    pub last_s_per_scenario: f64,
+    /// Seconds per scenario, averaged since it started.
+    pub mean_s_per_scenario: f64,
+    /// Scenarios that failed since it started.
+    pub failures: u64,
+    /// Scenarios of superseded or timed-out jobs it discarded.
+    pub expired: u64,
+    /// Resident memory, in bytes.
+    pub rss_bytes: u64,
+    /// CPU use over the last interval, in percent of one core.
+    pub cpu_percent: f64,
+    /// When it sent this, in milliseconds since the Unix epoch.
+    pub sent_at_ms: u64,
+}
+
+/// A producer's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProducerState {
+    /// Publishing batches.
+    Publishing,
+    /// Every batch published.
+    Done,
+    /// Stopped early.
+    Stopped,
+}
+
+/// A producer's progress report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProducerStatus {
+    /// The job.
+    pub job: String,
+    /// Scenarios published so far.
+    pub generated: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+    /// Scenarios published per second since the start.
+    pub rate: f64,
+    /// Seconds since the start.
+    pub elapsed_s: f64,
+    /// Estimated seconds until every batch is published.
+    pub eta_s: f64,
+    /// What it is doing.
+    pub state: ProducerState,
+}
