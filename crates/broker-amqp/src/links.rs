@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
+/// How long a job's private results queue outlives its last consumer, in milliseconds.
+pub const JOB_QUEUE_EXPIRES_MS: i64 = 24 * 3600 * 1000;
+
 /// Most batches published but not yet confirmed by the broker.
 pub const MAX_UNCONFIRMED: usize = 256;
 /// AMQP delivery mode of messages that must survive a broker restart.
@@ -159,24 +162,27 @@ impl AmqpBroker {
         })
     }
 
-    /// A link receiving every result published from now on, on a private queue that is deleted
-    /// when the link goes: what `mcp submit --wait` follows a job with.
-    pub fn result_listener(self: &Arc<Self>) -> Result<AmqpResults, BrokerError> {
+    /// A link receiving every result published from now on, on a durable queue of its own
+    /// (`P.results.JOB`) that survives broker restarts and expires a day after its last use:
+    /// what `mcp submit --wait` follows a job with. Calling it again after a reconnection picks
+    /// up where the last one left off.
+    pub fn result_listener(self: &Arc<Self>, job: &str) -> Result<AmqpResults, BrokerError> {
         let channel = self.channel()?;
+        let name = self.topology.job_results_queue(job);
         let stream = self.block_on(async {
-            let queue = channel
+            let mut arguments = FieldTable::default();
+            arguments.insert(
+                "x-expires".into(),
+                lapin::types::AMQPValue::LongLongInt(JOB_QUEUE_EXPIRES_MS),
+            );
+            channel
                 .queue_declare(
-                    "".into(),
-                    QueueDeclareOptions {
-                        exclusive: true,
-                        auto_delete: true,
-                        ..QueueDeclareOptions::default()
-                    },
-                    FieldTable::default(),
+                    name.as_str().into(),
+                    QueueDeclareOptions::durable(),
+                    arguments,
                 )
                 .await
                 .map_err(broker_err)?;
-            let name = queue.name().to_string();
             self.topology
                 .bind(&channel, &name, &self.topology.results_exchange(), "")
                 .await
@@ -195,6 +201,19 @@ impl AmqpBroker {
             broker: self.clone(),
             stream: Mutex::new(stream),
             ackers: Mutex::default(),
+        })
+    }
+
+    /// Deletes the private results queue of `job` once the job has been followed to its end.
+    pub fn delete_result_listener(&self, job: &str) -> Result<(), BrokerError> {
+        let name = self.topology.job_results_queue(job);
+        self.block_on(async {
+            let channel = self.connection.create_channel().await.map_err(broker_err)?;
+            channel
+                .queue_delete(name.into(), lapin::options::QueueDeleteOptions::default())
+                .await
+                .map(|_| ())
+                .map_err(broker_err)
         })
     }
 }
@@ -282,13 +301,12 @@ impl ProducerLink for AmqpProducer {
         Ok(())
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> Result<(), BrokerError> {
         let mut state = self.state.lock().expect("producer lock");
         while let Some(confirm) = state.unconfirmed.pop_front() {
-            if let Err(e) = self.broker.block_on(confirmed(confirm)) {
-                tracing::warn!("a batch was not confirmed: {e}");
-            }
+            self.broker.block_on(confirmed(confirm))?;
         }
+        Ok(())
     }
 }
 

@@ -114,6 +114,11 @@ impl Topology {
         self.name("results")
     }
 
+    /// The private results queue `mcp submit --wait` follows job `job` on.
+    pub fn job_results_queue(&self, job: &str) -> String {
+        self.name(&format!("results.{job}"))
+    }
+
     /// The producer's telemetry queue.
     pub fn producer_stats_queue(&self) -> String {
         self.name("stats.producer")

@@ -51,13 +51,13 @@ fn next(consumer: &dyn ConsumerLink) -> mcp_broker::Delivery<ScenarioBatch> {
 fn batches_and_results_carry_their_job() {
     let prefix = setup_prefix();
     let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
-    let listener = broker.result_listener().unwrap();
+    let listener = broker.result_listener("job-1").unwrap();
     let producer = broker.producer().unwrap();
     producer.publish_model(job("job-1")).unwrap();
     for i in 0..3 {
         producer.publish_batch(batch(i)).unwrap();
     }
-    producer.finish();
+    producer.finish().unwrap();
 
     let a = broker.consumer("a", 1).unwrap();
     let b = broker.consumer("b", 1).unwrap();

@@ -64,8 +64,9 @@ pub trait ProducerLink: Send + Sync {
     fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError>;
     /// Queues one batch; blocks while the queue is full.
     fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError>;
-    /// Says that no more batches will come for the current job.
-    fn finish(&self);
+    /// Says that no more batches will come for the current job; returns once every batch is
+    /// safely with the transport.
+    fn finish(&self) -> Result<(), BrokerError>;
 }
 
 /// What a consumer needs: the current model, batches, and a way to send results.

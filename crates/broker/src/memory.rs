@@ -51,7 +51,7 @@ impl InMemoryBroker {
 
     /// Closes the batch queue: consumers finish, a blocked producer returns.
     pub fn shut_down(&self) {
-        self.finish();
+        let _ = self.finish();
     }
 
     fn job(&self) -> String {
@@ -100,10 +100,11 @@ impl ProducerLink for InMemoryBroker {
         Ok(())
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> Result<(), BrokerError> {
         self.batches.lock().expect("batch lock").finished = true;
         self.batch_ready.notify_all();
         self.room_ready.notify_all();
+        Ok(())
     }
 }
 
@@ -188,7 +189,7 @@ mod tests {
         let broker = InMemoryBroker::new(4);
         broker.publish_batch(batch(0)).unwrap();
         broker.publish_batch(batch(1)).unwrap();
-        broker.finish();
+        broker.finish().unwrap();
         let wait = Duration::from_secs(1);
         let body = |p: Polled<ScenarioBatch>| match p {
             Polled::Ready(d) => Some(d.body),

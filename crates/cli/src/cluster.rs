@@ -3,7 +3,7 @@
 use crate::args::ConsumerArgs;
 use anyhow::{Context, anyhow, bail};
 use mcp_broker::CoordinatorLink;
-use mcp_broker_amqp::{AmqpBroker, redact};
+use mcp_broker_amqp::{AmqpBroker, MAX_UNCONFIRMED, redact};
 use mcp_consumer::{ConsumerStats, consume};
 use mcp_coordinator::{Aggregator, Progress};
 use mcp_producer::{ProducerEnd, ProducerProgress, produce};
@@ -37,8 +37,55 @@ pub fn new_job_id(digest: &str) -> String {
     )
 }
 
-fn connect(url: &str, prefix: &str, name: &str) -> anyhow::Result<Arc<AmqpBroker>> {
-    AmqpBroker::connect(url, prefix, name).map_err(|e| anyhow!("{e}"))
+/// Retries with exponential backoff (0.25 s doubling to 5 s) and says what it waits for.
+struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            delay: Duration::from_millis(250),
+        }
+    }
+
+    fn wait(&mut self, url: &str, what: &str, error: &dyn std::fmt::Display) {
+        tracing::warn!(
+            "{what}: waiting for RabbitMQ at {} ({error}); retrying in {:.2} s",
+            redact(url),
+            self.delay.as_secs_f64()
+        );
+        std::thread::sleep(self.delay);
+        self.delay = (self.delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Connects, retrying with backoff until `give_up` is set (never, when it is `None`).
+fn connect(
+    url: &str,
+    prefix: &str,
+    name: &str,
+    give_up: Option<&AtomicBool>,
+) -> anyhow::Result<Arc<AmqpBroker>> {
+    let mut backoff = Backoff::new();
+    loop {
+        match AmqpBroker::connect(url, prefix, name) {
+            Ok(broker) => return Ok(broker),
+            // A misconfigured topology will not fix itself.
+            Err(e)
+                if e.to_string()
+                    .contains("already exists with other arguments") =>
+            {
+                return Err(anyhow!("{e}"));
+            }
+            Err(e) => {
+                if give_up.is_some_and(|g| g.load(Ordering::Relaxed)) {
+                    return Err(anyhow!("{e}"));
+                }
+                backoff.wait(url, name, &e);
+            }
+        }
+    }
 }
 
 /// The outcome of a distributed job followed with `--wait`.
@@ -52,7 +99,9 @@ pub struct Followed {
     pub timed_out: bool,
 }
 
-/// Publishes `job` to the broker; with `wait`, follows it to its end.
+/// Publishes `job` to the broker; with `wait`, follows it to its end. Survives broker
+/// restarts: publishing resumes (republishing what may not have been stored), and results are
+/// followed on a durable queue of the job's own.
 pub fn submit(
     url: &str,
     prefix: &str,
@@ -60,16 +109,98 @@ pub fn submit(
     wait: bool,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> anyhow::Result<Option<Followed>> {
-    let broker = connect(url, prefix, &format!("mcp submit {}", job.job))?;
+    let name = format!("mcp submit {}", job.job);
+    let mut broker = connect(url, prefix, &name, None)?;
     // Listen before publishing, so that no result can slip past.
-    let listener = if wait {
-        Some(broker.result_listener().map_err(|e| anyhow!("{e}"))?)
-    } else {
-        None
-    };
-    let producer = broker.producer().map_err(|e| anyhow!("{e}"))?;
+    if wait {
+        broker
+            .result_listener(&job.job)
+            .map_err(|e| anyhow!("{e}"))?;
+    }
     let progress = ProducerProgress::default();
     let started = Instant::now();
+    let mut backoff = Backoff::new();
+    let end = loop {
+        match publish(&broker, &job, &progress, started) {
+            Ok(end) => break end,
+            Err(e) => {
+                backoff.wait(url, "publishing", &e);
+                // Batches not yet confirmed may be lost: publish them again.
+                let next = progress.next_batch.load(Ordering::Relaxed);
+                progress.next_batch.store(
+                    next.saturating_sub(MAX_UNCONFIRMED as u64),
+                    Ordering::Relaxed,
+                );
+                broker = connect(url, prefix, &name, None)?;
+            }
+        }
+    };
+    if end == ProducerEnd::Stopped || !wait {
+        return Ok(None);
+    }
+    let timeout = Duration::from_secs(job.spec.limits.timeout_s);
+    let mut aggregator = Aggregator::new(job.info.clone(), &job.spec);
+    let mut timed_out = false;
+    let mut last_progress = Instant::now();
+    let mut backoff = Backoff::new();
+    'follow: while !aggregator.is_complete() {
+        let listener = match broker.result_listener(&job.job) {
+            Ok(listener) => listener,
+            Err(e) => {
+                backoff.wait(url, "following the job", &e);
+                broker = connect(url, prefix, &name, None)?;
+                continue;
+            }
+        };
+        while !aggregator.is_complete() {
+            if started.elapsed() > timeout {
+                timed_out = true;
+                break 'follow;
+            }
+            let next = listener
+                .next_result(Duration::from_millis(200))
+                .and_then(|d| match d {
+                    Some(d) => {
+                        if d.job == job.job {
+                            aggregator.add(d.body);
+                        }
+                        listener.ack_result(d.tag)
+                    }
+                    None => Ok(()),
+                });
+            if let Err(e) = next {
+                backoff.wait(url, "following the job", &e);
+                broker = connect(url, prefix, &name, None)?;
+                continue 'follow;
+            }
+            if last_progress.elapsed() >= Duration::from_millis(100) {
+                on_progress(&aggregator.progress());
+                last_progress = Instant::now();
+            }
+        }
+    }
+    on_progress(&aggregator.progress());
+    if let Err(e) = broker.delete_result_listener(&job.job) {
+        tracing::warn!("could not delete the job's results queue: {e}");
+    }
+    let failures = aggregator.failures().clone();
+    let mut summary = aggregator.into_summary(0.0);
+    summary.elapsed_s = started.elapsed().as_secs_f64();
+    Ok(Some(Followed {
+        summary,
+        failures,
+        timed_out,
+    }))
+}
+
+/// One attempt at publishing the job from `progress.next_batch` on, reporting once a second.
+fn publish(
+    broker: &Arc<AmqpBroker>,
+    job: &Arc<JobModel>,
+    progress: &ProducerProgress,
+    started: Instant,
+) -> anyhow::Result<ProducerEnd> {
+    let producer = broker.producer().map_err(|e| anyhow!("{e}"))?;
     let total = job.spec.simulation.scenarios;
     let stats_queue = broker.topology().producer_stats_queue();
     let report = |state: ProducerState| {
@@ -93,12 +224,11 @@ pub fn submit(
             tracing::debug!("producer telemetry not sent: {e}");
         }
     };
-    let timeout = Duration::from_secs(job.spec.limits.timeout_s);
-    std::thread::scope(|scope| -> anyhow::Result<Option<Followed>> {
-        let publisher = scope.spawn(|| produce(&producer, job.clone(), &progress));
+    std::thread::scope(|scope| {
+        let publisher = scope.spawn(|| produce(&producer, job.clone(), progress));
         let mut last_report = Instant::now();
         while !publisher.is_finished() {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
             if last_report.elapsed() >= TELEMETRY_EVERY {
                 report(ProducerState::Publishing);
                 last_report = Instant::now();
@@ -107,50 +237,18 @@ pub fn submit(
         let end = publisher
             .join()
             .expect("producer thread")
-            .map_err(|e| anyhow!("publishing the job failed: {e}"))?;
+            .map_err(|e| anyhow!("{e}"))?;
         report(match end {
             ProducerEnd::Completed => ProducerState::Done,
             ProducerEnd::Stopped => ProducerState::Stopped,
         });
-        let Some(listener) = listener else {
-            return Ok(None);
-        };
-        let mut aggregator = Aggregator::new(job.info.clone(), &job.spec);
-        let mut timed_out = false;
-        let mut last_progress = Instant::now();
-        while !aggregator.is_complete() {
-            if started.elapsed() > timeout {
-                timed_out = true;
-                break;
-            }
-            if let Some(d) = listener
-                .next_result(Duration::from_millis(200))
-                .map_err(|e| anyhow!("{e}"))?
-            {
-                if d.job == job.job {
-                    aggregator.add(d.body);
-                }
-                listener.ack_result(d.tag).map_err(|e| anyhow!("{e}"))?;
-            }
-            if last_progress.elapsed() >= Duration::from_millis(100) {
-                on_progress(&aggregator.progress());
-                last_progress = Instant::now();
-            }
-        }
-        on_progress(&aggregator.progress());
-        let failures = aggregator.failures().clone();
-        let mut summary = aggregator.into_summary(0.0);
-        summary.elapsed_s = started.elapsed().as_secs_f64();
-        Ok(Some(Followed {
-            summary,
-            failures,
-            timed_out,
-        }))
+        Ok(end)
     })
 }
 
 /// Runs a consumer until SIGTERM or Ctrl-C, which drain it: batches in flight finish, are
-/// acknowledged, and the process exits 0.
+/// acknowledged, and the process exits 0. When the broker goes away, it reconnects with
+/// backoff and carries on; batches it had not acknowledged are redelivered by the broker.
 pub fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
     let id = args
         .id
@@ -161,31 +259,72 @@ pub fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
         Some(n) => n,
         None => mcp_embedded::default_workers(),
     };
-    let broker = connect(&args.broker, &args.prefix, &format!("mcp consumer {id}"))?;
-    tracing::info!(id, broker = %redact(&args.broker), threads, "consumer connected");
     let sandbox = Sandbox::new().context("could not start the WebAssembly engine")?;
     let drain = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, drain.clone())
             .context("could not install the signal handler")?;
     }
-    let stats: Vec<ConsumerStats> = (0..threads).map(|_| ConsumerStats::default()).collect();
+    let name = format!("mcp consumer {id}");
+    let mut telemetry = Telemetry::new(&id, threads);
+    let mut backoff = Backoff::new();
+    loop {
+        let broker = match connect(&args.broker, &args.prefix, &name, Some(&drain)) {
+            Ok(broker) => broker,
+            Err(_) if drain.load(Ordering::Relaxed) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        tracing::info!(id, broker = %redact(&args.broker), threads, "consumer connected");
+        match serve_batches(
+            &broker,
+            &args,
+            &id,
+            threads,
+            &sandbox,
+            &drain,
+            &mut telemetry,
+        ) {
+            Ok(()) => {
+                tracing::info!(id, "consumer drained and stopped");
+                return Ok(());
+            }
+            Err(e) if drain.load(Ordering::Relaxed) => {
+                tracing::warn!(id, "stopped while the broker was unavailable: {e:#}");
+                return Ok(());
+            }
+            Err(e) => backoff.wait(&args.broker, &name, &format!("{e:#}")),
+        }
+    }
+}
+
+/// Runs the consumer threads on one connection until they drain, or one of them fails.
+fn serve_batches(
+    broker: &Arc<AmqpBroker>,
+    args: &ConsumerArgs,
+    id: &str,
+    threads: usize,
+    sandbox: &Sandbox,
+    drain: &AtomicBool,
+    telemetry: &mut Telemetry,
+) -> anyhow::Result<()> {
+    let stats = telemetry.stats.clone();
+    let stats = stats.as_slice();
     let links = (0..threads)
         .map(|i| broker.consumer(&format!("{id}/{i}"), args.prefetch))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("{e}"))?;
-    let mut telemetry = Telemetry::new(&id);
+    let queue = broker.topology().consumer_stats_queue();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let workers: Vec<_> = links
             .iter()
-            .zip(&stats)
-            .map(|(link, stats)| scope.spawn(|| consume(link, &sandbox, stats)))
+            .zip(stats.iter())
+            .map(|(link, stats)| scope.spawn(|| consume(link, sandbox, stats)))
             .collect();
-        let queue = broker.topology().consumer_stats_queue();
+        let mut failed = None;
         loop {
             let draining = drain.load(Ordering::Relaxed);
-            if draining {
-                for s in &stats {
+            if draining || failed.is_some() {
+                for s in stats.iter() {
                     s.stop.store(true, Ordering::Relaxed);
                 }
             }
@@ -194,26 +333,38 @@ pub fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
             } else {
                 ConsumerState::Active
             };
-            let status = telemetry.status(&stats, state);
+            let status = telemetry.status(state);
             if let Err(e) = broker.publish_telemetry(&queue, &encode(&status)) {
-                tracing::warn!("consumer telemetry not sent: {e}");
+                tracing::debug!("consumer telemetry not sent: {e}");
+            }
+            if failed.is_none() && !draining && workers.iter().any(|w| w.is_finished()) {
+                // A worker only stops by itself when its link failed: stop the others too.
+                failed = Some(());
             }
             if workers.iter().all(|w| w.is_finished()) {
                 break;
             }
-            std::thread::sleep(if draining {
+            std::thread::sleep(if draining || failed.is_some() {
                 Duration::from_millis(20)
             } else {
                 TELEMETRY_EVERY
             });
         }
+        let mut first_error = None;
         for w in workers {
-            w.join().expect("consumer thread")?;
+            if let Err(e) = w.join().expect("consumer thread") {
+                first_error.get_or_insert(e);
+            }
         }
-        let status = telemetry.status(&stats, ConsumerState::Stopped);
-        let _ = broker.publish_telemetry(&queue, &encode(&status));
-        tracing::info!(id, "consumer drained and stopped");
-        Ok(())
+        for s in stats.iter() {
+            s.stop.store(false, Ordering::Relaxed);
+        }
+        if drain.load(Ordering::Relaxed) {
+            let status = telemetry.status(ConsumerState::Stopped);
+            let _ = broker.publish_telemetry(&queue, &encode(&status));
+            return Ok(());
+        }
+        Err(first_error.unwrap_or_else(|| anyhow!("the broker connection closed")))
     })
 }
 
@@ -225,6 +376,8 @@ fn host_name() -> String {
 
 /// Builds heartbeats: rates and CPU use over the interval since the previous one.
 struct Telemetry {
+    /// Counters of each consumer thread; they outlive reconnections.
+    stats: Arc<Vec<ConsumerStats>>,
     id: String,
     host: String,
     last_at: Instant,
@@ -234,8 +387,9 @@ struct Telemetry {
 }
 
 impl Telemetry {
-    fn new(id: &str) -> Telemetry {
+    fn new(id: &str, threads: usize) -> Telemetry {
         Telemetry {
+            stats: Arc::new((0..threads).map(|_| ConsumerStats::default()).collect()),
             id: id.to_string(),
             host: host_name(),
             last_at: Instant::now(),
@@ -245,7 +399,8 @@ impl Telemetry {
         }
     }
 
-    fn status(&mut self, stats: &[ConsumerStats], state: ConsumerState) -> ConsumerStatus {
+    fn status(&mut self, state: ConsumerState) -> ConsumerStatus {
+        let stats = self.stats.clone();
         let sum = |f: fn(&ConsumerStats) -> u64| stats.iter().map(f).sum::<u64>();
         let scenarios = sum(|s| s.scenarios.load(Ordering::Relaxed));
         let batches = sum(|s| s.batches.load(Ordering::Relaxed));

@@ -11,6 +11,13 @@ use mcp_broker_amqp::Topology;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// Tests share the broker; the one that restarts it takes it for itself.
+static BROKER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    BROKER.read().unwrap_or_else(|e| e.into_inner())
+}
+
 fn broker_url() -> String {
     std::env::var("MCP_TEST_BROKER")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
@@ -142,6 +149,7 @@ fn check_same_as_embedded(distributed: &Value, scenarios: &str) {
 
 #[test]
 fn two_consumers_give_the_embedded_answer() {
+    let _broker = shared();
     let prefix = Prefix::new();
     let _a = Consumer::start(&prefix, "a");
     let _b = Consumer::start(&prefix, "b");
@@ -151,6 +159,7 @@ fn two_consumers_give_the_embedded_answer() {
 
 #[test]
 fn a_consumer_started_after_the_submit_takes_the_job() {
+    let _broker = shared();
     let prefix = Prefix::new();
     let submit = start_wait(&prefix, "30000");
     // The job is published before any consumer exists; the late one finds model and batches.
@@ -161,6 +170,7 @@ fn a_consumer_started_after_the_submit_takes_the_job() {
 
 #[test]
 fn a_consumer_killed_mid_job_loses_nothing() {
+    let _broker = shared();
     let prefix = Prefix::new();
     let mut victim = Consumer::start(&prefix, "victim");
     let _survivor = Consumer::start(&prefix, "survivor");
@@ -174,6 +184,7 @@ fn a_consumer_killed_mid_job_loses_nothing() {
 
 #[test]
 fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
+    let _broker = shared();
     let prefix = Prefix::new();
     let topology = prefix.topology();
     runtime().block_on(async {
@@ -201,6 +212,7 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
 
 #[test]
 fn a_new_submission_supersedes_the_running_job() {
+    let _broker = shared();
     let prefix = Prefix::new();
     // Job A is published with no consumer running, then job B; A's batches are first in the
     // queue, but B's model is the current one, so A's batches are discarded.
@@ -222,6 +234,34 @@ fn a_new_submission_supersedes_the_running_job() {
     wait_for_queue_messages(&prefix.topology().scenarios_queue(), 196 + 40);
     let _c = Consumer::start(&prefix, "c");
     check_same_as_embedded(&finish(submit_b), "40000");
+}
+
+/// Messages ready in `queue`; 0 while it does not exist yet.
+#[test]
+fn a_broker_restart_mid_job_loses_nothing() {
+    let _broker = BROKER.write().unwrap_or_else(|e| e.into_inner());
+    let prefix = Prefix::new();
+    let _a = Consumer::start(&prefix, "a");
+    let _b = Consumer::start(&prefix, "b");
+    let results = ResultTap::new(&prefix);
+    let submit = start_wait(&prefix, "300000");
+    results.wait_for_first();
+    rabbitmqctl(&["stop_app"]);
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+    check_same_as_embedded(&finish(submit), "300000");
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl must be on PATH to restart the broker (cargo xtask test installs it)");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        stderr(&out)
+    );
 }
 
 /// Messages ready in `queue`; 0 while it does not exist yet.

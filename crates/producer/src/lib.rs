@@ -28,6 +28,8 @@ pub fn batches(scenarios: u64, batch: u32) -> impl Iterator<Item = ScenarioBatch
 pub struct ProducerProgress {
     /// Scenarios published so far.
     pub published: AtomicU64,
+    /// Index of the next batch to publish: a producer resumes from here after a failure.
+    pub next_batch: AtomicU64,
     /// Set by anyone to make the producer stop early.
     pub stop: AtomicBool,
 }
@@ -41,7 +43,10 @@ pub enum ProducerEnd {
     Stopped,
 }
 
-/// Publishes `model`, then every batch of its job, then says the job is finished.
+/// Publishes `model`, then the batches of its job from `progress.next_batch` on, then says the
+/// job is finished. After a failure, calling it again with the same progress resumes the job
+/// (moving `next_batch` back first republishes batches that may not have been stored; the
+/// coordinator counts each batch once).
 pub fn produce(
     link: &dyn ProducerLink,
     model: Arc<JobModel>,
@@ -49,9 +54,10 @@ pub fn produce(
 ) -> Result<ProducerEnd, BrokerError> {
     let sim = model.spec.simulation;
     link.publish_model(model)?;
-    for batch in batches(sim.scenarios, sim.batch) {
+    let first = progress.next_batch.load(Ordering::Relaxed);
+    for batch in batches(sim.scenarios, sim.batch).skip(first as usize) {
         if progress.stop.load(Ordering::Relaxed) {
-            link.finish();
+            link.finish()?;
             return Ok(ProducerEnd::Stopped);
         }
         match link.publish_batch(batch) {
@@ -63,10 +69,14 @@ pub fn produce(
             Err(e) => return Err(e),
         }
         progress
-            .published
-            .fetch_add(u64::from(batch.count), Ordering::Relaxed);
+            .next_batch
+            .store(batch.index + 1, Ordering::Relaxed);
+        progress.published.store(
+            (batch.start + u64::from(batch.count)).min(sim.scenarios),
+            Ordering::Relaxed,
+        );
     }
-    link.finish();
+    link.finish()?;
     Ok(ProducerEnd::Completed)
 }
 
