@@ -9,7 +9,9 @@
 mod links;
 pub mod topology;
 
-pub use links::{AmqpBroker, AmqpConsumer, AmqpProducer, AmqpResults, MAX_UNCONFIRMED};
+pub use links::{
+    AmqpBroker, AmqpConsumer, AmqpControl, AmqpProducer, AmqpResults, MAX_UNCONFIRMED,
+};
 pub use topology::{Topology, TopologyError};
 
 /// `url` with its password replaced by `***`, for messages and logs.

@@ -4,15 +4,17 @@ use crate::Topology;
 use futures_lite::StreamExt;
 use lapin::Acker;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
-    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection};
 use lapin::{Confirmation, PublisherConfirm};
 use mcp_broker::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
 use mcp_protocol::{
-    BatchMessage, JobId, JobModel, ResultBatch, ResultMessage, ScenarioBatch, decode, encode,
+    BatchMessage, ControlCommand, JobId, JobModel, ResultBatch, ResultMessage, ScenarioBatch,
+    decode, encode,
 };
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -159,6 +161,68 @@ impl AmqpBroker {
             channel,
             stream: Mutex::new(stream),
             ackers: Mutex::default(),
+            paused: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Sends a command to consumers through the control exchange.
+    pub fn publish_control(&self, command: &ControlCommand) -> Result<(), BrokerError> {
+        let channel = self.channel()?;
+        self.block_on(async {
+            let confirm = channel
+                .basic_publish(
+                    self.topology.control_exchange().into(),
+                    "".into(),
+                    BasicPublishOptions::default(),
+                    &encode(command),
+                    BasicProperties::default(),
+                )
+                .await
+                .map_err(broker_err)?;
+            confirmed(confirm).await?;
+            let _ = channel.close(200, "sent".into()).await;
+            Ok(())
+        })
+    }
+
+    /// A private queue on the control exchange: the commands sent from now on.
+    pub fn control_listener(self: &Arc<Self>) -> Result<AmqpControl, BrokerError> {
+        let channel = self.channel()?;
+        let stream = self.block_on(async {
+            let queue = channel
+                .queue_declare(
+                    "".into(),
+                    QueueDeclareOptions {
+                        exclusive: true,
+                        auto_delete: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)?;
+            let name = queue.name().to_string();
+            self.topology
+                .bind(&channel, &name, &self.topology.control_exchange(), "")
+                .await
+                .map_err(|e| BrokerError::Other(e.to_string()))?;
+            channel
+                .basic_consume(
+                    name.into(),
+                    "".into(),
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)
+        })?;
+        Ok(AmqpControl {
+            broker: self.clone(),
+            _channel: channel,
+            stream: Mutex::new(stream),
         })
     }
 
@@ -318,6 +382,8 @@ pub struct AmqpConsumer {
     channel: Channel,
     stream: Mutex<lapin::Consumer>,
     ackers: Mutex<HashMap<u64, Acker>>,
+    /// While paused the subscription is cancelled, so its stream ends: that is not the end.
+    paused: std::sync::atomic::AtomicBool,
 }
 
 impl ConsumerLink for AmqpConsumer {
@@ -362,6 +428,11 @@ impl ConsumerLink for AmqpConsumer {
             .block_on(async { tokio::time::timeout(wait, stream.next()).await });
         let delivery = match next {
             Err(_) => return Ok(Polled::Empty),
+            Ok(None) if self.paused.load(std::sync::atomic::Ordering::Relaxed) => {
+                drop(stream);
+                std::thread::sleep(wait);
+                return Ok(Polled::Empty);
+            }
             Ok(None) => return Ok(Polled::Finished),
             Ok(Some(d)) => d.map_err(broker_err)?,
         };
@@ -412,6 +483,33 @@ impl ConsumerLink for AmqpConsumer {
         })
     }
 
+    fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::Relaxed);
+        let mut stream = self.stream.lock().expect("stream lock");
+        self.broker.block_on(async {
+            if paused {
+                // Deliveries already received stay in the stream and are still evaluated.
+                self.channel
+                    .basic_cancel(self.id.as_str().into(), BasicCancelOptions::default())
+                    .await
+                    .map_err(broker_err)
+            } else {
+                *stream = self
+                    .channel
+                    .basic_consume(
+                        self.broker.topology.scenarios_queue().into(),
+                        self.id.as_str().into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(broker_err)?;
+                Ok(())
+            }
+        })
+    }
+
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
         let acker = self.ackers.lock().expect("acker lock").remove(&tag);
         match acker {
@@ -421,6 +519,38 @@ impl ConsumerLink for AmqpConsumer {
                 .map(|_| ())
                 .map_err(broker_err),
             None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
+        }
+    }
+}
+
+/// Receives control commands.
+#[derive(Debug)]
+pub struct AmqpControl {
+    broker: Arc<AmqpBroker>,
+    _channel: Channel,
+    stream: Mutex<lapin::Consumer>,
+}
+
+impl AmqpControl {
+    /// The next command, waiting at most `wait`; `Err` when the connection is gone.
+    pub fn next(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
+        let mut stream = self.stream.lock().expect("stream lock");
+        let next = self
+            .broker
+            .block_on(async { tokio::time::timeout(wait, stream.next()).await });
+        match next {
+            Err(_) => Ok(None),
+            Ok(None) => Err(BrokerError::Closed),
+            Ok(Some(d)) => {
+                let d = d.map_err(broker_err)?;
+                match decode::<ControlCommand>(&d.data) {
+                    Ok(command) => Ok(Some(command)),
+                    Err(e) => {
+                        tracing::warn!("ignored an unreadable control message: {e}");
+                        Ok(None)
+                    }
+                }
+            }
         }
     }
 }

@@ -79,6 +79,13 @@ pub trait ConsumerLink: Send + Sync {
     fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError>;
     /// Acknowledges a batch, after its result was published.
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
+
+    /// Stops (or restarts) the flow of new batches to this consumer; batches already received
+    /// still come out of `next_batch`.
+    fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {
+        let _ = paused;
+        Ok(())
+    }
 }
 
 /// What a coordinator needs: results, acknowledged once recorded.

@@ -30,6 +30,11 @@ pub enum Command {
         after_help = "Example:\n  mcp consumer --broker amqp://guest:guest@127.0.0.1:5672/%2f --id C1 --threads 4"
     )]
     Consumer(ConsumerArgs),
+    /// Pause, resume or drain consumers through the broker's control exchange.
+    #[command(
+        after_help = "Example:\n  mcp control pause --consumer C1 --broker amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    Control(ControlArgs),
     /// Print a model's name, version, digest, inputs and outputs.
     #[command(after_help = "Example:\n  mcp inspect target/models/pricing.wasm")]
     Inspect(InspectArgs),
@@ -108,4 +113,31 @@ pub struct InspectArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `mcp control` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Action {
+    /// Take no new batches until resumed.
+    Pause,
+    /// Take batches again.
+    Resume,
+    /// Finish the batches in flight and exit.
+    Drain,
+}
+
+/// Arguments of `mcp control`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// What to do.
+    pub action: Action,
+    /// The consumer's id [default: every consumer].
+    #[arg(long)]
+    pub consumer: Option<String>,
+    /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
+    #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
+    pub broker: String,
+    /// The prefix of the queue and exchange names.
+    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
+    pub prefix: String,
 }

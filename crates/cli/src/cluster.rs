@@ -8,8 +8,8 @@ use mcp_consumer::{ConsumerStats, consume};
 use mcp_coordinator::{Aggregator, Progress};
 use mcp_producer::{ProducerEnd, ProducerProgress, produce};
 use mcp_protocol::{
-    ConsumerState, ConsumerStatus, FailureTally, JobModel, JobSummary, ProducerState,
-    ProducerStatus, encode,
+    ConsumerState, ConsumerStatus, ControlAction, ControlCommand, FailureTally, JobModel,
+    JobSummary, ProducerState, ProducerStatus, encode,
 };
 use mcp_sandbox::Sandbox;
 use std::sync::Arc;
@@ -314,41 +314,67 @@ fn serve_batches(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("{e}"))?;
     let queue = broker.topology().consumer_stats_queue();
+    let control = broker.control_listener().map_err(|e| anyhow!("{e}"))?;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let workers: Vec<_> = links
             .iter()
             .zip(stats.iter())
             .map(|(link, stats)| scope.spawn(|| consume(link, sandbox, stats)))
             .collect();
-        let mut failed = None;
+        let mut failed = false;
+        let mut last_state = None;
+        let mut last_report = Instant::now() - TELEMETRY_EVERY;
         loop {
             let draining = drain.load(Ordering::Relaxed);
-            if draining || failed.is_some() {
+            if draining || failed {
                 for s in stats.iter() {
                     s.stop.store(true, Ordering::Relaxed);
                 }
             }
+            let paused = stats.iter().any(|s| s.paused.load(Ordering::Relaxed));
             let state = if draining {
                 ConsumerState::Draining
+            } else if paused {
+                ConsumerState::Paused
             } else {
                 ConsumerState::Active
             };
-            let status = telemetry.status(state);
-            if let Err(e) = broker.publish_telemetry(&queue, &encode(&status)) {
-                tracing::debug!("consumer telemetry not sent: {e}");
+            if last_report.elapsed() >= TELEMETRY_EVERY || last_state != Some(state) {
+                let status = telemetry.status(state);
+                if let Err(e) = broker.publish_telemetry(&queue, &encode(&status)) {
+                    tracing::debug!("consumer telemetry not sent: {e}");
+                }
+                last_report = Instant::now();
+                last_state = Some(state);
             }
-            if failed.is_none() && !draining && workers.iter().any(|w| w.is_finished()) {
+            if !failed && !draining && workers.iter().any(|w| w.is_finished()) {
                 // A worker only stops by itself when its link failed: stop the others too.
-                failed = Some(());
+                failed = true;
             }
             if workers.iter().all(|w| w.is_finished()) {
                 break;
             }
-            std::thread::sleep(if draining || failed.is_some() {
+            let wait = if draining || failed {
                 Duration::from_millis(20)
             } else {
-                TELEMETRY_EVERY
-            });
+                Duration::from_millis(100)
+            };
+            match control.next(wait) {
+                Ok(Some(command)) if command.consumer.as_ref().is_none_or(|c| c == id) => {
+                    tracing::info!(id, action = ?command.action, "control command");
+                    match command.action {
+                        ControlAction::Pause | ControlAction::Resume => {
+                            let pause = command.action == ControlAction::Pause;
+                            for s in stats.iter() {
+                                s.paused.store(pause, Ordering::Relaxed);
+                            }
+                        }
+                        ControlAction::Drain => drain.store(true, Ordering::Relaxed),
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => failed = true,
+            }
         }
         let mut first_error = None;
         for w in workers {
@@ -464,4 +490,10 @@ fn cpu_seconds() -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Sends a control command to one consumer or to all of them.
+pub fn control(url: &str, prefix: &str, command: &ControlCommand) -> anyhow::Result<()> {
+    let broker = AmqpBroker::connect(url, prefix, "mcp control").map_err(|e| anyhow!("{e}"))?;
+    broker.publish_control(command).map_err(|e| anyhow!("{e}"))
 }

@@ -1,11 +1,13 @@
 //! What each subcommand does.
 
-use crate::args::{Cli, Command, InspectArgs, SubmitArgs, ValidateArgs};
+use crate::args::{Action, Cli, Command, InspectArgs, SubmitArgs, ValidateArgs};
 use crate::table;
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_embedded::{JobEnd, RunOptions, default_workers, prepare, run as run_job};
-use mcp_protocol::{FailureTally, JobModel, JobSummary, ScenarioBatch};
+use mcp_protocol::{
+    ControlAction, ControlCommand, FailureTally, JobModel, JobSummary, ScenarioBatch,
+};
 use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_spec::Spec;
 use std::io::IsTerminal;
@@ -26,6 +28,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit(args),
         Command::Validate(args) => validate(args),
         Command::Consumer(args) => crate::cluster::consumer(args).map(|()| ExitCode::SUCCESS),
+        Command::Control(args) => {
+            let action = match args.action {
+                Action::Pause => ControlAction::Pause,
+                Action::Resume => ControlAction::Resume,
+                Action::Drain => ControlAction::Drain,
+            };
+            let command = ControlCommand {
+                action,
+                consumer: args.consumer,
+            };
+            crate::cluster::control(&args.broker, &args.prefix, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect(args) => inspect(args),
     }
 }

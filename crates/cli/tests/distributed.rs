@@ -74,6 +74,21 @@ impl Consumer {
         Consumer(child)
     }
 
+    /// Waits (at most a minute) for the process to exit by itself.
+    fn exit_status(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the consumer did not exit"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -237,6 +252,66 @@ fn a_new_submission_supersedes_the_running_job() {
 }
 
 /// Messages ready in `queue`; 0 while it does not exist yet.
+fn control(prefix: &Prefix, args: &[&str]) {
+    let url = broker_url();
+    let mut all = vec!["control"];
+    all.extend_from_slice(args);
+    all.extend(["--broker", &url, "--prefix", &prefix.0]);
+    let out = mcp(&all);
+    assert!(out.status.success(), "mcp {all:?}: {}", stderr(&out));
+}
+
+#[test]
+fn a_paused_consumer_takes_no_batches_until_resumed() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let scenarios = prefix.topology().scenarios_queue();
+    let _c = Consumer::start(&prefix, "c");
+    wait_for_queue(&scenarios, |_, consumers| consumers == 1);
+    control(&prefix, &["pause", "--consumer", "c"]);
+    // Pausing cancels the consumer's subscription: the queue sees no consumer at all.
+    wait_for_queue(&scenarios, |_, consumers| consumers == 0);
+    let submit = start_wait(&prefix, "20480");
+    wait_for_queue(&scenarios, |ready, consumers| ready == 20 && consumers == 0);
+    control(&prefix, &["resume"]);
+    check_same_as_embedded(&finish(submit), "20480");
+}
+
+#[test]
+fn a_drained_consumer_exits_cleanly_and_another_finishes_the_job() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let mut first = Consumer::start(&prefix, "first");
+    let results = ResultTap::new(&prefix);
+    let submit = start_wait(&prefix, "300000");
+    results.wait_for_first();
+    control(&prefix, &["drain", "--consumer", "first"]);
+    assert!(first.exit_status().success(), "a drained consumer exits 0");
+    let _second = Consumer::start(&prefix, "second");
+    check_same_as_embedded(&finish(submit), "300000");
+}
+
+#[test]
+fn sigterm_drains_a_consumer() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let mut first = Consumer::start(&prefix, "first");
+    let results = ResultTap::new(&prefix);
+    let submit = start_wait(&prefix, "300000");
+    results.wait_for_first();
+    let pid = first.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(first.exit_status().success(), "SIGTERM drains: exit 0");
+    let _second = Consumer::start(&prefix, "second");
+    check_same_as_embedded(&finish(submit), "300000");
+}
+
 #[test]
 fn a_broker_restart_mid_job_loses_nothing() {
     let _broker = BROKER.write().unwrap_or_else(|e| e.into_inner());
@@ -266,6 +341,27 @@ fn rabbitmqctl(args: &[&str]) {
 
 /// Messages ready in `queue`; 0 while it does not exist yet.
 fn queue_messages(queue: &str) -> u32 {
+    queue_state(queue).0
+}
+
+/// Polls until `queue`'s (ready messages, consumers) satisfy `done`.
+fn wait_for_queue(queue: &str, done: impl Fn(u32, u32) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (ready, consumers) = queue_state(queue);
+        if done(ready, consumers) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{queue} stayed at {ready} ready, {consumers} consumers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// (Messages ready, consumers) of `queue`; (0, 0) while it does not exist yet.
+fn queue_state(queue: &str) -> (u32, u32) {
     runtime().block_on(async {
         let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
             .await
@@ -279,8 +375,8 @@ fn queue_messages(queue: &str) -> u32 {
             .queue_declare(queue.into(), passive, FieldTable::default())
             .await
         {
-            Ok(q) => q.message_count(),
-            Err(e) if e.to_string().contains("NOT_FOUND") => 0,
+            Ok(q) => (q.message_count(), q.consumer_count()),
+            Err(e) if e.to_string().contains("NOT_FOUND") => (0, 0),
             Err(e) => panic!("inspecting {queue}: {e}"),
         }
     })

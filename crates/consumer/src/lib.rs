@@ -85,6 +85,8 @@ pub struct ConsumerStats {
     pub expired: AtomicU64,
     /// Set by anyone to make the consumer stop after its current batch.
     pub stop: AtomicBool,
+    /// Set by anyone to make the consumer take no new batches until it is cleared.
+    pub paused: AtomicBool,
     /// Set by anyone to interrupt the current batch too (its result is thrown away).
     pub abort: Arc<AtomicBool>,
 }
@@ -129,7 +131,13 @@ pub fn consume(
     let mut current: Option<(JobId, Evaluator)> = None;
     // Jobs known to be over: their remaining batches are discarded without asking again.
     let mut stale: HashSet<JobId> = HashSet::new();
+    let mut paused = false;
     while !stats.stop.load(Ordering::Relaxed) {
+        let pause = stats.paused.load(Ordering::Relaxed);
+        if pause != paused {
+            link.set_paused(pause)?;
+            paused = pause;
+        }
         let delivery = match link.next_batch(POLL)? {
             Polled::Ready(delivery) => delivery,
             Polled::Empty => continue,

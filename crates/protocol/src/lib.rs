@@ -12,7 +12,9 @@ mod telemetry;
 
 pub use failure::{FailureKind, FailureTally, ScenarioFailure};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
-pub use telemetry::{ConsumerState, ConsumerStatus, ProducerState, ProducerStatus};
+pub use telemetry::{
+    ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,
+};
 
 use mcp_spec::Spec;
 use mcp_stats::Moments;

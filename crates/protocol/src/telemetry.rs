@@ -77,3 +77,24 @@ pub struct ProducerStatus {
     /// What it is doing.
     pub state: ProducerState,
 }
+
+/// What a control message asks consumers to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    /// Take no new batches until resumed (batches already received are finished).
+    Pause,
+    /// Take batches again.
+    Resume,
+    /// Finish the batches in flight, acknowledge them and exit.
+    Drain,
+}
+
+/// A command to one consumer or to all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlCommand {
+    /// What to do.
+    pub action: ControlAction,
+    /// The consumer's id, or every consumer when `None`.
+    pub consumer: Option<String>,
+}
