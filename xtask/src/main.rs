@@ -13,7 +13,8 @@ tasks:
   build-models       build every example and test model
   demo               build the pricing model and run it embedded on every core
   test               install what the tests need, build the models, run every test
-  bench              build the models and run the benchmarks (release)
+  bench              build the models and run the benchmarks (release), embedded and
+                     over RabbitMQ
   help               this text
 ";
 
@@ -290,7 +291,131 @@ fn on_path(program: &str) -> bool {
 fn bench() -> Result<()> {
     ensure_wasm_target(true)?;
     build_all_models()?;
-    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))
+    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))?;
+    bench_distributed()
+}
+
+/// `pricing` embedded against distributed (two consumer processes on this machine) in the same
+/// run, and the batching gain: the same job with one scenario per message.
+fn bench_distributed() -> Result<()> {
+    let broker = ensure_broker()?;
+    run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
+    let mcp = target_dir().join("release/mcp");
+    let model = target_dir().join("models/pricing.wasm");
+    let spec = project_root().join("example-models/pricing/vars.toml");
+    let prefix = format!("bench-{}", std::process::id());
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let batch1 = dir.join("pricing-batch1.toml");
+    let text = std::fs::read_to_string(&spec)?.replace("batch = 1024", "batch = 1");
+    std::fs::write(&batch1, text)?;
+
+    let elapsed = |args: &[&str]| -> Result<f64> {
+        let out = Command::new(&mcp).args(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "mcp {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let json = String::from_utf8_lossy(&out.stdout);
+        let value = json
+            .split("\"elapsed_s\":")
+            .nth(1)
+            .and_then(|rest| rest.split([',', '\n', '}']).next())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .context("no elapsed_s in the summary")?;
+        Ok(value)
+    };
+    let (m, s, b1) = (
+        model.to_str().unwrap(),
+        spec.to_str().unwrap(),
+        batch1.to_str().unwrap(),
+    );
+    let mut consumers = Vec::new();
+    for id in ["bench-a", "bench-b"] {
+        consumers.push(
+            Command::new(&mcp)
+                .args([
+                    "consumer", "--broker", &broker, "--prefix", &prefix, "--id", id,
+                ])
+                .args(["--threads", "1"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?,
+        );
+    }
+    let distributed = |spec: &str, n: &str| {
+        elapsed(&[
+            "submit",
+            m,
+            "--spec",
+            spec,
+            "--scenarios",
+            n,
+            "--broker",
+            &broker,
+            "--prefix",
+            &prefix,
+            "--wait",
+            "--json",
+        ])
+    };
+    let result = (|| -> Result<()> {
+        // One small job first: consumers compile the model, like any first job of a fleet.
+        distributed(s, "10000")?;
+        let n = 10_000_000f64;
+        let embedded = n / elapsed(&[
+            "submit",
+            m,
+            "--spec",
+            s,
+            "--scenarios",
+            "10000000",
+            "--json",
+        ])?;
+        let dist = n / distributed(s, "10000000")?;
+        let n1 = 20_000f64;
+        let dist_b1 = n1 / distributed(b1, "20000")?;
+        let dist_b1024 = n1 / distributed(s, "20000")?;
+        println!("pricing over RabbitMQ, 2 consumers x 1 thread, prefetch 2, on this machine");
+        println!(
+            "embedded, all cores, 10M scenarios          {:>10.0} scenarios/s",
+            embedded
+        );
+        println!(
+            "distributed, batch 1024, 10M scenarios      {:>10.0} scenarios/s   {:.2}x embedded",
+            dist,
+            dist / embedded
+        );
+        println!(
+            "distributed, batch 1024, 20k scenarios      {:>10.0} scenarios/s",
+            dist_b1024
+        );
+        println!(
+            "distributed, batch 1, 20k scenarios         {:>10.0} scenarios/s   batching gain {:.0}x",
+            dist_b1,
+            dist_b1024 / dist_b1
+        );
+        Ok(())
+    })();
+    for mut c in consumers {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    for q in [
+        "model",
+        "scenarios",
+        "results",
+        "stats.producer",
+        "stats.consumers",
+        "dead-letters",
+    ] {
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_queue", &format!("{prefix}.{q}")])
+            .output();
+    }
+    result
 }
 
 #[cfg(test)]

@@ -14,6 +14,35 @@ pub use links::{
 };
 pub use topology::{Topology, TopologyError};
 
+/// `url` with its credentials replaced by `credentials` (`user:password`), which are
+/// percent-encoded, so that secrets can live in a file instead of on the command line.
+pub fn with_credentials(url: &str, credentials: &str) -> Result<String, String> {
+    let (user, password) = credentials
+        .trim()
+        .split_once(':')
+        .ok_or("credentials must read user:password")?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{}` is not an amqp:// or amqps:// URL", redact(url)))?;
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    Ok(format!(
+        "{scheme}://{}:{}@{host}",
+        percent_encode(user),
+        percent_encode(password)
+    ))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `url` with its password replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -37,7 +66,27 @@ pub async fn connect(url: &str, name: &str) -> Result<lapin::Connection, lapin::
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, with_credentials};
+
+    #[test]
+    fn credentials_from_a_file_replace_those_of_the_url() {
+        assert_eq!(
+            with_credentials("amqp://guest:guest@rabbit:5672/%2f", "mcp:s3cr@t/x\n").unwrap(),
+            "amqp://mcp:s3cr%40t%2Fx@rabbit:5672/%2f"
+        );
+        assert_eq!(
+            with_credentials("amqps://rabbit/vh", "u:p").unwrap(),
+            "amqps://u:p@rabbit/vh"
+        );
+        assert_eq!(
+            with_credentials("rabbit:5672", "u:p").unwrap_err(),
+            "`rabbit:5672` is not an amqp:// or amqps:// URL"
+        );
+        assert_eq!(
+            with_credentials("amqp://rabbit", "nopassword").unwrap_err(),
+            "credentials must read user:password"
+        );
+    }
 
     #[test]
     fn passwords_never_show() {

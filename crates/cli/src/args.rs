@@ -64,6 +64,10 @@ pub struct SubmitArgs {
     /// instead of running embedded.
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: Option<String>,
+    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
+    /// password out of `ps` and shell history).
+    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
+    pub broker_credentials: Option<PathBuf>,
     /// With --broker: follow the job to its end and print its summary.
     #[arg(long)]
     pub wait: bool,
@@ -78,6 +82,10 @@ pub struct ConsumerArgs {
     /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: String,
+    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
+    /// password out of `ps` and shell history).
+    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
+    pub broker_credentials: Option<PathBuf>,
     /// This consumer's id, shown in telemetry [default: HOST-PID].
     #[arg(long)]
     pub id: Option<String>,
@@ -137,6 +145,10 @@ pub struct ControlArgs {
     /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: String,
+    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
+    /// password out of `ps` and shell history).
+    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
+    pub broker_credentials: Option<PathBuf>,
     /// The prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
     pub prefix: String,

@@ -37,6 +37,16 @@ pub fn new_job_id(digest: &str) -> String {
     )
 }
 
+/// The broker URL, with the credentials of `credentials` (a `user:password` file) when given.
+pub fn resolve_broker(url: &str, credentials: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let Some(path) = credentials else {
+        return Ok(url.to_string());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    mcp_broker_amqp::with_credentials(url, &text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
 /// Retries with exponential backoff (0.25 s doubling to 5 s) and says what it waits for.
 struct Backoff {
     delay: Duration,
@@ -249,7 +259,8 @@ fn publish(
 /// Runs a consumer until SIGTERM or Ctrl-C, which drain it: batches in flight finish, are
 /// acknowledged, and the process exits 0. When the broker goes away, it reconnects with
 /// backoff and carries on; batches it had not acknowledged are redelivered by the broker.
-pub fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
+pub fn consumer(mut args: ConsumerArgs) -> anyhow::Result<()> {
+    args.broker = resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
     let id = args
         .id
         .clone()

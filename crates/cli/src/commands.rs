@@ -38,7 +38,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 action,
                 consumer: args.consumer,
             };
-            crate::cluster::control(&args.broker, &args.prefix, &command)?;
+            let url =
+                crate::cluster::resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
+            crate::cluster::control(&url, &args.prefix, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect(args) => inspect(args),

@@ -313,6 +313,71 @@ fn sigterm_drains_a_consumer() {
 }
 
 #[test]
+fn credentials_come_from_a_file_and_are_never_printed() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, "guest:guest\n").unwrap();
+    let (host, file_arg) = ("amqp://127.0.0.1:5672/%2f", file.to_str().unwrap());
+    let ok = mcp(&[
+        "control",
+        "pause",
+        "--broker",
+        host,
+        "--broker-credentials",
+        file_arg,
+        "--prefix",
+        &prefix.0,
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let refused = mcp(&[
+        "control",
+        "pause",
+        "--broker",
+        "amqp://guest:hunter2@127.0.0.1:5672/%2f",
+        "--prefix",
+        &prefix.0,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let text = stderr(&refused);
+    assert!(
+        text.contains("amqp://guest:***@127.0.0.1:5672/%2f"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "the password leaked: {text}");
+}
+
+#[test]
+fn consumers_send_heartbeats() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let _c = Consumer::start(&prefix, "beat");
+    let queue = prefix.topology().consumer_stats_queue();
+    wait_for_queue(&queue, |ready, _| ready >= 1);
+    let status: mcp_protocol::ConsumerStatus = runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "heartbeat")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let m = ch
+            .basic_get(
+                queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+            .expect("a heartbeat");
+        mcp_protocol::decode(&m.delivery.data).unwrap()
+    });
+    assert_eq!(status.id, "beat");
+    assert!(!status.host.is_empty());
+    assert_eq!(status.state, mcp_protocol::ConsumerState::Active);
+    assert!(status.rss_bytes > 1 << 20, "rss {}", status.rss_bytes);
+    assert!(status.sent_at_ms > 1_700_000_000_000);
+}
+
+#[test]
 fn a_broker_restart_mid_job_loses_nothing() {
     let _broker = BROKER.write().unwrap_or_else(|e| e.into_inner());
     let prefix = Prefix::new();
