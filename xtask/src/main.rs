@@ -378,7 +378,9 @@ fn bench_distributed() -> Result<()> {
         let n1 = 20_000f64;
         let dist_b1 = n1 / distributed(b1, "20000")?;
         let dist_b1024 = n1 / distributed(s, "20000")?;
-        println!("pricing over RabbitMQ, 2 consumers x 1 thread, prefetch 2, on this machine");
+        println!(
+            "pricing over RabbitMQ, 2 consumers x 1 thread, prefetch 32, 16 results in flight, on this machine"
+        );
         println!(
             "embedded, all cores, 10M scenarios          {:>10.0} scenarios/s",
             embedded

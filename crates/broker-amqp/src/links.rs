@@ -162,6 +162,7 @@ impl AmqpBroker {
             stream: Mutex::new(stream),
             ackers: Mutex::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
+            in_flight: Mutex::default(),
         })
     }
 
@@ -282,7 +283,11 @@ impl AmqpBroker {
     }
 }
 
-async fn confirmed(confirm: PublisherConfirm) -> Result<(), BrokerError> {
+async fn confirmed(mut confirm: PublisherConfirm) -> Result<(), BrokerError> {
+    confirmed_ref(&mut confirm).await
+}
+
+async fn confirmed_ref(confirm: &mut PublisherConfirm) -> Result<(), BrokerError> {
     match confirm.await.map_err(broker_err)? {
         Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
         Confirmation::Nack(_) => Err(BrokerError::Other(
@@ -384,6 +389,66 @@ pub struct AmqpConsumer {
     ackers: Mutex<HashMap<u64, Acker>>,
     /// While paused the subscription is cancelled, so its stream ends: that is not the end.
     paused: std::sync::atomic::AtomicBool,
+    /// Results published but not yet confirmed, each with the batch to acknowledge after it.
+    in_flight: Mutex<VecDeque<(PublisherConfirm, Acker)>>,
+}
+
+/// Most results a consumer keeps in flight (published, confirm pending, batch unacknowledged).
+pub const RESULTS_IN_FLIGHT: usize = 16;
+
+impl AmqpConsumer {
+    fn publish_result_async(
+        &self,
+        job: &str,
+        result: ResultBatch,
+    ) -> Result<PublisherConfirm, BrokerError> {
+        let body = encode(&ResultMessage {
+            job: job.to_string(),
+            consumer: self.id.clone(),
+            result,
+        });
+        self.broker.block_on(async {
+            self.channel
+                .basic_publish(
+                    self.broker.topology.results_exchange().into(),
+                    "".into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    BasicProperties::default().with_delivery_mode(PERSISTENT),
+                )
+                .await
+                .map_err(broker_err)
+        })
+    }
+
+    /// Acknowledges the batches whose results are confirmed, oldest first; waits for the oldest
+    /// while more than `keep` are in flight.
+    fn settle(&self, keep: usize) -> Result<(), BrokerError> {
+        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+        loop {
+            let must_wait = in_flight.len() > keep;
+            let Some((confirm, _)) = in_flight.front_mut() else {
+                break;
+            };
+            let done = if must_wait {
+                Some(self.broker.block_on(confirmed_ref(confirm)))
+            } else {
+                self.broker
+                    .block_on(futures_lite::future::poll_once(confirmed_ref(confirm)))
+            };
+            match done {
+                None => break,
+                Some(result) => {
+                    result?;
+                    let (_, acker) = in_flight.pop_front().expect("non-empty");
+                    self.broker
+                        .block_on(acker.ack(BasicAckOptions::default()))
+                        .map_err(broker_err)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ConsumerLink for AmqpConsumer {
@@ -427,7 +492,12 @@ impl ConsumerLink for AmqpConsumer {
             .broker
             .block_on(async { tokio::time::timeout(wait, stream.next()).await });
         let delivery = match next {
-            Err(_) => return Ok(Polled::Empty),
+            Err(_) => {
+                // Idle: settle the results still in flight rather than hold their batches.
+                drop(stream);
+                self.settle(0)?;
+                return Ok(Polled::Empty);
+            }
             Ok(None) if self.paused.load(std::sync::atomic::Ordering::Relaxed) => {
                 drop(stream);
                 std::thread::sleep(wait);
@@ -481,6 +551,25 @@ impl ConsumerLink for AmqpConsumer {
                 .map_err(broker_err)?;
             confirmed(confirm).await
         })
+    }
+
+    fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+        let confirm = self.publish_result_async(job, result)?;
+        let acker = self
+            .ackers
+            .lock()
+            .expect("acker lock")
+            .remove(&tag)
+            .ok_or_else(|| BrokerError::Other(format!("no delivery with tag {tag}")))?;
+        self.in_flight
+            .lock()
+            .expect("in-flight lock")
+            .push_back((confirm, acker));
+        self.settle(RESULTS_IN_FLIGHT)
+    }
+
+    fn flush(&self) -> Result<(), BrokerError> {
+        self.settle(0)
     }
 
     fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {

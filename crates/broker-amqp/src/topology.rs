@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 5, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 5 times (a poison batch) goes to `P.dead-letters` |
-//! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; a `submit --wait` binds its own exclusive queue to the same exchange |
+//! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, transient | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, and nothing older than a minute |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
@@ -227,8 +227,8 @@ impl Topology {
             true,
         )
         .await?;
-        self.bind(channel, &self.results_queue(), &self.results_exchange(), "")
-            .await?;
+        // The durable results queue is bound by the coordinator when it first starts: until one
+        // has, nobody would read it, and it would only grow.
         let stats = args(&[
             ("x-max-length", AMQPValue::LongLongInt(STATS_MAX_LENGTH)),
             ("x-message-ttl", AMQPValue::LongLongInt(STATS_TTL_MS)),

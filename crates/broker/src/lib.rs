@@ -80,6 +80,21 @@ pub trait ConsumerLink: Send + Sync {
     /// Acknowledges a batch, after its result was published.
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
 
+    /// Publishes the result of a batch and acknowledges the batch once the result is safe. A
+    /// transport may do both later, in order, to keep several results in flight; [`flush`]
+    /// waits for them.
+    ///
+    /// [`flush`]: ConsumerLink::flush
+    fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+        self.publish_result(job, result)?;
+        self.ack_batch(tag)
+    }
+
+    /// Waits until every completed batch's result is safe and the batch acknowledged.
+    fn flush(&self) -> Result<(), BrokerError> {
+        Ok(())
+    }
+
     /// Stops (or restarts) the flow of new batches to this consumer; batches already received
     /// still come out of `next_batch`.
     fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {

@@ -92,8 +92,9 @@ pub struct ConsumerArgs {
     /// Threads evaluating batches [default: one per core].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Batches each thread takes ahead of finishing the current one.
-    #[arg(long, default_value_t = 2)]
+    /// Batches each thread may hold unacknowledged: the one it evaluates, those whose results
+    /// await the broker's confirm (up to 16), and a few queued ahead.
+    #[arg(long, default_value_t = 32)]
     pub prefetch: u16,
     /// The prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]

@@ -119,8 +119,20 @@ fn submit_args<'a>(prefix: &'a Prefix, model: &'a str, spec: &'a str, n: &'a str
     .collect()
 }
 
+/// A running `mcp submit --wait`, killed if the test ends before it does.
+struct Submit(Option<Child>);
+
+impl Drop for Submit {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `mcp submit --wait --json` on the broker, started as a child process.
-fn start_wait(prefix: &Prefix, scenarios: &str) -> Child {
+fn start_wait(prefix: &Prefix, scenarios: &str) -> Submit {
     let (model, spec) = pricing();
     let mut args = submit_args(
         prefix,
@@ -129,15 +141,17 @@ fn start_wait(prefix: &Prefix, scenarios: &str) -> Child {
         scenarios,
     );
     args.extend(["--wait".to_string(), "--json".to_string()]);
-    Command::new(env!("CARGO_BIN_EXE_mcp"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mcp"))
         .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start mcp submit")
+        .expect("start mcp submit");
+    Submit(Some(child))
 }
 
-fn finish(child: Child) -> Value {
+fn finish(mut submit: Submit) -> Value {
+    let child = submit.0.take().expect("a running submit");
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "submit failed:\n{}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()

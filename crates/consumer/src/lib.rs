@@ -188,11 +188,12 @@ pub fn consume(
             nanos / u64::from(result.batch.count.max(1)),
             Ordering::Relaxed,
         );
-        match link.publish_result(job, result) {
-            Ok(()) => link.ack_batch(delivery.tag)?,
+        match link.complete(job, result, delivery.tag) {
+            Ok(()) => {}
             Err(BrokerError::Closed) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
     }
+    link.flush()?;
     Ok(())
 }
