@@ -553,6 +553,18 @@ impl ConsumerLink for AmqpConsumer {
         })
     }
 
+    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
+        match acker {
+            Some(acker) => self
+                .broker
+                .block_on(acker.reject(BasicRejectOptions { requeue: false }))
+                .map(|_| ())
+                .map_err(broker_err),
+            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
+        }
+    }
+
     fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
         let confirm = self.publish_result_async(job, result)?;
         let acker = self

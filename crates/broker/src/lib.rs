@@ -80,6 +80,12 @@ pub trait ConsumerLink: Send + Sync {
     /// Acknowledges a batch, after its result was published.
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
 
+    /// Refuses a batch that can never be evaluated (its model does not load): the transport
+    /// sets it aside (RabbitMQ: the dead-letter queue) instead of redelivering it.
+    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        self.ack_batch(tag)
+    }
+
     /// Publishes the result of a batch and acknowledges the batch once the result is safe. A
     /// transport may do both later, in order, to keep several results in flight; [`flush`]
     /// waits for them.

@@ -240,6 +240,74 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
 }
 
 #[test]
+fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_lives() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let topology = prefix.topology();
+    // A producer that skipped validation: the model's bytes are not Wasm.
+    let spec = mcp_spec::Spec::parse(
+        "[simulation]\nscenarios = 3\nseed = 1\nbatch = 1\n[variables]\nx = { dist = \"constant\", value = 1 }\n",
+        "vars.toml",
+    )
+    .unwrap();
+    let model = mcp_protocol::JobModel {
+        job: "broken".into(),
+        info: mcp_protocol::ModelInfo {
+            name: "broken".into(),
+            version: "1".into(),
+            inputs: vec!["x".into()],
+            outputs: vec!["y".into()],
+            digest: "sha256:00".into(),
+        },
+        spec,
+        wasm: b"not wasm at all".to_vec(),
+    };
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "broken")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        topology.declare(&ch).await.unwrap();
+        let publish = |queue: String, body: Vec<u8>| {
+            let ch = ch.clone();
+            async move {
+                ch.basic_publish(
+                    "".into(),
+                    queue.into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            }
+        };
+        publish(topology.model_queue(), mcp_protocol::encode(&model)).await;
+        for index in 0..3 {
+            let message = mcp_protocol::BatchMessage {
+                job: "broken".into(),
+                batch: mcp_protocol::ScenarioBatch {
+                    index,
+                    start: index,
+                    count: 1,
+                },
+            };
+            publish(topology.scenarios_queue(), mcp_protocol::encode(&message)).await;
+        }
+    });
+    let mut consumer = Consumer::start(&prefix, "c");
+    wait_for_queue(&topology.dead_letter_queue(), |ready, _| ready == 3);
+    assert!(
+        consumer.0.try_wait().unwrap().is_none(),
+        "the consumer must survive a broken model"
+    );
+    // And it still takes real work.
+    check_same_as_embedded(&finish(start_wait(&prefix, "10240")), "10240");
+}
+
+#[test]
 fn a_new_submission_supersedes_the_running_job() {
     let _broker = shared();
     let prefix = Prefix::new();

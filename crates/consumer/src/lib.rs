@@ -131,6 +131,8 @@ pub fn consume(
     let mut current: Option<(JobId, Evaluator)> = None;
     // Jobs known to be over: their remaining batches are discarded without asking again.
     let mut stale: HashSet<JobId> = HashSet::new();
+    // Jobs whose model does not load here: their batches are rejected, not discarded.
+    let mut unusable: HashSet<JobId> = HashSet::new();
     let mut paused = false;
     while !stats.stop.load(Ordering::Relaxed) {
         let pause = stats.paused.load(Ordering::Relaxed);
@@ -143,6 +145,10 @@ pub fn consume(
             Polled::Empty => continue,
             Polled::Finished => break,
         };
+        if unusable.contains(&delivery.job) {
+            link.reject_batch(delivery.tag)?;
+            continue;
+        }
         if stale.contains(&delivery.job) {
             stats
                 .expired
@@ -153,8 +159,17 @@ pub fn consume(
         if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
             current = match current_model_of(link, &delivery.job)? {
                 Some(model) if model.job == delivery.job => {
-                    let evaluator = Evaluator::new(sandbox, &model, Some(stats.abort.clone()))?;
-                    Some((model.job.clone(), evaluator))
+                    match Evaluator::new(sandbox, &model, Some(stats.abort.clone())) {
+                        Ok(evaluator) => Some((model.job.clone(), evaluator)),
+                        Err(e) => {
+                            // A model that does not load never will: set its batches aside.
+                            tracing::error!(job = %delivery.job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
+                            stale.insert(delivery.job.clone());
+                            unusable.insert(delivery.job.clone());
+                            link.reject_batch(delivery.tag)?;
+                            continue;
+                        }
+                    }
                 }
                 _ => {
                     tracing::info!(job = %delivery.job, "the job is no longer current: its batches are discarded");
