@@ -166,6 +166,37 @@ impl AmqpBroker {
         })
     }
 
+    /// The id of the job whose model is current, if any (peeks at the model queue).
+    pub fn current_job(&self) -> Result<Option<String>, BrokerError> {
+        let channel = self.channel()?;
+        let job = self.block_on(async {
+            let got = channel
+                .basic_get(
+                    self.topology.model_queue().into(),
+                    BasicGetOptions { no_ack: false },
+                )
+                .await
+                .map_err(broker_err)?;
+            let Some(message) = got else {
+                return Ok(None);
+            };
+            let job = decode::<JobModel>(&message.delivery.data)
+                .ok()
+                .map(|m| m.job);
+            message
+                .delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await
+                .map_err(broker_err)?;
+            Ok(job)
+        });
+        let _ = self.block_on(channel.close(200, "peeked".into()));
+        job
+    }
+
     /// Sends a command to consumers through the control exchange.
     pub fn publish_control(&self, command: &ControlCommand) -> Result<(), BrokerError> {
         let channel = self.channel()?;

@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// How often `submit --wait` checks whether a newer job superseded the one it follows.
+const SUPERSEDED_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// How often producers and consumers report.
 const TELEMETRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -107,6 +110,8 @@ pub struct Followed {
     pub failures: FailureTally,
     /// Whether the job ran past its time-out.
     pub timed_out: bool,
+    /// The job that superseded this one, if one did before it completed.
+    pub superseded_by: Option<String>,
 }
 
 /// Publishes `job` to the broker; with `wait`, follows it to its end. Survives broker
@@ -151,7 +156,9 @@ pub fn submit(
     let timeout = Duration::from_secs(job.spec.limits.timeout_s);
     let mut aggregator = Aggregator::new(job.info.clone(), &job.spec);
     let mut timed_out = false;
+    let mut superseded_by = None;
     let mut last_progress = Instant::now();
+    let mut last_check = Instant::now();
     let mut backoff = Backoff::new();
     'follow: while !aggregator.is_complete() {
         let listener = match broker.result_listener(&job.job) {
@@ -187,6 +194,16 @@ pub fn submit(
                 on_progress(&aggregator.progress());
                 last_progress = Instant::now();
             }
+            if last_check.elapsed() >= SUPERSEDED_CHECK_EVERY {
+                last_check = Instant::now();
+                // Consumers discard the batches of a superseded job: stop waiting for them.
+                if let Ok(Some(current)) = broker.current_job()
+                    && current != job.job
+                {
+                    superseded_by = Some(current);
+                    break 'follow;
+                }
+            }
         }
     }
     on_progress(&aggregator.progress());
@@ -200,6 +217,7 @@ pub fn submit(
         summary,
         failures,
         timed_out,
+        superseded_by,
     }))
 }
 

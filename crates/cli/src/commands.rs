@@ -19,6 +19,8 @@ use std::sync::Arc;
 pub const EXIT_INPUT: u8 = 1;
 /// Exit code of a job that ran past its time-out.
 pub const EXIT_TIMED_OUT: u8 = 3;
+/// Exit code of a job superseded by a newer submission before it completed.
+pub const EXIT_SUPERSEDED: u8 = 4;
 /// Exit code of a cancelled job.
 pub const EXIT_CANCELLED: u8 = 130;
 
@@ -140,6 +142,21 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             println!("{}", job.job);
             return Ok(ExitCode::SUCCESS);
         };
+        if let Some(newer) = &followed.superseded_by {
+            report(
+                &args,
+                &job,
+                &followed.summary,
+                &followed.failures,
+                JobEnd::Completed,
+            )?;
+            eprintln!(
+                "error: job {} was superseded by job {newer} with {} of {total} scenarios \
+                 evaluated; the summary covers those",
+                job.job, followed.summary.scenarios
+            );
+            return Ok(ExitCode::from(EXIT_SUPERSEDED));
+        }
         let end = if followed.timed_out {
             JobEnd::TimedOut
         } else {

@@ -311,8 +311,9 @@ fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_liv
 fn a_new_submission_supersedes_the_running_job() {
     let _broker = shared();
     let prefix = Prefix::new();
-    // Job A is published with no consumer running, then job B; A's batches are first in the
-    // queue, but B's model is the current one, so A's batches are discarded.
+    // Job A is published with no consumer running, then job B, which supersedes it: A's
+    // batches are first in the queue, but B's model is the current one, so consumers discard
+    // A's batches, and whoever waits for A is told.
     let (model, spec) = pricing();
     let args = submit_args(
         &prefix,
@@ -327,13 +328,28 @@ fn a_new_submission_supersedes_the_running_job() {
     assert!(out.status.success(), "{}", stderr(&out));
     let job_a = stdout(&out).trim().to_string();
     assert!(!job_a.is_empty(), "submit without --wait prints the job id");
+    let waiter_a = start_wait(&prefix, "100000");
+    wait_for_queue(&prefix.topology().scenarios_queue(), |ready, _| {
+        ready >= 196 + 98
+    });
     let submit_b = start_wait(&prefix, "40000");
-    wait_for_queue_messages(&prefix.topology().scenarios_queue(), 196 + 40);
+    wait_for_queue(&prefix.topology().scenarios_queue(), |ready, _| {
+        ready >= 196 + 98 + 40
+    });
     let _c = Consumer::start(&prefix, "c");
     check_same_as_embedded(&finish(submit_b), "40000");
+    let mut waiter_a = waiter_a;
+    let out = waiter_a.0.take().unwrap().wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" was superseded by job "),
+        "{}",
+        stderr(&out)
+    );
+    let partial: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(partial["scenarios"], 0, "none of A's batches ran");
 }
 
-/// Messages ready in `queue`; 0 while it does not exist yet.
 fn control(prefix: &Prefix, args: &[&str]) {
     let url = broker_url();
     let mut all = vec!["control"];
