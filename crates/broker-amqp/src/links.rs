@@ -160,7 +160,7 @@ impl AmqpBroker {
             id: id.to_string(),
             channel,
             stream: Mutex::new(stream),
-            ackers: Mutex::default(),
+            ackers: Ackers::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
             in_flight: Mutex::default(),
         })
@@ -296,7 +296,7 @@ impl AmqpBroker {
         Ok(AmqpResults {
             broker: self.clone(),
             stream: Mutex::new(stream),
-            ackers: Mutex::default(),
+            ackers: Ackers::default(),
         })
     }
 
@@ -324,6 +324,40 @@ async fn confirmed_ref(confirm: &mut PublisherConfirm) -> Result<(), BrokerError
         Confirmation::Nack(_) => Err(BrokerError::Other(
             "RabbitMQ refused to store a message (negative confirm)".to_string(),
         )),
+    }
+}
+
+/// Deliveries taken but not yet acknowledged, by delivery tag.
+#[derive(Debug, Default)]
+struct Ackers(Mutex<HashMap<u64, Acker>>);
+
+impl Ackers {
+    fn hold(&self, tag: u64, acker: Acker) {
+        self.0.lock().expect("acker lock").insert(tag, acker);
+    }
+
+    fn take(&self, tag: u64) -> Result<Acker, BrokerError> {
+        self.0
+            .lock()
+            .expect("acker lock")
+            .remove(&tag)
+            .ok_or_else(|| BrokerError::Other(format!("no delivery with tag {tag}")))
+    }
+
+    fn ack(&self, broker: &AmqpBroker, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.take(tag)?;
+        broker
+            .block_on(acker.ack(BasicAckOptions::default()))
+            .map(|_| ())
+            .map_err(broker_err)
+    }
+
+    fn reject(&self, broker: &AmqpBroker, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.take(tag)?;
+        broker
+            .block_on(acker.reject(BasicRejectOptions { requeue: false }))
+            .map(|_| ())
+            .map_err(broker_err)
     }
 }
 
@@ -417,7 +451,7 @@ pub struct AmqpConsumer {
     id: String,
     channel: Channel,
     stream: Mutex<lapin::Consumer>,
-    ackers: Mutex<HashMap<u64, Acker>>,
+    ackers: Ackers,
     /// While paused the subscription is cancelled, so its stream ends: that is not the end.
     paused: std::sync::atomic::AtomicBool,
     /// Results published but not yet confirmed, each with the batch to acknowledge after it.
@@ -540,10 +574,7 @@ impl ConsumerLink for AmqpConsumer {
         match decode::<BatchMessage>(&delivery.data) {
             Ok(message) => {
                 let tag = delivery.delivery_tag;
-                self.ackers
-                    .lock()
-                    .expect("acker lock")
-                    .insert(tag, delivery.acker);
+                self.ackers.hold(tag, delivery.acker);
                 Ok(Polled::Ready(Delivery {
                     job: message.job,
                     body: message.batch,
@@ -585,25 +616,12 @@ impl ConsumerLink for AmqpConsumer {
     }
 
     fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
-        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
-        match acker {
-            Some(acker) => self
-                .broker
-                .block_on(acker.reject(BasicRejectOptions { requeue: false }))
-                .map(|_| ())
-                .map_err(broker_err),
-            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
-        }
+        self.ackers.reject(&self.broker, tag)
     }
 
     fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
         let confirm = self.publish_result_async(job, result)?;
-        let acker = self
-            .ackers
-            .lock()
-            .expect("acker lock")
-            .remove(&tag)
-            .ok_or_else(|| BrokerError::Other(format!("no delivery with tag {tag}")))?;
+        let acker = self.ackers.take(tag)?;
         self.in_flight
             .lock()
             .expect("in-flight lock")
@@ -643,15 +661,7 @@ impl ConsumerLink for AmqpConsumer {
     }
 
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
-        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
-        match acker {
-            Some(acker) => self
-                .broker
-                .block_on(acker.ack(BasicAckOptions::default()))
-                .map(|_| ())
-                .map_err(broker_err),
-            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
-        }
+        self.ackers.ack(&self.broker, tag)
     }
 }
 
@@ -692,7 +702,7 @@ impl AmqpControl {
 pub struct AmqpResults {
     broker: Arc<AmqpBroker>,
     stream: Mutex<lapin::Consumer>,
-    ackers: Mutex<HashMap<u64, Acker>>,
+    ackers: Ackers,
 }
 
 impl CoordinatorLink for AmqpResults {
@@ -710,10 +720,7 @@ impl CoordinatorLink for AmqpResults {
             match decode::<ResultMessage>(&delivery.data) {
                 Ok(message) => {
                     let tag = delivery.delivery_tag;
-                    self.ackers
-                        .lock()
-                        .expect("acker lock")
-                        .insert(tag, delivery.acker);
+                    self.ackers.hold(tag, delivery.acker);
                     return Ok(Some(Delivery {
                         job: message.job,
                         body: message.result,
@@ -732,14 +739,6 @@ impl CoordinatorLink for AmqpResults {
     }
 
     fn ack_result(&self, tag: u64) -> Result<(), BrokerError> {
-        let acker = self.ackers.lock().expect("acker lock").remove(&tag);
-        match acker {
-            Some(acker) => self
-                .broker
-                .block_on(acker.ack(BasicAckOptions::default()))
-                .map(|_| ())
-                .map_err(broker_err),
-            None => Err(BrokerError::Other(format!("no delivery with tag {tag}"))),
-        }
+        self.ackers.ack(&self.broker, tag)
     }
 }
