@@ -187,6 +187,36 @@ fn two_consumers_give_the_embedded_answer() {
 }
 
 #[test]
+fn failed_scenarios_are_counted_the_same_as_embedded() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let _a = Consumer::start(&prefix, "a");
+    let _b = Consumer::start(&prefix, "b");
+    let (_dir, spec) = spec_file(super::jobs::FAULTY);
+    let model = model_path("faulty");
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    let mut args = submit_args(&prefix, m, s, "3000");
+    args.extend(["--wait".to_string(), "--json".to_string()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let local = submit_json(&model, &spec, &[]);
+    assert!(
+        local["failed"].as_u64().unwrap() > 0,
+        "the spec makes scenarios fail"
+    );
+    assert_eq!(distributed["failed"], local["failed"]);
+    assert_eq!(distributed["scenarios"], local["scenarios"]);
+    assert_eq!(
+        serde_json::to_string(&distributed["outputs"]).unwrap(),
+        serde_json::to_string(&local["outputs"]).unwrap()
+    );
+}
+
+#[test]
 fn a_consumer_started_after_the_submit_takes_the_job() {
     let _broker = shared();
     let prefix = Prefix::new();

@@ -142,7 +142,7 @@ fn the_seed_decides_the_outputs() {
     assert_ne!(run("5"), run("6"));
 }
 
-const FAULTY: &str = r#"
+pub(crate) const FAULTY: &str = r#"
 [simulation]
 scenarios = 3000
 seed = 3
