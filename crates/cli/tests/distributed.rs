@@ -250,7 +250,7 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
         let conn = mcp_broker_amqp::connect(&broker_url(), "poison")
             .await
             .unwrap();
-        let ch = conn.create_channel().await.unwrap();
+        let ch = confirming_channel(&conn).await;
         topology.declare(&ch).await.unwrap();
         ch.basic_publish(
             "".into(),
@@ -296,7 +296,7 @@ fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_liv
         let conn = mcp_broker_amqp::connect(&broker_url(), "broken")
             .await
             .unwrap();
-        let ch = conn.create_channel().await.unwrap();
+        let ch = confirming_channel(&conn).await;
         topology.declare(&ch).await.unwrap();
         let publish = |queue: String, body: Vec<u8>| {
             let ch = ch.clone();
@@ -518,6 +518,16 @@ fn a_broker_restart_mid_job_loses_nothing() {
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     check_same_as_embedded(&finish(submit), "300000");
+}
+
+/// A channel whose publishes the broker confirms: awaiting a publish then means the broker has
+/// the message (without confirms, dropping the connection can lose messages still in flight).
+async fn confirming_channel(conn: &lapin::Connection) -> lapin::Channel {
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    ch
 }
 
 fn rabbitmqctl(args: &[&str]) {
