@@ -438,7 +438,6 @@ struct Telemetry {
     last_at: Instant,
     last_scenarios: u64,
     last_cpu_s: f64,
-    last_batches: u64,
 }
 
 impl Telemetry {
@@ -450,7 +449,6 @@ impl Telemetry {
             last_at: Instant::now(),
             last_scenarios: 0,
             last_cpu_s: cpu_seconds(),
-            last_batches: 0,
         }
     }
 
@@ -489,7 +487,6 @@ impl Telemetry {
         self.last_at = Instant::now();
         self.last_scenarios = scenarios;
         self.last_cpu_s = cpu;
-        self.last_batches = batches;
         status
     }
 }

@@ -5,9 +5,7 @@
 //! output values for exact percentiles, so the summary is bit-identical for any number of
 //! consumers and any arrival order. It knows no transport and no Wasm.
 
-use mcp_protocol::{
-    FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch, ScenarioFailure,
-};
+use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
 use mcp_spec::Spec;
 use mcp_stats::{BucketCounts, Moments, summarize};
 use std::collections::BTreeMap;
@@ -51,7 +49,6 @@ pub struct Aggregator {
     counts: Vec<BucketCounts>,
     scenarios: u64,
     failures: FailureTally,
-    eval_seconds: f64,
 }
 
 impl Aggregator {
@@ -72,7 +69,6 @@ impl Aggregator {
             counts: vec![BucketCounts::default(); n_out],
             scenarios: 0,
             failures: FailureTally::default(),
-            eval_seconds: 0.0,
             info,
         }
     }
@@ -90,7 +86,6 @@ impl Aggregator {
         self.seen[word] |= bit;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
-        self.eval_seconds += result.eval_seconds;
         for ((all, counts), batch) in self
             .values
             .iter_mut()
@@ -127,16 +122,6 @@ impl Aggregator {
     /// Failures per kind and the first few failed scenarios.
     pub fn failures(&self) -> &FailureTally {
         &self.failures
-    }
-
-    /// The first failed scenarios, in scenario order.
-    pub fn first_failures(&self) -> &[ScenarioFailure] {
-        &self.failures.first
-    }
-
-    /// Total seconds consumers spent evaluating, summed over batches.
-    pub fn eval_seconds(&self) -> f64 {
-        self.eval_seconds
     }
 
     /// The final summary. Batches still held back (a job stopped early, with gaps) are merged

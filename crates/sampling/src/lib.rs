@@ -215,11 +215,6 @@ impl Sampler {
             }
         }
     }
-
-    /// Whether the sampler draws random numbers at all.
-    pub fn is_constant(&self) -> bool {
-        matches!(self, Sampler::Constant(_))
-    }
 }
 
 /// Beta shape parameters of a PERT distribution (the classic λ = 4 weighting of the mode).
@@ -284,11 +279,6 @@ impl ScenarioGenerator {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ScenarioGenerator { columns })
-    }
-
-    /// Number of inputs per scenario.
-    pub fn width(&self) -> usize {
-        self.columns.len()
     }
 
     /// Writes scenarios `start .. start + count` row-major into `out` (cleared first).

@@ -100,11 +100,6 @@ impl ModelRunner {
         })
     }
 
-    /// The model this runner evaluates.
-    pub fn model(&self) -> &LoadedModel {
-        &self.model
-    }
-
     /// Calls `describe()` in a fresh instance.
     pub(crate) fn describe(model: &LoadedModel, limits: &RunLimits) -> Result<Info, String> {
         let (mut store, instance) = instantiate(model, limits, None)?;
