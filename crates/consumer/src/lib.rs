@@ -12,7 +12,7 @@ use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_stats::Moments;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -91,6 +91,15 @@ pub struct ConsumerStats {
     pub abort: Arc<AtomicBool>,
 }
 
+/// Why a job's batches are no longer evaluated by this consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Superseded by a newer job, or past its time-out: its batches are discarded.
+    Expired,
+    /// Its model does not load here: its batches are rejected to the dead-letter queue.
+    Unusable,
+}
+
 /// How long a consumer keeps looking for the model of a batch's job when there is none.
 const MODEL_PATIENCE: Duration = Duration::from_secs(2);
 
@@ -129,10 +138,8 @@ pub fn consume(
     stats: &ConsumerStats,
 ) -> anyhow::Result<()> {
     let mut current: Option<(JobId, Evaluator)> = None;
-    // Jobs known to be over: their remaining batches are discarded without asking again.
-    let mut stale: HashSet<JobId> = HashSet::new();
-    // Jobs whose model does not load here: their batches are rejected, not discarded.
-    let mut unusable: HashSet<JobId> = HashSet::new();
+    // Jobs known to be over here: their remaining batches are settled without asking again.
+    let mut ended: HashMap<JobId, Ended> = HashMap::new();
     let mut paused = false;
     while !stats.stop.load(Ordering::Relaxed) {
         let pause = stats.paused.load(Ordering::Relaxed);
@@ -145,45 +152,39 @@ pub fn consume(
             Polled::Empty => continue,
             Polled::Finished => break,
         };
-        if unusable.contains(&delivery.job) {
-            link.reject_batch(delivery.tag)?;
-            continue;
-        }
-        if stale.contains(&delivery.job) {
-            stats
-                .expired
-                .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
-            link.ack_batch(delivery.tag)?;
-            continue;
-        }
-        if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
-            current = match current_model_of(link, &delivery.job)? {
-                Some(model) if model.job == delivery.job => {
+        let job = &delivery.job;
+        let is_current = current.as_ref().is_some_and(|(j, _)| j == job);
+        if !is_current && !ended.contains_key(job) {
+            match current_model_of(link, job)? {
+                Some(model) if model.job == *job => {
                     match Evaluator::new(sandbox, &model, Some(stats.abort.clone())) {
-                        Ok(evaluator) => Some((model.job.clone(), evaluator)),
+                        Ok(evaluator) => current = Some((job.clone(), evaluator)),
                         Err(e) => {
-                            // A model that does not load never will: set its batches aside.
-                            tracing::error!(job = %delivery.job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
-                            stale.insert(delivery.job.clone());
-                            unusable.insert(delivery.job.clone());
-                            link.reject_batch(delivery.tag)?;
-                            continue;
+                            tracing::error!(job = %job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
+                            ended.insert(job.clone(), Ended::Unusable);
                         }
                     }
                 }
                 _ => {
-                    tracing::info!(job = %delivery.job, "the job is no longer current: its batches are discarded");
-                    stale.insert(delivery.job.clone());
-                    stats
-                        .expired
-                        .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
-                    link.ack_batch(delivery.tag)?;
-                    current
+                    tracing::info!(job = %job, "the job is no longer current: its batches are discarded");
+                    ended.insert(job.clone(), Ended::Expired);
                 }
-            };
-            if current.as_ref().is_none_or(|(job, _)| *job != delivery.job) {
+            }
+        }
+        match ended.get(job) {
+            // A model that does not load never will: set its batches aside.
+            Some(Ended::Unusable) => {
+                link.reject_batch(delivery.tag)?;
                 continue;
             }
+            Some(Ended::Expired) => {
+                stats
+                    .expired
+                    .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
+                link.ack_batch(delivery.tag)?;
+                continue;
+            }
+            None => {}
         }
         let (job, evaluator) = current.as_mut().expect("the batch's job is current");
         let Some(result) = evaluator.evaluate(delivery.body) else {
