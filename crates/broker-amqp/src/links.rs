@@ -145,15 +145,7 @@ impl AmqpBroker {
                 .basic_qos(prefetch, BasicQosOptions::default())
                 .await
                 .map_err(broker_err)?;
-            channel
-                .basic_consume(
-                    self.topology.scenarios_queue().into(),
-                    id.into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(broker_err)
+            subscribe_scenarios(&channel, &self.topology, id).await
         })?;
         Ok(AmqpConsumer {
             broker: self.clone(),
@@ -169,32 +161,9 @@ impl AmqpBroker {
     /// The id of the job whose model is current, if any (peeks at the model queue).
     pub fn current_job(&self) -> Result<Option<String>, BrokerError> {
         let channel = self.channel()?;
-        let job = self.block_on(async {
-            let got = channel
-                .basic_get(
-                    self.topology.model_queue().into(),
-                    BasicGetOptions { no_ack: false },
-                )
-                .await
-                .map_err(broker_err)?;
-            let Some(message) = got else {
-                return Ok(None);
-            };
-            let job = decode::<JobModel>(&message.delivery.data)
-                .ok()
-                .map(|m| m.job);
-            message
-                .delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..BasicNackOptions::default()
-                })
-                .await
-                .map_err(broker_err)?;
-            Ok(job)
-        });
+        let model = self.block_on(peek_model(&channel, &self.topology));
         let _ = self.block_on(channel.close(200, "peeked".into()));
-        job
+        Ok(model?.map(|m| m.job))
     }
 
     /// Sends a command to consumers through the control exchange.
@@ -238,18 +207,7 @@ impl AmqpBroker {
                 .bind(&channel, &name, &self.topology.control_exchange(), "")
                 .await
                 .map_err(|e| BrokerError::Other(e.to_string()))?;
-            channel
-                .basic_consume(
-                    name.into(),
-                    "".into(),
-                    BasicConsumeOptions {
-                        no_ack: true,
-                        ..BasicConsumeOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(broker_err)
+            consume_queue(&channel, &name, true).await
         })?;
         Ok(AmqpControl {
             broker: self.clone(),
@@ -264,40 +222,24 @@ impl AmqpBroker {
     /// up where the last one left off.
     pub fn result_listener(self: &Arc<Self>, job: &str) -> Result<AmqpResults, BrokerError> {
         let channel = self.channel()?;
-        let name = self.topology.job_results_queue(job);
         let stream = self.block_on(async {
-            let mut arguments = FieldTable::default();
-            arguments.insert(
-                "x-expires".into(),
-                lapin::types::AMQPValue::LongLongInt(JOB_QUEUE_EXPIRES_MS),
-            );
-            channel
-                .queue_declare(
-                    name.as_str().into(),
-                    QueueDeclareOptions::durable(),
-                    arguments,
-                )
-                .await
-                .map_err(broker_err)?;
-            self.topology
-                .bind(&channel, &name, &self.topology.results_exchange(), "")
-                .await
-                .map_err(|e| BrokerError::Other(e.to_string()))?;
-            channel
-                .basic_consume(
-                    name.into(),
-                    "".into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(broker_err)
+            let queue = declare_job_results(&channel, &self.topology, job).await?;
+            consume_queue(&channel, &queue, false).await
         })?;
         Ok(AmqpResults {
             broker: self.clone(),
             stream: Mutex::new(stream),
             ackers: Ackers::default(),
         })
+    }
+
+    /// Declares the results queue of `job` without consuming it: called before publishing, so
+    /// that no result can slip past a `submit --wait`.
+    pub fn prepare_result_listener(&self, job: &str) -> Result<(), BrokerError> {
+        let channel = self.channel()?;
+        let declared = self.block_on(declare_job_results(&channel, &self.topology, job));
+        let _ = self.block_on(channel.close(200, "declared".into()));
+        declared.map(|_| ())
     }
 
     /// Deletes the private results queue of `job` once the job has been followed to its end.
@@ -312,6 +254,105 @@ impl AmqpBroker {
                 .map_err(broker_err)
         })
     }
+}
+
+/// Peeks at the current model: takes it unacknowledged and puts it straight back, so that it
+/// stays current for everyone else (on a classic queue requeues cost nothing). An unreadable
+/// model message is dropped rather than put back.
+async fn peek_model(
+    channel: &Channel,
+    topology: &Topology,
+) -> Result<Option<JobModel>, BrokerError> {
+    let got = channel
+        .basic_get(
+            topology.model_queue().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .map_err(broker_err)?;
+    let Some(message) = got else {
+        return Ok(None);
+    };
+    let model = decode::<JobModel>(&message.delivery.data);
+    message
+        .delivery
+        .nack(BasicNackOptions {
+            requeue: model.is_ok(),
+            ..BasicNackOptions::default()
+        })
+        .await
+        .map_err(broker_err)?;
+    match model {
+        Ok(model) => Ok(Some(model)),
+        Err(e) => {
+            tracing::warn!("dropped an unreadable model message: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// Subscribes consumer `tag` to the scenarios queue.
+async fn subscribe_scenarios(
+    channel: &Channel,
+    topology: &Topology,
+    tag: &str,
+) -> Result<lapin::Consumer, BrokerError> {
+    channel
+        .basic_consume(
+            topology.scenarios_queue().into(),
+            tag.into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(broker_err)
+}
+
+/// Consumes `queue` under a server-chosen tag.
+async fn consume_queue(
+    channel: &Channel,
+    queue: &str,
+    no_ack: bool,
+) -> Result<lapin::Consumer, BrokerError> {
+    channel
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(broker_err)
+}
+
+/// Declares the durable results queue of `job` (see [`AmqpBroker::result_listener`]).
+async fn declare_job_results(
+    channel: &Channel,
+    topology: &Topology,
+    job: &str,
+) -> Result<String, BrokerError> {
+    let name = topology.job_results_queue(job);
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-expires".into(),
+        lapin::types::AMQPValue::LongLongInt(JOB_QUEUE_EXPIRES_MS),
+    );
+    channel
+        .queue_declare(
+            name.as_str().into(),
+            QueueDeclareOptions::durable(),
+            arguments,
+        )
+        .await
+        .map_err(broker_err)?;
+    topology
+        .bind(channel, &name, &topology.results_exchange(), "")
+        .await
+        .map_err(|e| BrokerError::Other(e.to_string()))?;
+    Ok(name)
 }
 
 async fn confirmed(mut confirm: PublisherConfirm) -> Result<(), BrokerError> {
@@ -518,37 +559,10 @@ impl AmqpConsumer {
 
 impl ConsumerLink for AmqpConsumer {
     fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError> {
-        // Peek: take the model unacknowledged and put it straight back, so that it stays the
-        // current model for every other consumer (on a classic queue requeues cost nothing).
-        self.broker.block_on(async {
-            let got = self
-                .channel
-                .basic_get(
-                    self.broker.topology.model_queue().into(),
-                    BasicGetOptions { no_ack: false },
-                )
-                .await
-                .map_err(broker_err)?;
-            let Some(message) = got else {
-                return Ok(None);
-            };
-            let model = decode::<JobModel>(&message.delivery.data);
-            message
-                .delivery
-                .nack(BasicNackOptions {
-                    requeue: model.is_ok(),
-                    ..BasicNackOptions::default()
-                })
-                .await
-                .map_err(broker_err)?;
-            match model {
-                Ok(model) => Ok(Some(Arc::new(model))),
-                Err(e) => {
-                    tracing::warn!("dropped an unreadable model message: {e}");
-                    Ok(None)
-                }
-            }
-        })
+        let model = self
+            .broker
+            .block_on(peek_model(&self.channel, &self.broker.topology))?;
+        Ok(model.map(Arc::new))
     }
 
     fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
@@ -594,25 +608,8 @@ impl ConsumerLink for AmqpConsumer {
     }
 
     fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
-        let body = encode(&ResultMessage {
-            job: job.to_string(),
-            consumer: self.id.clone(),
-            result,
-        });
-        self.broker.block_on(async {
-            let confirm = self
-                .channel
-                .basic_publish(
-                    self.broker.topology.results_exchange().into(),
-                    "".into(),
-                    BasicPublishOptions::default(),
-                    &body,
-                    BasicProperties::default().with_delivery_mode(PERSISTENT),
-                )
-                .await
-                .map_err(broker_err)?;
-            confirmed(confirm).await
-        })
+        let confirm = self.publish_result_async(job, result)?;
+        self.broker.block_on(confirmed(confirm))
     }
 
     fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
@@ -645,16 +642,8 @@ impl ConsumerLink for AmqpConsumer {
                     .await
                     .map_err(broker_err)
             } else {
-                *stream = self
-                    .channel
-                    .basic_consume(
-                        self.broker.topology.scenarios_queue().into(),
-                        self.id.as_str().into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(broker_err)?;
+                *stream =
+                    subscribe_scenarios(&self.channel, &self.broker.topology, &self.id).await?;
                 Ok(())
             }
         })

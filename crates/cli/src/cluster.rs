@@ -129,7 +129,7 @@ pub fn submit(
     // Listen before publishing, so that no result can slip past.
     if wait {
         broker
-            .result_listener(&job.job)
+            .prepare_result_listener(&job.job)
             .map_err(|e| anyhow!("{e}"))?;
     }
     let progress = ProducerProgress::default();
