@@ -62,10 +62,12 @@ impl AmqpBroker {
                 ))
             })?;
             let channel = connection.create_channel().await.map_err(broker_err)?;
-            topology
-                .declare(&channel)
-                .await
-                .map_err(|e| BrokerError::Other(e.to_string()))?;
+            topology.declare(&channel).await.map_err(|e| match e {
+                crate::TopologyError::Inequivalent { .. } => {
+                    BrokerError::Misconfigured(e.to_string())
+                }
+                e => BrokerError::Other(e.to_string()),
+            })?;
             let _ = channel.close(200, "topology declared".into()).await;
             Ok::<_, BrokerError>(connection)
         })?;

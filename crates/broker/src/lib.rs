@@ -19,6 +19,8 @@ use std::time::Duration;
 pub enum BrokerError {
     /// The other side has gone away for good.
     Closed,
+    /// The broker is set up in a way this mcp cannot use; retrying will not help.
+    Misconfigured(String),
     /// Anything else, with a message for the user.
     Other(String),
 }
@@ -27,7 +29,7 @@ impl std::fmt::Display for BrokerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BrokerError::Closed => f.write_str("the broker connection is closed"),
-            BrokerError::Other(m) => f.write_str(m),
+            BrokerError::Misconfigured(m) | BrokerError::Other(m) => f.write_str(m),
         }
     }
 }

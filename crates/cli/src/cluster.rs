@@ -2,7 +2,7 @@
 
 use crate::args::ConsumerArgs;
 use anyhow::{Context, anyhow, bail};
-use mcp_broker::CoordinatorLink;
+use mcp_broker::{BrokerError, CoordinatorLink};
 use mcp_broker_amqp::{AmqpBroker, MAX_UNCONFIRMED, redact};
 use mcp_consumer::{ConsumerStats, consume};
 use mcp_coordinator::{Aggregator, Progress};
@@ -85,12 +85,7 @@ fn connect(
         match AmqpBroker::connect(url, prefix, name) {
             Ok(broker) => return Ok(broker),
             // A misconfigured topology will not fix itself.
-            Err(e)
-                if e.to_string()
-                    .contains("already exists with other arguments") =>
-            {
-                return Err(anyhow!("{e}"));
-            }
+            Err(e @ BrokerError::Misconfigured(_)) => return Err(anyhow!("{e}")),
             Err(e) => {
                 if give_up.is_some_and(|g| g.load(Ordering::Relaxed)) {
                     return Err(anyhow!("{e}"));

@@ -477,6 +477,34 @@ fn credentials_come_from_a_file_and_are_never_printed() {
 }
 
 #[test]
+fn a_queue_with_other_arguments_stops_a_consumer_with_the_fix() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let results = prefix.topology().results_queue();
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "misconfigure")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let mut other = FieldTable::default();
+        other.insert(
+            "x-max-length".into(),
+            lapin::types::AMQPValue::LongLongInt(7),
+        );
+        ch.queue_declare(
+            results.as_str().into(),
+            QueueDeclareOptions::durable(),
+            other,
+        )
+        .await
+        .unwrap();
+    });
+    // Retrying cannot help, so the consumer does not wait for the broker: it stops and says why.
+    let mut consumer = Consumer::start(&prefix, "c");
+    assert_eq!(consumer.exit_status().code(), Some(1));
+}
+
+#[test]
 fn consumers_send_heartbeats() {
     let _broker = shared();
     let prefix = Prefix::new();
