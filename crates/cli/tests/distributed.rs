@@ -405,39 +405,39 @@ fn a_paused_consumer_takes_no_batches_until_resumed() {
     check_same_as_embedded(&finish(submit), "20480");
 }
 
-#[test]
-fn a_drained_consumer_exits_cleanly_and_another_finishes_the_job() {
-    let _broker = shared();
+/// Runs a job on one consumer, stops it with `stop` once results flow, checks that it exits 0,
+/// and lets a second consumer finish the job with exact totals.
+fn drain_mid_job(stop: impl FnOnce(&Prefix, &Consumer)) {
     let prefix = Prefix::new();
     let mut first = Consumer::start(&prefix, "first");
     let results = ResultTap::new(&prefix);
     let submit = start_wait(&prefix, "300000");
     results.wait_for_first();
-    control(&prefix, &["drain", "--consumer", "first"]);
+    stop(&prefix, &first);
     assert!(first.exit_status().success(), "a drained consumer exits 0");
     let _second = Consumer::start(&prefix, "second");
     check_same_as_embedded(&finish(submit), "300000");
 }
 
 #[test]
+fn a_drained_consumer_exits_cleanly_and_another_finishes_the_job() {
+    let _broker = shared();
+    drain_mid_job(|prefix, _| control(prefix, &["drain", "--consumer", "first"]));
+}
+
+#[test]
 fn sigterm_drains_a_consumer() {
     let _broker = shared();
-    let prefix = Prefix::new();
-    let mut first = Consumer::start(&prefix, "first");
-    let results = ResultTap::new(&prefix);
-    let submit = start_wait(&prefix, "300000");
-    results.wait_for_first();
-    let pid = first.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(first.exit_status().success(), "SIGTERM drains: exit 0");
-    let _second = Consumer::start(&prefix, "second");
-    check_same_as_embedded(&finish(submit), "300000");
+    drain_mid_job(|_, consumer| {
+        let pid = consumer.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    });
 }
 
 #[test]
