@@ -10,7 +10,7 @@ mod links;
 pub mod topology;
 
 pub use links::{
-    AmqpBroker, AmqpConsumer, AmqpControl, AmqpProducer, AmqpResults, MAX_UNCONFIRMED,
+    AmqpBroker, AmqpConsumer, AmqpControl, AmqpProducer, AmqpResults, AmqpServe, MAX_UNCONFIRMED,
 };
 pub use topology::{Topology, TopologyError};
 

@@ -11,10 +11,13 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection};
 use lapin::{Confirmation, PublisherConfirm};
-use mcp_broker::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
+use mcp_broker::{
+    BrokerError, ConsumerLink, CoordinatorLink, Delivery, Incoming, Polled, ProducerLink,
+    QueueDepth, ServeLink,
+};
 use mcp_protocol::{
-    BatchMessage, ControlCommand, JobId, JobModel, ResultBatch, ResultMessage, ScenarioBatch,
-    decode, encode,
+    BatchMessage, ConsumerStatus, ControlCommand, JobAnnouncement, JobId, JobModel, ProducerStatus,
+    ResultBatch, ResultMessage, ScenarioBatch, decode, encode,
 };
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -242,6 +245,65 @@ impl AmqpBroker {
         let declared = self.block_on(declare_job_results(&channel, &self.topology, job));
         let _ = self.block_on(channel.close(200, "declared".into()));
         declared.map(|_| ())
+    }
+
+    /// Announces a job to the coordinator (persistent, confirmed). Announcing it again is
+    /// harmless: the coordinator records each job once.
+    pub fn announce_job(&self, job: &JobAnnouncement) -> Result<(), BrokerError> {
+        let channel = self.channel()?;
+        self.block_on(async {
+            let confirm = channel
+                .basic_publish(
+                    self.topology.jobs_exchange().into(),
+                    "".into(),
+                    BasicPublishOptions::default(),
+                    &encode(job),
+                    BasicProperties::default().with_delivery_mode(PERSISTENT),
+                )
+                .await
+                .map_err(broker_err)?;
+            confirmed(confirm).await?;
+            let _ = channel.close(200, "announced".into()).await;
+            Ok(())
+        })
+    }
+
+    /// The coordinator's link: binds the durable results and jobs queues to their exchanges
+    /// (from then on they keep every result and job, also while no coordinator runs) and
+    /// consumes them with at most `prefetch` unacknowledged messages each, plus the telemetry
+    /// queues.
+    pub fn serve_link(self: &Arc<Self>, prefetch: u16) -> Result<AmqpServe, BrokerError> {
+        let channel = self.channel()?;
+        let t = &self.topology;
+        let streams = self.block_on(async {
+            let bind = |queue: String, exchange: String| {
+                let channel = channel.clone();
+                async move {
+                    t.bind(&channel, &queue, &exchange, "")
+                        .await
+                        .map_err(|e| BrokerError::Other(e.to_string()))
+                }
+            };
+            bind(t.results_queue(), t.results_exchange()).await?;
+            bind(t.jobs_queue(), t.jobs_exchange()).await?;
+            channel
+                .basic_qos(prefetch, BasicQosOptions::default())
+                .await
+                .map_err(broker_err)?;
+            Ok::<_, BrokerError>(ServeStreams {
+                jobs: consume_queue(&channel, &t.jobs_queue(), false).await?,
+                results: consume_queue(&channel, &t.results_queue(), false).await?,
+                consumers: consume_queue(&channel, &t.consumer_stats_queue(), true).await?,
+                producers: consume_queue(&channel, &t.producer_stats_queue(), true).await?,
+            })
+        })?;
+        Ok(AmqpServe {
+            broker: self.clone(),
+            _channel: channel,
+            streams: Mutex::new(streams),
+            ackers: Ackers::default(),
+            depth_channel: Mutex::default(),
+        })
     }
 
     /// Deletes the private results queue of `job` once the job has been followed to its end.
@@ -731,5 +793,153 @@ impl CoordinatorLink for AmqpResults {
 
     fn ack_result(&self, tag: u64) -> Result<(), BrokerError> {
         self.ackers.ack(&self.broker, tag)
+    }
+}
+
+/// The coordinator's subscriptions, all on one channel (so delivery tags are unique).
+#[derive(Debug)]
+struct ServeStreams {
+    jobs: lapin::Consumer,
+    results: lapin::Consumer,
+    consumers: lapin::Consumer,
+    producers: lapin::Consumer,
+}
+
+/// Receives job announcements, results and telemetry for `mcp serve`.
+#[derive(Debug)]
+pub struct AmqpServe {
+    broker: Arc<AmqpBroker>,
+    _channel: Channel,
+    streams: Mutex<ServeStreams>,
+    ackers: Ackers,
+    depth_channel: Mutex<Option<Channel>>,
+}
+
+type Next = Option<Result<lapin::message::Delivery, lapin::Error>>;
+
+impl AmqpServe {
+    /// Turns a delivery into a message, or drops it when it is unreadable.
+    fn incoming(&self, from: Source, next: Next) -> Result<Option<Incoming>, BrokerError> {
+        let delivery = next.ok_or(BrokerError::Closed)?.map_err(broker_err)?;
+        let tag = delivery.delivery_tag;
+        let redelivered = delivery.redelivered;
+        let data = &delivery.data;
+        let message = match from {
+            Source::Jobs => decode::<JobAnnouncement>(data).map(|job| {
+                Incoming::Job(Box::new(Delivery {
+                    job: job.job.clone(),
+                    body: job,
+                    tag,
+                    redelivered,
+                }))
+            }),
+            Source::Results => decode::<ResultMessage>(data).map(|m| {
+                Incoming::Result(Delivery {
+                    job: m.job,
+                    body: m.result,
+                    tag,
+                    redelivered,
+                })
+            }),
+            Source::Consumers => decode::<ConsumerStatus>(data).map(Incoming::Consumer),
+            Source::Producers => decode::<ProducerStatus>(data).map(Incoming::Producer),
+        };
+        let acked = matches!(from, Source::Jobs | Source::Results);
+        match message {
+            Ok(message) => {
+                if acked {
+                    self.ackers.hold(tag, delivery.acker);
+                }
+                Ok(Some(message))
+            }
+            Err(e) => {
+                tracing::warn!("dropped an unreadable {from:?} message: {e}");
+                if acked {
+                    self.broker
+                        .block_on(delivery.acker.reject(BasicRejectOptions { requeue: false }))
+                        .map_err(broker_err)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Jobs,
+    Results,
+    Consumers,
+    Producers,
+}
+
+impl ServeLink for AmqpServe {
+    fn next(&self, wait: Duration) -> Result<Option<Incoming>, BrokerError> {
+        let mut streams = self.streams.lock().expect("streams lock");
+        let s = &mut *streams;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let (from, next) = self
+                .broker
+                .block_on(async {
+                    // Announcements first: a job is known before its results are counted.
+                    if let Some(next) = futures_lite::future::poll_once(s.jobs.next()).await {
+                        return Some((Source::Jobs, next));
+                    }
+                    tokio::select! {
+                        biased;
+                        next = s.jobs.next() => Some((Source::Jobs, next)),
+                        next = s.results.next() => Some((Source::Results, next)),
+                        next = s.consumers.next() => Some((Source::Consumers, next)),
+                        next = s.producers.next() => Some((Source::Producers, next)),
+                        _ = tokio::time::sleep_until(deadline) => None,
+                    }
+                })
+                .map_or((None, None), |(from, next)| (Some(from), Some(next)));
+            let (Some(from), Some(next)) = (from, next) else {
+                return Ok(None);
+            };
+            if let Some(message) = self.incoming(from, next)? {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    fn ack(&self, tag: u64) -> Result<(), BrokerError> {
+        self.ackers.ack(&self.broker, tag)
+    }
+
+    fn queue_depths(&self) -> Result<Vec<QueueDepth>, BrokerError> {
+        let mut slot = self.depth_channel.lock().expect("depth channel lock");
+        if slot.as_ref().is_none_or(|c| !c.status().connected()) {
+            *slot = Some(
+                self.broker
+                    .block_on(self.broker.connection.create_channel())
+                    .map_err(broker_err)?,
+            );
+        }
+        let channel = slot.as_ref().expect("a channel");
+        self.broker.block_on(async {
+            let mut depths = Vec::new();
+            for name in self.broker.topology.queues() {
+                let queue = channel
+                    .queue_declare(
+                        name.as_str().into(),
+                        QueueDeclareOptions {
+                            passive: true,
+                            ..QueueDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(broker_err)?;
+                depths.push(QueueDepth {
+                    name,
+                    messages: queue.message_count(),
+                    consumers: queue.consumer_count(),
+                });
+            }
+            Ok(depths)
+        })
     }
 }

@@ -5,6 +5,7 @@
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 5, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 5 times (a poison batch) goes to `P.dead-letters` |
 //! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
+//! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results` |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, transient | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, and nothing older than a minute |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
@@ -119,6 +120,16 @@ impl Topology {
         self.name(&format!("results.{job}"))
     }
 
+    /// The queue of job announcements, read by the coordinator.
+    pub fn jobs_queue(&self) -> String {
+        self.name("jobs")
+    }
+
+    /// The fanout exchange producers announce jobs on.
+    pub fn jobs_exchange(&self) -> String {
+        self.name("jobs")
+    }
+
     /// The producer's telemetry queue.
     pub fn producer_stats_queue(&self) -> String {
         self.name("stats.producer")
@@ -150,6 +161,7 @@ impl Topology {
             self.model_queue(),
             self.scenarios_queue(),
             self.results_queue(),
+            self.jobs_queue(),
             self.producer_stats_queue(),
             self.consumer_stats_queue(),
             self.dead_letter_queue(),
@@ -227,8 +239,12 @@ impl Topology {
             true,
         )
         .await?;
-        // The durable results queue is bound by the coordinator when it first starts: until one
-        // has, nobody would read it, and it would only grow.
+        self.queue(channel, &self.jobs_queue(), durable, FieldTable::default())
+            .await?;
+        self.exchange(channel, &self.jobs_exchange(), ExchangeKind::Fanout, true)
+            .await?;
+        // The durable results and jobs queues are bound by the coordinator when it first
+        // starts: until one has, nobody would read them, and they would only grow.
         let stats = args(&[
             ("x-max-length", AMQPValue::LongLongInt(STATS_MAX_LENGTH)),
             ("x-message-ttl", AMQPValue::LongLongInt(STATS_TTL_MS)),
@@ -256,6 +272,7 @@ impl Topology {
             self.control_exchange(),
             self.dead_letter_exchange(),
             self.results_exchange(),
+            self.jobs_exchange(),
         ] {
             channel
                 .exchange_delete(x.into(), ExchangeDeleteOptions::default())

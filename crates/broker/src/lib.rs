@@ -10,7 +10,9 @@ mod memory;
 
 pub use memory::InMemoryBroker;
 
-use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
+use mcp_protocol::{
+    ConsumerStatus, JobAnnouncement, JobId, JobModel, ProducerStatus, ResultBatch, ScenarioBatch,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,4 +119,40 @@ pub trait CoordinatorLink: Send + Sync {
     fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError>;
     /// Acknowledges a result after it was recorded.
     fn ack_result(&self, tag: u64) -> Result<(), BrokerError>;
+}
+
+/// What reaches a long-running coordinator (`mcp serve`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A job was submitted; acknowledge once recorded.
+    Job(Box<Delivery<JobAnnouncement>>),
+    /// A result batch; acknowledge once recorded.
+    Result(Delivery<ResultBatch>),
+    /// A consumer's heartbeat (nothing to acknowledge).
+    Consumer(ConsumerStatus),
+    /// A producer's progress report (nothing to acknowledge).
+    Producer(ProducerStatus),
+}
+
+/// The depth of one queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Its name.
+    pub name: String,
+    /// Messages ready for delivery.
+    pub messages: u32,
+    /// Subscribers.
+    pub consumers: u32,
+}
+
+/// What the long-running coordinator needs: job announcements, results and telemetry, in one
+/// stream, acknowledged once recorded; and the queues' depths.
+pub trait ServeLink: Send + Sync {
+    /// The next message, waiting at most `wait`; job announcements come before results that
+    /// are waiting at the same time. `Ok(None)` on time-out.
+    fn next(&self, wait: Duration) -> Result<Option<Incoming>, BrokerError>;
+    /// Acknowledges a job announcement or a result batch after it was recorded.
+    fn ack(&self, tag: u64) -> Result<(), BrokerError>;
+    /// The depths of the installation's queues.
+    fn queue_depths(&self) -> Result<Vec<QueueDepth>, BrokerError>;
 }

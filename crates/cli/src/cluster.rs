@@ -9,7 +9,7 @@ use mcp_coordinator::{Aggregator, Progress};
 use mcp_producer::{ProducerEnd, ProducerProgress, produce};
 use mcp_protocol::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, FailureTally, JobModel,
-    JobSummary, ProducerState, ProducerStatus, encode,
+    JobSummary, ProducerState, ProducerStatus, RefusedModel, encode,
 };
 use mcp_sandbox::Sandbox;
 use std::sync::Arc;
@@ -478,6 +478,10 @@ impl Telemetry {
             rss_bytes: rss_bytes(),
             cpu_percent: 100.0 * (cpu - self.last_cpu_s) / dt,
             sent_at_ms: now_ms(),
+            refused: stats
+                .iter()
+                .find_map(|s| s.refused.lock().expect("refused lock").clone())
+                .map(|(job, error)| RefusedModel { job, error }),
         };
         self.last_at = Instant::now();
         self.last_scenarios = scenarios;

@@ -89,6 +89,8 @@ pub struct ConsumerStats {
     pub paused: AtomicBool,
     /// Set by anyone to interrupt the current batch too (its result is thrown away).
     pub abort: Arc<AtomicBool>,
+    /// The last job whose model did not load here, and the error.
+    pub refused: std::sync::Mutex<Option<(JobId, String)>>,
 }
 
 /// Why a job's batches are no longer evaluated by this consumer.
@@ -161,6 +163,8 @@ pub fn consume(
                         Ok(evaluator) => current = Some((job.clone(), evaluator)),
                         Err(e) => {
                             tracing::error!(job = %job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
+                            *stats.refused.lock().expect("refused lock") =
+                                Some((job.clone(), format!("{e:#}")));
                             ended.insert(job.clone(), Ended::Unusable);
                         }
                     }

@@ -1,9 +1,21 @@
-//! The coordinator role: turns result batches into a job summary, exactly once per batch.
+//! The coordinator role: turns result batches into job summaries, exactly once per batch, and
+//! keeps the job history.
 //!
 //! An [`Aggregator`] counts every batch once however often it is delivered, merges the batches'
 //! moments in batch order (holding early arrivals until their predecessors come) and keeps the
 //! output values for exact percentiles, so the summary is bit-identical for any number of
-//! consumers and any arrival order. It knows no transport and no Wasm.
+//! consumers and any arrival order. `mcp submit --wait` and embedded runs use it alone. The
+//! long-running coordinator (`mcp serve`) adds a [`Book`] of every job, consumer and queue,
+//! backed by a SQLite [`Store`], and the [`serve`] loop that records each message before it
+//! acknowledges it. It knows no particular transport and no Wasm.
+
+mod book;
+mod serve;
+mod store;
+
+pub use book::{Book, ConsumerView, JobView, LOST_AFTER, SeenState};
+pub use serve::{RECORD_AT_MOST, ServeError, now_ms, serve};
+pub use store::{JobRecord, JobState, Store, StoreError, StoreResult};
 
 use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
 use mcp_spec::Spec;

@@ -14,6 +14,7 @@ pub use failure::{FailureKind, FailureTally, ScenarioFailure};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,
+    RefusedModel,
 };
 
 use mcp_spec::Spec;
@@ -53,6 +54,32 @@ pub struct JobModel {
     /// The component's bytes.
     #[serde(with = "serde_bytes")]
     pub wasm: Vec<u8>,
+}
+
+/// A job as the producer announces it to the coordinator: the model's description and the spec,
+/// without the Wasm bytes (the coordinator never runs models).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobAnnouncement {
+    /// The job.
+    pub job: JobId,
+    /// The model's description and digest.
+    pub info: ModelInfo,
+    /// The validated spec: distributions, seed, limits.
+    pub spec: Spec,
+    /// When it was submitted, in milliseconds since the Unix epoch (the producer's clock).
+    pub submitted_at_ms: u64,
+}
+
+impl JobAnnouncement {
+    /// The announcement of `model`, submitted at `submitted_at_ms`.
+    pub fn of(model: &JobModel, submitted_at_ms: u64) -> JobAnnouncement {
+        JobAnnouncement {
+            job: model.job.clone(),
+            info: model.info.clone(),
+            spec: model.spec.clone(),
+            submitted_at_ms,
+        }
+    }
 }
 
 /// A range of scenarios to evaluate.

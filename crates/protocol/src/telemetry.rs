@@ -45,6 +45,18 @@ pub struct ConsumerStatus {
     pub cpu_percent: f64,
     /// When it sent this, in milliseconds since the Unix epoch.
     pub sent_at_ms: u64,
+    /// The last job whose model this consumer could not load, and why.
+    #[serde(default)]
+    pub refused: Option<RefusedModel>,
+}
+
+/// A job whose model a consumer could not load: its batches go to the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedModel {
+    /// The job.
+    pub job: String,
+    /// Why the model does not load.
+    pub error: String,
 }
 
 /// A producer's state.

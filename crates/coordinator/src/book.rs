@@ -1,0 +1,580 @@
+//! The coordinator's books: every job with its state and aggregate, every consumer with its
+//! last heartbeat, the queues' depths. Backed by the [`Store`], so a restart picks up each
+//! running job from its recorded batches.
+
+use crate::store::{JobRecord, JobState, Store, StoreResult};
+use crate::{Added, Aggregator};
+use mcp_broker::QueueDepth;
+use mcp_protocol::{
+    ConsumerState, ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef,
+    OutputSummaries, ProducerStatus, ResultBatch,
+};
+use mcp_spec::Spec;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A consumer silent for this long is shown as lost.
+pub const LOST_AFTER: Duration = Duration::from_secs(5);
+/// A consumer silent for this long (stopped or lost) is forgotten.
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
+
+/// A running job: its announcement, its aggregate so far, the producer's last report.
+#[derive(Debug)]
+struct Running {
+    announcement: JobAnnouncement,
+    aggregator: Aggregator,
+    producer: Option<ProducerStatus>,
+}
+
+/// A consumer's last heartbeat and when it arrived (on this machine's clock).
+#[derive(Debug)]
+struct Seen {
+    status: ConsumerStatus,
+    at: Instant,
+}
+
+/// A job as the API shows it: the summary's shape (`model`, `seed`, `scenarios`, `failed`,
+/// `elapsed_s`, `outputs`) and what the history knows besides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobView {
+    /// The job's id.
+    pub id: JobId,
+    /// Where it stands.
+    pub state: JobState,
+    /// The model.
+    pub model: ModelRef,
+    /// The job's seed.
+    pub seed: u64,
+    /// Scenarios evaluated so far (succeeded or failed).
+    pub scenarios: u64,
+    /// Scenarios that failed so far.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+    /// Seconds from submission to its end (or until now, while it runs).
+    pub elapsed_s: f64,
+    /// Per output, in model order; empty while the job runs.
+    pub outputs: OutputSummaries,
+    /// Failures per kind and the first failed scenarios.
+    pub failures: FailureTally,
+    /// When it was submitted, in milliseconds since the Unix epoch.
+    pub submitted_at_ms: u64,
+    /// When it ended.
+    pub ended_at_ms: Option<u64>,
+    /// Why it failed, when it did.
+    pub message: Option<String>,
+    /// The producer's last report, while the job runs.
+    pub producer: Option<ProducerStatus>,
+    /// The job's spec.
+    pub spec: Spec,
+}
+
+/// A consumer as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsumerView {
+    /// Its last heartbeat; `state` there is what the consumer said.
+    #[serde(flatten)]
+    pub status: ConsumerStatus,
+    /// What the coordinator makes of it: the consumer's own state, or `lost` when it has been
+    /// silent for [`LOST_AFTER`].
+    pub seen_state: SeenState,
+    /// Seconds since its last heartbeat arrived.
+    pub silent_s: f64,
+}
+
+/// A consumer's state as the coordinator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeenState {
+    /// Working or waiting for work.
+    Active,
+    /// Paused by a control command.
+    Paused,
+    /// Finishing its batches before it exits.
+    Draining,
+    /// Exited cleanly.
+    Stopped,
+    /// Silent for longer than [`LOST_AFTER`] without saying it stopped.
+    Lost,
+}
+
+/// The coordinator's state.
+#[derive(Debug)]
+pub struct Book {
+    store: Store,
+    running: BTreeMap<JobId, Running>,
+    /// Jobs known to have ended: their late results are dropped without a look-up.
+    ended: HashSet<JobId>,
+    consumers: BTreeMap<String, Seen>,
+    queues: Vec<QueueDepth>,
+}
+
+impl Book {
+    /// Opens the history at `path` and picks up every job that was running, from its
+    /// recorded batches.
+    pub fn open(path: &Path, now_ms: u64) -> StoreResult<Book> {
+        let store = Store::open(path)?;
+        let mut book = Book {
+            store,
+            running: BTreeMap::new(),
+            ended: HashSet::new(),
+            consumers: BTreeMap::new(),
+            queues: Vec::new(),
+        };
+        for record in book.store.running()? {
+            book.start(record.announcement)?;
+        }
+        book.settle(now_ms)?;
+        Ok(book)
+    }
+
+    /// Starts following a job, counting the batches already recorded for it.
+    fn start(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
+        let mut aggregator = Aggregator::new(announcement.info.clone(), &announcement.spec);
+        let recorded = self.store.results(&announcement.job)?;
+        let n = recorded.len();
+        for result in recorded {
+            aggregator.add(result);
+        }
+        tracing::info!(job = %announcement.job, batches = n, "following job");
+        self.running.insert(
+            announcement.job.clone(),
+            Running {
+                announcement,
+                aggregator,
+                producer: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records a newly submitted job. It supersedes every running job submitted before it; a
+    /// job announced again is left as it is.
+    pub fn announce(&mut self, announcement: JobAnnouncement, now_ms: u64) -> StoreResult<()> {
+        let id = announcement.job.clone();
+        if self.running.contains_key(&id)
+            || self.ended.contains(&id)
+            || self.store.job(&id)?.is_some()
+        {
+            return Ok(());
+        }
+        let newer_running = self
+            .running
+            .values()
+            .any(|r| r.announcement.submitted_at_ms > announcement.submitted_at_ms);
+        let older: Vec<JobId> = self
+            .running
+            .values()
+            .filter(|r| r.announcement.submitted_at_ms <= announcement.submitted_at_ms)
+            .map(|r| r.announcement.job.clone())
+            .collect();
+        self.store.insert_job(&announcement, JobState::Running)?;
+        self.start(announcement)?;
+        for job in older {
+            self.end(&job, JobState::Superseded, now_ms, None)?;
+        }
+        if newer_running {
+            // Announced late (a newer job is already running): it was superseded at once.
+            self.end(&id, JobState::Superseded, now_ms, None)?;
+        }
+        self.settle(now_ms)
+    }
+
+    /// Records result batches (one transaction), then counts them. Batches of jobs that ended
+    /// are dropped; batches of jobs not announced yet are kept for when they are.
+    pub fn record(&mut self, results: Vec<(JobId, ResultBatch)>, now_ms: u64) -> StoreResult<()> {
+        let mut keep = Vec::with_capacity(results.len());
+        for (job, result) in results {
+            if self.running.contains_key(&job) {
+                keep.push((job, result));
+            } else if !self.ended.contains(&job) {
+                if self.store.job(&job)?.is_some() {
+                    self.ended.insert(job);
+                } else {
+                    keep.push((job, result));
+                }
+            }
+        }
+        self.store
+            .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)))?;
+        for (job, result) in keep {
+            if let Some(running) = self.running.get_mut(&job)
+                && running.aggregator.add(result) == Added::OutOfRange
+            {
+                tracing::warn!(job, "ignored a result batch that is not part of the job");
+            }
+        }
+        self.settle(now_ms)
+    }
+
+    /// Ends the jobs every batch of which has been counted.
+    fn settle(&mut self, now_ms: u64) -> StoreResult<()> {
+        let complete: Vec<(JobId, bool)> = self
+            .running
+            .values()
+            .filter(|r| r.aggregator.is_complete())
+            .map(|r| {
+                let p = r.aggregator.progress();
+                (r.announcement.job.clone(), p.failed == p.total)
+            })
+            .collect();
+        for (job, all_failed) in complete {
+            if all_failed {
+                let message = "every scenario failed; see the failures";
+                self.end(&job, JobState::Failed, now_ms, Some(message))?;
+            } else {
+                self.end(&job, JobState::Completed, now_ms, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a running job in `state`, recording its (possibly partial) summary.
+    fn end(
+        &mut self,
+        job: &str,
+        state: JobState,
+        now_ms: u64,
+        message: Option<&str>,
+    ) -> StoreResult<()> {
+        let Some(running) = self.running.remove(job) else {
+            return Ok(());
+        };
+        let failures = running.aggregator.failures().clone();
+        let elapsed_s = now_ms.saturating_sub(running.announcement.submitted_at_ms) as f64 / 1e3;
+        let summary = running.aggregator.into_summary(elapsed_s);
+        self.store
+            .end_job(job, state, now_ms, message, &summary, &failures)?;
+        tracing::info!(job, state = ?state, scenarios = summary.scenarios, "job ended");
+        self.ended.insert(job.to_string());
+        Ok(())
+    }
+
+    /// Ends the running jobs whose time-out has passed, as timed out.
+    pub fn tick(&mut self, now_ms: u64) -> StoreResult<()> {
+        let late: Vec<JobId> = self
+            .running
+            .values()
+            .filter(|r| {
+                let timeout_ms = r.announcement.spec.limits.timeout_s.saturating_mul(1000);
+                now_ms > r.announcement.submitted_at_ms.saturating_add(timeout_ms)
+            })
+            .map(|r| r.announcement.job.clone())
+            .collect();
+        for job in late {
+            self.end(&job, JobState::TimedOut, now_ms, None)?;
+        }
+        let now = Instant::now();
+        self.consumers
+            .retain(|_, seen| now.duration_since(seen.at) < FORGET_AFTER);
+        Ok(())
+    }
+
+    /// Takes a consumer's heartbeat. A consumer that could not load a running job's model
+    /// fails that job: its batches are being dead-lettered.
+    pub fn consumer_status(
+        &mut self,
+        status: ConsumerStatus,
+        at: Instant,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        if let Some(refused) = &status.refused
+            && self.running.contains_key(&refused.job)
+        {
+            let message = format!(
+                "consumer {} could not load the model: {}",
+                status.id, refused.error
+            );
+            self.end(&refused.job, JobState::Failed, now_ms, Some(&message))?;
+        }
+        self.consumers
+            .insert(status.id.clone(), Seen { status, at });
+        Ok(())
+    }
+
+    /// Takes a producer's report.
+    pub fn producer_status(&mut self, status: ProducerStatus) {
+        if let Some(running) = self.running.get_mut(&status.job) {
+            running.producer = Some(status);
+        }
+    }
+
+    /// Takes the queues' depths.
+    pub fn set_queues(&mut self, queues: Vec<QueueDepth>) {
+        self.queues = queues;
+    }
+
+    /// The queues' depths, as last read.
+    pub fn queues(&self) -> &[QueueDepth] {
+        &self.queues
+    }
+
+    /// The consumers heard from in the last hour, by id.
+    pub fn consumers(&self, now: Instant) -> Vec<ConsumerView> {
+        self.consumers
+            .values()
+            .map(|seen| {
+                let silent = now.saturating_duration_since(seen.at);
+                let seen_state = match seen.status.state {
+                    ConsumerState::Stopped => SeenState::Stopped,
+                    _ if silent >= LOST_AFTER => SeenState::Lost,
+                    ConsumerState::Active => SeenState::Active,
+                    ConsumerState::Paused => SeenState::Paused,
+                    ConsumerState::Draining => SeenState::Draining,
+                };
+                ConsumerView {
+                    status: seen.status.clone(),
+                    seen_state,
+                    silent_s: silent.as_secs_f64(),
+                }
+            })
+            .collect()
+    }
+
+    /// One job, running or from the history.
+    pub fn job(&self, id: &str, now_ms: u64) -> StoreResult<Option<JobView>> {
+        if let Some(running) = self.running.get(id) {
+            return Ok(Some(Self::running_view(running, now_ms)));
+        }
+        Ok(self.store.job(id)?.map(Self::history_view))
+    }
+
+    /// The `limit` most recently submitted jobs, newest first.
+    pub fn jobs(&self, limit: usize, now_ms: u64) -> StoreResult<Vec<JobView>> {
+        Ok(self
+            .store
+            .jobs(limit)?
+            .into_iter()
+            .map(|record| match self.running.get(&record.announcement.job) {
+                Some(running) => Self::running_view(running, now_ms),
+                None => Self::history_view(record),
+            })
+            .collect())
+    }
+
+    fn running_view(running: &Running, now_ms: u64) -> JobView {
+        let a = &running.announcement;
+        let progress = running.aggregator.progress();
+        JobView {
+            id: a.job.clone(),
+            state: JobState::Running,
+            model: model_ref(a),
+            seed: a.spec.simulation.seed,
+            scenarios: progress.scenarios,
+            failed: progress.failed,
+            total: progress.total,
+            elapsed_s: now_ms.saturating_sub(a.submitted_at_ms) as f64 / 1e3,
+            outputs: OutputSummaries::default(),
+            failures: running.aggregator.failures().clone(),
+            submitted_at_ms: a.submitted_at_ms,
+            ended_at_ms: None,
+            message: None,
+            producer: running.producer.clone(),
+            spec: a.spec.clone(),
+        }
+    }
+
+    fn history_view(record: JobRecord) -> JobView {
+        let a = record.announcement;
+        let summary = record.summary.unwrap_or_else(|| JobSummary {
+            model: model_ref(&a),
+            seed: a.spec.simulation.seed,
+            scenarios: 0,
+            failed: 0,
+            elapsed_s: 0.0,
+            outputs: OutputSummaries::default(),
+        });
+        JobView {
+            id: a.job.clone(),
+            state: record.state,
+            model: summary.model,
+            seed: summary.seed,
+            scenarios: summary.scenarios,
+            failed: summary.failed,
+            total: a.spec.simulation.scenarios,
+            elapsed_s: summary.elapsed_s,
+            outputs: summary.outputs,
+            failures: record.failures.unwrap_or_default(),
+            submitted_at_ms: a.submitted_at_ms,
+            ended_at_ms: record.ended_at_ms,
+            message: record.message,
+            producer: None,
+            spec: a.spec,
+        }
+    }
+}
+
+fn model_ref(a: &JobAnnouncement) -> ModelRef {
+    ModelRef {
+        name: a.info.name.clone(),
+        version: a.info.version.clone(),
+        digest: a.info.digest.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_protocol::{ModelInfo, RefusedModel, ScenarioBatch};
+    use mcp_stats::Moments;
+
+    fn announcement(id: &str, submitted_at_ms: u64) -> JobAnnouncement {
+        let text = "[simulation]\nscenarios = 6\nseed = 3\nbatch = 2\n[limits]\ntimeout_s = 10\n\
+                    [variables]\nx = { dist = \"constant\", value = 1.0 }\n";
+        JobAnnouncement {
+            job: id.to_string(),
+            info: ModelInfo {
+                name: "m".into(),
+                version: "1".into(),
+                inputs: vec!["x".into()],
+                outputs: vec!["y".into()],
+                digest: "sha256:00".into(),
+            },
+            spec: Spec::parse(text, "vars.toml").unwrap(),
+            submitted_at_ms,
+        }
+    }
+
+    fn result(index: u64) -> ResultBatch {
+        let values = vec![index as f64, 0.5 + index as f64];
+        ResultBatch {
+            batch: ScenarioBatch {
+                index,
+                start: index * 2,
+                count: 2,
+            },
+            moments: vec![Moments::of(values.iter().copied())],
+            values: vec![values],
+            failures: vec![],
+            eval_seconds: 0.0,
+        }
+    }
+
+    fn batches(job: &str, indices: &[u64]) -> Vec<(JobId, ResultBatch)> {
+        indices
+            .iter()
+            .map(|&i| (job.to_string(), result(i)))
+            .collect()
+    }
+
+    fn state(book: &Book, job: &str) -> (JobState, u64) {
+        let view = book.job(job, 0).unwrap().unwrap();
+        (view.state, view.scenarios)
+    }
+
+    #[test]
+    fn a_restart_picks_up_a_running_job_from_its_recorded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.sqlite3");
+        let mut book = Book::open(&db, 0).unwrap();
+        book.announce(announcement("a", 1), 1).unwrap();
+        book.record(batches("a", &[2, 0]), 2).unwrap();
+        assert_eq!(state(&book, "a"), (JobState::Running, 4));
+        drop(book);
+
+        let mut book = Book::open(&db, 3).unwrap();
+        assert_eq!(state(&book, "a"), (JobState::Running, 4));
+        // Redeliveries of recorded batches count once; the last batch completes the job.
+        book.record(batches("a", &[0, 1, 2]), 4).unwrap();
+        let view = book.job("a", 5).unwrap().unwrap();
+        assert_eq!(
+            (view.state, view.scenarios, view.total),
+            (JobState::Completed, 6, 6)
+        );
+
+        let mut direct = Aggregator::new(announcement("a", 1).info, &announcement("a", 1).spec);
+        for (_, r) in batches("a", &[0, 1, 2]) {
+            direct.add(r);
+        }
+        assert_eq!(view.outputs, direct.into_summary(0.0).outputs);
+        // The history keeps the summary, not the batches.
+        assert!(book.store.results("a").unwrap().is_empty());
+        drop(book);
+        let book = Book::open(&db, 6).unwrap();
+        assert_eq!(book.job("a", 6).unwrap().unwrap(), view);
+    }
+
+    #[test]
+    fn a_newer_job_supersedes_the_running_one_and_keeps_its_partial_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        book.announce(announcement("old", 1), 1).unwrap();
+        book.record(batches("old", &[0]), 2).unwrap();
+        book.announce(announcement("new", 5), 5).unwrap();
+        assert_eq!(state(&book, "old"), (JobState::Superseded, 2));
+        assert_eq!(state(&book, "new"), (JobState::Running, 0));
+        // Late results of the superseded job are dropped.
+        book.record(batches("old", &[1]), 6).unwrap();
+        assert_eq!(state(&book, "old"), (JobState::Superseded, 2));
+        // An announcement that arrives after a newer job's is superseded at once.
+        book.announce(announcement("late", 3), 7).unwrap();
+        assert_eq!(state(&book, "late").0, JobState::Superseded);
+        // Announcing again changes nothing.
+        book.announce(announcement("old", 1), 8).unwrap();
+        assert_eq!(state(&book, "old").0, JobState::Superseded);
+        let ids: Vec<_> = book
+            .jobs(10, 9)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(ids, ["new", "late", "old"]);
+    }
+
+    #[test]
+    fn results_that_arrive_before_their_announcement_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        book.record(batches("j", &[0, 1]), 1).unwrap();
+        assert!(book.job("j", 1).unwrap().is_none());
+        book.announce(announcement("j", 1), 2).unwrap();
+        assert_eq!(state(&book, "j"), (JobState::Running, 4));
+    }
+
+    #[test]
+    fn jobs_time_out_and_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        book.announce(announcement("slow", 1_000), 1_000).unwrap();
+        book.record(batches("slow", &[1]), 2_000).unwrap();
+        book.tick(11_000).unwrap();
+        assert_eq!(state(&book, "slow"), (JobState::Running, 2));
+        book.tick(11_001).unwrap();
+        assert_eq!(state(&book, "slow"), (JobState::TimedOut, 2));
+
+        book.announce(announcement("broken", 20_000), 20_000)
+            .unwrap();
+        let status = ConsumerStatus {
+            id: "C1".into(),
+            host: "h".into(),
+            state: ConsumerState::Active,
+            batches: 0,
+            scenarios: 0,
+            scenarios_per_s: 0.0,
+            last_s_per_scenario: 0.0,
+            mean_s_per_scenario: 0.0,
+            failures: 0,
+            expired: 0,
+            rss_bytes: 0,
+            cpu_percent: 0.0,
+            sent_at_ms: 20_001,
+            refused: Some(RefusedModel {
+                job: "broken".into(),
+                error: "missing export".into(),
+            }),
+        };
+        let at = Instant::now();
+        book.consumer_status(status, at, 20_001).unwrap();
+        let view = book.job("broken", 20_002).unwrap().unwrap();
+        assert_eq!(view.state, JobState::Failed);
+        assert_eq!(
+            view.message.as_deref(),
+            Some("consumer C1 could not load the model: missing export")
+        );
+        let seen = |after| book.consumers(at + after)[0].seen_state;
+        assert_eq!(seen(Duration::from_millis(4_900)), SeenState::Active);
+        assert_eq!(seen(LOST_AFTER), SeenState::Lost);
+    }
+}

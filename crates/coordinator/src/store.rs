@@ -1,0 +1,318 @@
+//! The job history on disk: an embedded SQLite database.
+//!
+//! Tables: `jobs` (one row per job: its announcement, state, times and, once it ended, its
+//! summary) and `results` (the result batches of running jobs, keyed by job and batch index, so
+//! a batch delivered twice is stored once). A running job's batches are deleted when it ends:
+//! the summary keeps what they said. The database runs in WAL mode with `synchronous = FULL`,
+//! so a committed batch survives a crash of the process and of the machine.
+
+use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch, decode, encode};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+
+/// Version of the schema below; a database of another version is refused with the fix.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    announcement BLOB NOT NULL,
+    state TEXT NOT NULL,
+    submitted_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    message TEXT,
+    summary TEXT,
+    failures TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at_ms);
+CREATE TABLE IF NOT EXISTS results (
+    job TEXT NOT NULL,
+    batch INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (job, batch)
+) WITHOUT ROWID;
+";
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Batches are being evaluated.
+    Running,
+    /// Every scenario was evaluated (some may have failed).
+    Completed,
+    /// A newer submission replaced it; its summary covers the batches evaluated before.
+    Superseded,
+    /// Its time-out passed before every scenario was evaluated.
+    TimedOut,
+    /// It cannot finish: its model does not load, or every scenario failed.
+    Failed,
+}
+
+impl JobState {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Superseded => "superseded",
+            JobState::TimedOut => "timed_out",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> rusqlite::Result<JobState> {
+        Ok(match s {
+            "running" => JobState::Running,
+            "completed" => JobState::Completed,
+            "superseded" => JobState::Superseded,
+            "timed_out" => JobState::TimedOut,
+            "failed" => JobState::Failed,
+            other => {
+                return Err(rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    format!("unknown job state `{other}`").into(),
+                ));
+            }
+        })
+    }
+}
+
+/// A job as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// What the producer announced.
+    pub announcement: JobAnnouncement,
+    /// Where it stands.
+    pub state: JobState,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub ended_at_ms: Option<u64>,
+    /// Why it failed, when it did.
+    pub message: Option<String>,
+    /// Its summary, once it ended.
+    pub summary: Option<JobSummary>,
+    /// Its failures per kind, once it ended.
+    pub failures: Option<FailureTally>,
+}
+
+/// The SQLite job history.
+#[derive(Debug)]
+pub struct Store {
+    db: Connection,
+    path: String,
+}
+
+/// Turns a database error into a [`StoreError`] naming the file.
+fn on(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// A failure of the job history, with the database's path.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A failure of the job history.
+#[derive(Debug, thiserror::Error)]
+#[error("job history {path}: {message}")]
+pub struct StoreError {
+    /// The database file.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Store {
+    /// Opens (creating when missing) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        let err = |message: String| StoreError {
+            path: path.display().to_string(),
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("could not create {}: {e}", dir.display())))?;
+        }
+        let db = Connection::open(path).map_err(|e| {
+            err(format!(
+                "could not open it ({e}); choose another file with --db"
+            ))
+        })?;
+        let store = Store {
+            db,
+            path: path.display().to_string(),
+        };
+        store.init().map_err(|e| err(e.to_string()))?;
+        Ok(store)
+    }
+
+    fn init(&self) -> rusqlite::Result<()> {
+        self.db.pragma_update(None, "journal_mode", "WAL")?;
+        self.db.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = self
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != 0 && version != SCHEMA_VERSION {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "the database has schema version {version}, this mcp uses version \
+                 {SCHEMA_VERSION}; give --db a new file"
+            )));
+        }
+        self.db.execute_batch(SCHEMA)?;
+        self.db
+            .pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(())
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> StoreError {
+        on(&self.path)(e)
+    }
+
+    /// Records a new job as running; a job recorded before is left as it is.
+    pub fn insert_job(&mut self, job: &JobAnnouncement, state: JobState) -> StoreResult<()> {
+        self.db
+            .execute(
+                "INSERT OR IGNORE INTO jobs (id, announcement, state, submitted_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    job.job,
+                    encode(job),
+                    state.as_str(),
+                    job.submitted_at_ms as i64
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Stores result batches in one transaction; a batch stored before is not stored again.
+    pub fn insert_results<'a>(
+        &mut self,
+        results: impl IntoIterator<Item = (&'a str, &'a ResultBatch)>,
+    ) -> StoreResult<()> {
+        let fail = on(&self.path);
+        let tx = self.db.transaction().map_err(&fail)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO results (job, batch, body) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&fail)?;
+            for (job, result) in results {
+                insert
+                    .execute(params![job, result.batch.index as i64, encode(result)])
+                    .map_err(&fail)?;
+            }
+        }
+        tx.commit().map_err(&fail)
+    }
+
+    /// The stored result batches of `job`, in batch order.
+    pub fn results(&self, job: &str) -> StoreResult<Vec<ResultBatch>> {
+        let mut query = self
+            .db
+            .prepare("SELECT body FROM results WHERE job = ?1 ORDER BY batch")
+            .map_err(|e| self.fail(e))?;
+        let rows = query
+            .query_map([job], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for body in rows {
+            let body = body.map_err(|e| self.fail(e))?;
+            match decode::<ResultBatch>(&body) {
+                Ok(result) => out.push(result),
+                Err(e) => tracing::warn!(job, "skipped an unreadable stored result: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends a job: its state, summary and failures replace its stored batches.
+    pub fn end_job(
+        &mut self,
+        job: &str,
+        state: JobState,
+        ended_at_ms: u64,
+        message: Option<&str>,
+        summary: &JobSummary,
+        failures: &FailureTally,
+    ) -> StoreResult<()> {
+        let summary = serde_json::to_string(summary).expect("summaries serialise");
+        let failures = serde_json::to_string(failures).expect("tallies serialise");
+        let fail = on(&self.path);
+        let tx = self.db.transaction().map_err(&fail)?;
+        tx.execute(
+            "UPDATE jobs SET state = ?2, ended_at_ms = ?3, message = ?4, summary = ?5, \
+             failures = ?6 WHERE id = ?1",
+            params![
+                job,
+                state.as_str(),
+                ended_at_ms as i64,
+                message,
+                summary,
+                failures
+            ],
+        )
+        .and_then(|_| tx.execute("DELETE FROM results WHERE job = ?1", [job]))
+        .map_err(&fail)?;
+        tx.commit().map_err(&fail)
+    }
+
+    fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+        let announcement: Vec<u8> = row.get(0)?;
+        let announcement = decode::<JobAnnouncement>(&announcement).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
+        })?;
+        let state = JobState::parse(&row.get::<_, String>(1)?)?;
+        let json = |i: usize| -> rusqlite::Result<Option<String>> { row.get(i) };
+        Ok(JobRecord {
+            announcement,
+            state,
+            ended_at_ms: row.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+            message: row.get(3)?,
+            summary: json(4)?.and_then(|s| serde_json::from_str(&s).ok()),
+            failures: json(5)?.and_then(|s| serde_json::from_str(&s).ok()),
+        })
+    }
+
+    const COLUMNS: &'static str =
+        "SELECT announcement, state, ended_at_ms, message, summary, failures FROM jobs";
+
+    /// One job.
+    pub fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
+        self.db
+            .query_row(
+                &format!("{} WHERE id = ?1", Self::COLUMNS),
+                [id],
+                Self::record,
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The `limit` most recently submitted jobs, newest first.
+    pub fn jobs(&self, limit: usize) -> StoreResult<Vec<JobRecord>> {
+        self.query(&format!(
+            "{} ORDER BY submitted_at_ms DESC, id DESC LIMIT {limit}",
+            Self::COLUMNS
+        ))
+    }
+
+    /// The jobs still running (after a restart: those to pick up again).
+    pub fn running(&self) -> StoreResult<Vec<JobRecord>> {
+        self.query(&format!(
+            "{} WHERE state = 'running' ORDER BY submitted_at_ms",
+            Self::COLUMNS
+        ))
+    }
+
+    fn query(&self, sql: &str) -> StoreResult<Vec<JobRecord>> {
+        let mut query = self.db.prepare(sql).map_err(|e| self.fail(e))?;
+        let rows = query
+            .query_map([], Self::record)
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+}
