@@ -57,8 +57,12 @@ fn main() -> Result<()> {
     }
 }
 
+/// The project root: the parent of xtask's directory, as `cargo run` names it at run time (a
+/// binary built in another checkout sharing the target directory would otherwise point there).
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("xtask lives in the project root")
         .to_path_buf()

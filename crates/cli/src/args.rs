@@ -30,6 +30,11 @@ pub enum Command {
         after_help = "Example:\n  mcp consumer --broker amqp://guest:guest@127.0.0.1:5672/%2f --id C1 --threads 4"
     )]
     Consumer(ConsumerArgs),
+    /// Coordinate a cluster: aggregate results, keep the job history, serve the HTTP API.
+    #[command(
+        after_help = "Example:\n  mcp serve --broker amqp://guest:guest@127.0.0.1:5672/%2f --listen 127.0.0.1:8080\n\nThe job history lives in --db (default $XDG_DATA_HOME/mcp/history.sqlite3, else\n~/.local/share/mcp/history.sqlite3)."
+    )]
+    Serve(ServeArgs),
     /// Pause, resume or drain consumers through the broker's control exchange.
     #[command(
         after_help = "Example:\n  mcp control pause --consumer C1 --broker amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -99,6 +104,34 @@ pub struct ConsumerArgs {
     /// The prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
     pub prefix: String,
+}
+
+/// Arguments of `mcp serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
+    #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
+    pub broker: String,
+    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
+    /// password out of `ps` and shell history).
+    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
+    pub broker_credentials: Option<PathBuf>,
+    /// The prefix of the queue and exchange names.
+    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
+    pub prefix: String,
+    /// The job history (SQLite) [default: $XDG_DATA_HOME/mcp/history.sqlite3, else
+    /// ~/.local/share/mcp/history.sqlite3].
+    #[arg(long, env = "MCP_DB")]
+    pub db: Option<PathBuf>,
+    /// Address of the HTTP API (port 0 picks a free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Result batches the coordinator may hold unacknowledged while it records them.
+    #[arg(long, default_value_t = 512)]
+    pub prefetch: u16,
+    /// Largest model + spec upload `POST /api/jobs` takes, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_upload_mib: usize,
 }
 
 /// Arguments of `mcp validate`.

@@ -8,8 +8,8 @@ use mcp_consumer::{ConsumerStats, consume};
 use mcp_coordinator::{Aggregator, Progress};
 use mcp_producer::{ProducerEnd, ProducerProgress, produce};
 use mcp_protocol::{
-    ConsumerState, ConsumerStatus, ControlAction, ControlCommand, FailureTally, JobModel,
-    JobSummary, ProducerState, ProducerStatus, RefusedModel, encode,
+    ConsumerState, ConsumerStatus, ControlAction, ControlCommand, FailureTally, JobAnnouncement,
+    JobModel, JobSummary, ProducerState, ProducerStatus, RefusedModel, encode,
 };
 use mcp_sandbox::Sandbox;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ const SUPERSEDED_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How often producers and consumers report.
 const TELEMETRY_EVERY: Duration = Duration::from_secs(1);
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -51,18 +51,18 @@ pub fn resolve_broker(url: &str, credentials: Option<&std::path::Path>) -> anyho
 }
 
 /// Retries with exponential backoff (0.25 s doubling to 5 s) and says what it waits for.
-struct Backoff {
+pub(crate) struct Backoff {
     delay: Duration,
 }
 
 impl Backoff {
-    fn new() -> Backoff {
+    pub(crate) fn new() -> Backoff {
         Backoff {
             delay: Duration::from_millis(250),
         }
     }
 
-    fn wait(&mut self, url: &str, what: &str, error: &dyn std::fmt::Display) {
+    pub(crate) fn wait(&mut self, url: &str, what: &str, error: &dyn std::fmt::Display) {
         tracing::warn!(
             "{what}: waiting for RabbitMQ at {} ({error}); retrying in {:.2} s",
             redact(url),
@@ -74,7 +74,7 @@ impl Backoff {
 }
 
 /// Connects, retrying with backoff until `give_up` is set (never, when it is `None`).
-fn connect(
+pub(crate) fn connect(
     url: &str,
     prefix: &str,
     name: &str,
@@ -129,8 +129,21 @@ pub fn submit(
     }
     let progress = ProducerProgress::default();
     let started = Instant::now();
+    let announcement = JobAnnouncement::of(&job, now_ms());
+    let mut announced = false;
     let mut backoff = Backoff::new();
     let end = loop {
+        // The coordinator learns of the job before its first result can reach it.
+        if !announced {
+            match broker.announce_job(&announcement) {
+                Ok(()) => announced = true,
+                Err(e) => {
+                    backoff.wait(url, "announcing the job", &e);
+                    broker = connect(url, prefix, &name, None)?;
+                    continue;
+                }
+            }
+        }
         match publish(&broker, &job, &progress, started) {
             Ok(end) => break end,
             Err(e) => {

@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit(args),
         Command::Validate(args) => validate(args),
         Command::Consumer(args) => crate::cluster::consumer(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Control(args) => {
             let action = match args.action {
                 Action::Pause => ControlAction::Pause,

@@ -7,4 +7,5 @@
 pub mod args;
 pub mod cluster;
 pub mod commands;
+pub mod serve;
 pub mod table;

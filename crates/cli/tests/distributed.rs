@@ -14,20 +14,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// Tests share the broker; the one that restarts it takes it for itself.
 static BROKER: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+pub(crate) fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
     BROKER.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn broker_url() -> String {
+pub(crate) fn broker_url() -> String {
     std::env::var("MCP_TEST_BROKER")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
 }
 
 /// A fresh prefix, whose queues and exchanges are deleted when it goes.
-struct Prefix(String);
+pub(crate) struct Prefix(pub(crate) String);
 
 impl Prefix {
-    fn new() -> Prefix {
+    pub(crate) fn new() -> Prefix {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         Prefix(format!(
             "mcp-cli-test-{}-{}",
@@ -36,7 +36,7 @@ impl Prefix {
         ))
     }
 
-    fn topology(&self) -> Topology {
+    pub(crate) fn topology(&self) -> Topology {
         Topology::new(&self.0)
     }
 }
@@ -60,10 +60,10 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// An `mcp consumer` process, killed (SIGKILL) when dropped.
-struct Consumer(Child);
+pub(crate) struct Consumer(pub(crate) Child);
 
 impl Consumer {
-    fn start(prefix: &Prefix, id: &str) -> Consumer {
+    pub(crate) fn start(prefix: &Prefix, id: &str) -> Consumer {
         let child = Command::new(env!("CARGO_BIN_EXE_mcp"))
             .args(["consumer", "--broker", &broker_url(), "--prefix", &prefix.0])
             .args(["--id", id, "--threads", "1"])
@@ -89,7 +89,7 @@ impl Consumer {
         }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -101,7 +101,12 @@ impl Drop for Consumer {
     }
 }
 
-fn submit_args<'a>(prefix: &'a Prefix, model: &'a str, spec: &'a str, n: &'a str) -> Vec<String> {
+pub(crate) fn submit_args<'a>(
+    prefix: &'a Prefix,
+    model: &'a str,
+    spec: &'a str,
+    n: &'a str,
+) -> Vec<String> {
     [
         "submit",
         model,
@@ -158,12 +163,12 @@ fn finish(mut submit: Submit) -> Value {
 }
 
 /// The embedded summary of the pricing job with `scenarios` scenarios.
-fn embedded(scenarios: &str) -> Value {
+pub(crate) fn embedded(scenarios: &str) -> Value {
     let (model, spec) = pricing();
     submit_json(&model, &spec, &["--scenarios", scenarios])
 }
 
-fn check_same_as_embedded(distributed: &Value, scenarios: &str) {
+pub(crate) fn check_same_as_embedded(distributed: &Value, scenarios: &str) {
     let local = embedded(scenarios);
     assert_eq!(
         distributed["scenarios"], local["scenarios"],
@@ -380,7 +385,7 @@ fn a_new_submission_supersedes_the_running_job() {
     assert_eq!(partial["scenarios"], 0, "none of A's batches ran");
 }
 
-fn control(prefix: &Prefix, args: &[&str]) {
+pub(crate) fn control(prefix: &Prefix, args: &[&str]) {
     let url = broker_url();
     let mut all = vec!["control"];
     all.extend_from_slice(args);

@@ -3,6 +3,7 @@
 mod bad_input;
 mod distributed;
 mod jobs;
+mod serve;
 
 use mcp_testkit::{model_path, project_file};
 use serde_json::Value;

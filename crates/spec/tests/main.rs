@@ -5,8 +5,16 @@
 use mcp_spec::{Distribution, Spec};
 use std::path::{Path, PathBuf};
 
+/// This package's directory, as `cargo test` names it at run time (the test binary may have
+/// been built in another checkout sharing the target directory).
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn ui(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let root = package_dir()
         .join("tests/ui")
         .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -64,7 +72,7 @@ fn valid_specs_parse() {
 #[test]
 fn every_distribution_is_read_with_its_parameters() {
     let spec = parse(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/valid/every_distribution.toml"),
+        &package_dir().join("tests/ui/valid/every_distribution.toml"),
     )
     .unwrap();
     assert_eq!(spec.model.name.as_deref(), Some("everything"));

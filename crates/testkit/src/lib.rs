@@ -46,8 +46,16 @@ pub fn model_bytes(name: &str) -> Vec<u8> {
 }
 
 /// Path of a file in the project, from the project root (e.g. `example-models/sum/vars.toml`).
+///
+/// The root is found from the package under test, which `cargo test` names at run time: the
+/// directory this crate was compiled in may be another checkout sharing the target directory.
 pub fn project_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = package
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or(&package);
+    root.join(relative)
 }

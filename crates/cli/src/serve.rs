@@ -1,0 +1,153 @@
+//! `mcp serve`: the coordinator process. Records results and job announcements from the broker
+//! into the job history before acknowledging them, and serves the HTTP API.
+
+use crate::args::ServeArgs;
+use crate::cluster::{Backoff, connect, new_job_id, resolve_broker};
+use anyhow::{Context, anyhow};
+use mcp_coordinator::{Book, ServeError, now_ms};
+use mcp_sandbox::Sandbox;
+use mcp_server::{Api, Submitted, Submitter};
+use mcp_spec::Spec;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where the job history lives unless `--db` says otherwise.
+pub fn default_db() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(dir) => dir.join("mcp").join("history.sqlite3"),
+        None => PathBuf::from("mcp-history.sqlite3"),
+    }
+}
+
+/// Runs the coordinator until SIGTERM or Ctrl-C.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let url = resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
+    let db = args.db.clone().unwrap_or_else(default_db);
+    let book = Book::open(&db, now_ms())?;
+    let book = Arc::new(Mutex::new(book));
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("could not install the signal handler")?;
+    }
+
+    let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
+        format!(
+            "could not listen on {}; choose another address with --listen (port 0 picks a \
+             free one)",
+            args.listen
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let submitter = ClusterSubmitter {
+        url: url.clone(),
+        prefix: args.prefix.clone(),
+        sandbox: Sandbox::new().context("could not start the WebAssembly engine")?,
+    };
+    let api = Api::new(book.clone(), Some(Arc::new(submitter)))
+        .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20));
+    let http = {
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("mcp-http".into())
+            .spawn(move || http(listener, api, stop))?
+    };
+    println!(
+        "mcp serve: API on http://{address}/api/jobs, history in {}",
+        db.display()
+    );
+
+    let name = "mcp serve";
+    let mut backoff = Backoff::new();
+    let outcome = loop {
+        let broker = match connect(&url, &args.prefix, name, Some(&stop)) {
+            Ok(broker) => broker,
+            Err(_) if stop.load(Ordering::Relaxed) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        let link = match broker.serve_link(args.prefetch) {
+            Ok(link) => link,
+            Err(e) => {
+                backoff.wait(&url, name, &e);
+                continue;
+            }
+        };
+        tracing::info!(db = %db.display(), "coordinator connected");
+        match mcp_coordinator::serve(&link, &book, &stop) {
+            Ok(()) => break Ok(()),
+            Err(ServeError::Store(e)) => break Err(anyhow!("{e}")),
+            Err(ServeError::Broker(e)) if !stop.load(Ordering::Relaxed) => {
+                backoff.wait(&url, name, &e)
+            }
+            Err(ServeError::Broker(_)) => break Ok(()),
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    http.join().expect("HTTP thread")?;
+    outcome
+}
+
+/// Serves the API until `stop` is set.
+fn http(listener: std::net::TcpListener, api: Api, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mcp-http")
+        .enable_all()
+        .build()
+        .context("could not start the HTTP runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let shutdown = async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        mcp_server::run(listener, api, shutdown).await
+    })?;
+    Ok(())
+}
+
+/// Takes uploads from the API: validates them like `mcp submit` does, then publishes them from
+/// a thread of their own.
+struct ClusterSubmitter {
+    url: String,
+    prefix: String,
+    sandbox: Sandbox,
+}
+
+impl Submitter for ClusterSubmitter {
+    fn submit(
+        &self,
+        model: Vec<u8>,
+        model_name: &str,
+        spec: &str,
+        spec_name: &str,
+    ) -> Result<Submitted, String> {
+        let spec = Spec::parse(spec, spec_name).map_err(|e| e.to_string())?;
+        let job = new_job_id(&mcp_sandbox::ModelDigest::of(&model).0);
+        let job = mcp_embedded::prepare(&self.sandbox, model, model_name, spec, &job)
+            .map_err(|e| format!("{e:#}"))?;
+        let submitted = Submitted {
+            id: job.job.clone(),
+            scenarios: job.spec.simulation.scenarios,
+            digest: job.info.digest.clone(),
+        };
+        let (url, prefix) = (self.url.clone(), self.prefix.clone());
+        std::thread::Builder::new()
+            .name(format!("submit {}", job.job))
+            .spawn(move || {
+                if let Err(e) = crate::cluster::submit(&url, &prefix, job, false, &mut |_| {}) {
+                    tracing::error!("publishing an uploaded job failed: {e:#}");
+                }
+            })
+            .map_err(|e| format!("could not start publishing: {e}"))?;
+        Ok(submitted)
+    }
+}
