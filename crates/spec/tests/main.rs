@@ -14,9 +14,7 @@ fn package_dir() -> PathBuf {
 }
 
 fn ui(dir: &str) -> Vec<PathBuf> {
-    let root = package_dir()
-        .join("tests/ui")
-        .join(dir);
+    let root = package_dir().join("tests/ui").join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -71,10 +69,7 @@ fn valid_specs_parse() {
 
 #[test]
 fn every_distribution_is_read_with_its_parameters() {
-    let spec = parse(
-        &package_dir().join("tests/ui/valid/every_distribution.toml"),
-    )
-    .unwrap();
+    let spec = parse(&package_dir().join("tests/ui/valid/every_distribution.toml")).unwrap();
     assert_eq!(spec.model.name.as_deref(), Some("everything"));
     assert_eq!(spec.model.version.as_deref(), Some("1.2.3"));
     assert_eq!(spec.simulation.seed, u64::MAX);
