@@ -91,12 +91,14 @@ pub struct ConsumerStats {
     pub abort: Arc<AtomicBool>,
     /// The last job whose model did not load here, and the error.
     pub refused: std::sync::Mutex<Option<(JobId, String)>>,
+    /// Jobs cancelled by a control command: their batches are discarded.
+    pub cancelled: std::sync::Mutex<Vec<JobId>>,
 }
 
 /// Why a job's batches are no longer evaluated by this consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ended {
-    /// Superseded by a newer job, or past its time-out: its batches are discarded.
+    /// Superseded by a newer job, cancelled, or past its time-out: its batches are discarded.
     Expired,
     /// Its model does not load here: its batches are rejected to the dead-letter queue.
     Unusable,
@@ -155,6 +157,16 @@ pub fn consume(
             Polled::Finished => break,
         };
         let job = &delivery.job;
+        if !ended.contains_key(job)
+            && stats
+                .cancelled
+                .lock()
+                .expect("cancelled lock")
+                .contains(job)
+        {
+            tracing::info!(job = %job, "the job was cancelled: its batches are discarded");
+            ended.insert(job.clone(), Ended::Expired);
+        }
         let is_current = current.as_ref().is_some_and(|(j, _)| j == job);
         if !is_current && !ended.contains_key(job) {
             match current_model_of(link, job)? {

@@ -2,6 +2,7 @@
 //! last heartbeat, the queues' depths. Backed by the [`Store`], so a restart picks up each
 //! running job from its recorded batches.
 
+use crate::live::{Live, LiveView};
 use crate::store::{JobRecord, JobState, Store, StoreResult};
 use crate::{Added, Aggregator};
 use mcp_broker::QueueDepth;
@@ -25,6 +26,7 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 struct Running {
     announcement: JobAnnouncement,
     aggregator: Aggregator,
+    live: Live,
     producer: Option<ProducerStatus>,
 }
 
@@ -109,7 +111,84 @@ pub struct Book {
     ended: HashSet<JobId>,
     consumers: BTreeMap<String, Seen>,
     queues: Vec<QueueDepth>,
+    /// The job that ended last, with its live statistics, for the live view.
+    last_ended: Option<(JobId, Live)>,
 }
+
+/// A job in a list: no spec, no outputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobBrief {
+    /// The job's id.
+    pub id: JobId,
+    /// Where it stands.
+    pub state: JobState,
+    /// The model's name.
+    pub model: String,
+    /// Scenarios evaluated.
+    pub scenarios: u64,
+    /// Scenarios that failed.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+    /// When it was submitted, in milliseconds since the Unix epoch.
+    pub submitted_at_ms: u64,
+    /// When it ended.
+    pub ended_at_ms: Option<u64>,
+}
+
+impl From<&JobView> for JobBrief {
+    fn from(v: &JobView) -> JobBrief {
+        JobBrief {
+            id: v.id.clone(),
+            state: v.state,
+            model: v.model.name.clone(),
+            scenarios: v.scenarios,
+            failed: v.failed,
+            total: v.total,
+            submitted_at_ms: v.submitted_at_ms,
+            ended_at_ms: v.ended_at_ms,
+        }
+    }
+}
+
+/// The job a live view follows, with its live statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurrentJob {
+    /// The job (its summary once it ended).
+    #[serde(flatten)]
+    pub job: JobView,
+    /// Running statistics per output, and time per scenario.
+    pub live: LiveView,
+}
+
+/// Everything a live view shows, at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// When it was taken, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The running job, else the one that ended last.
+    pub job: Option<CurrentJob>,
+    /// The consumers.
+    pub consumers: Vec<ConsumerView>,
+    /// The queues' depths.
+    pub queues: Vec<QueueDepthView>,
+    /// The latest jobs, newest first.
+    pub jobs: Vec<JobBrief>,
+}
+
+/// A queue's depth, as views show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueDepthView {
+    /// Its name.
+    pub name: String,
+    /// Messages ready.
+    pub messages: u32,
+    /// Subscribers.
+    pub consumers: u32,
+}
+
+/// Jobs a snapshot lists.
+const SNAPSHOT_JOBS: usize = 20;
 
 impl Book {
     /// Opens the history at `path` and picks up every job that was running, from its
@@ -122,6 +201,7 @@ impl Book {
             ended: HashSet::new(),
             consumers: BTreeMap::new(),
             queues: Vec::new(),
+            last_ended: None,
         };
         for record in book.store.running()? {
             book.start(record.announcement)?;
@@ -133,9 +213,13 @@ impl Book {
     /// Starts following a job, counting the batches already recorded for it.
     fn start(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
         let mut aggregator = Aggregator::new(announcement.info.clone(), &announcement.spec);
+        let mut live = Live::new(&announcement.info.outputs);
         let recorded = self.store.results(&announcement.job)?;
         let n = recorded.len();
         for result in recorded {
+            if !aggregator.has(result.batch.index) {
+                live.add(&result);
+            }
             aggregator.add(result);
         }
         tracing::info!(job = %announcement.job, batches = n, "following job");
@@ -144,6 +228,7 @@ impl Book {
             Running {
                 announcement,
                 aggregator,
+                live,
                 producer: None,
             },
         );
@@ -200,9 +285,14 @@ impl Book {
         self.store
             .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)))?;
         for (job, result) in keep {
-            if let Some(running) = self.running.get_mut(&job)
-                && running.aggregator.add(result) == Added::OutOfRange
-            {
+            let Some(running) = self.running.get_mut(&job) else {
+                continue;
+            };
+            let new = !running.aggregator.has(result.batch.index);
+            if new && result.moments.len() == running.live_outputs() {
+                running.live.add(&result);
+            }
+            if running.aggregator.add(result) == Added::OutOfRange {
                 tracing::warn!(job, "ignored a result batch that is not part of the job");
             }
         }
@@ -242,6 +332,8 @@ impl Book {
         let Some(running) = self.running.remove(job) else {
             return Ok(());
         };
+        let mut running = running;
+        running.live.sample();
         let failures = running.aggregator.failures().clone();
         let elapsed_s = now_ms.saturating_sub(running.announcement.submitted_at_ms) as f64 / 1e3;
         let summary = running.aggregator.into_summary(elapsed_s);
@@ -249,7 +341,23 @@ impl Book {
             .end_job(job, state, now_ms, message, &summary, &failures)?;
         tracing::info!(job, state = ?state, scenarios = summary.scenarios, "job ended");
         self.ended.insert(job.to_string());
+        self.last_ended = Some((job.to_string(), running.live));
         Ok(())
+    }
+
+    /// Cancels a running job: it ends now, its summary covering the batches counted so far.
+    /// `Ok(false)` when the job is not running.
+    pub fn cancel(&mut self, job: &str, now_ms: u64) -> StoreResult<bool> {
+        if !self.running.contains_key(job) {
+            return Ok(false);
+        }
+        self.end(
+            job,
+            JobState::Cancelled,
+            now_ms,
+            Some("cancelled by a user"),
+        )?;
+        Ok(true)
     }
 
     /// Ends the running jobs whose time-out has passed, as timed out.
@@ -354,6 +462,53 @@ impl Book {
             .collect())
     }
 
+    /// What a live view shows now; adds a point to the current job's convergence series.
+    pub fn snapshot(&mut self, now: Instant, now_ms: u64) -> StoreResult<Snapshot> {
+        let newest = self
+            .running
+            .values_mut()
+            .max_by_key(|r| r.announcement.submitted_at_ms);
+        let job = match newest {
+            Some(running) => {
+                running.live.sample();
+                Some(CurrentJob {
+                    job: Self::running_view(running, now_ms),
+                    live: running.live.view(None),
+                })
+            }
+            None => match &self.last_ended {
+                Some((id, live)) => self.store.job(id)?.map(|record| {
+                    let summary = record.summary.clone();
+                    CurrentJob {
+                        job: Self::history_view(record),
+                        live: live.view(summary.as_ref()),
+                    }
+                }),
+                None => None,
+            },
+        };
+        let jobs = self
+            .jobs(SNAPSHOT_JOBS, now_ms)?
+            .iter()
+            .map(JobBrief::from)
+            .collect();
+        Ok(Snapshot {
+            at_ms: now_ms,
+            job,
+            consumers: self.consumers(now),
+            queues: self
+                .queues
+                .iter()
+                .map(|q| QueueDepthView {
+                    name: q.name.clone(),
+                    messages: q.messages,
+                    consumers: q.consumers,
+                })
+                .collect(),
+            jobs,
+        })
+    }
+
     fn running_view(running: &Running, now_ms: u64) -> JobView {
         let a = &running.announcement;
         let progress = running.aggregator.progress();
@@ -403,6 +558,12 @@ impl Book {
             producer: None,
             spec: a.spec,
         }
+    }
+}
+
+impl Running {
+    fn live_outputs(&self) -> usize {
+        self.announcement.info.outputs.len()
     }
 }
 

@@ -10,10 +10,14 @@
 //! acknowledges it. It knows no particular transport and no Wasm.
 
 mod book;
+mod live;
 mod serve;
 mod store;
 
-pub use book::{Book, ConsumerView, JobView, LOST_AFTER, SeenState};
+pub use book::{
+    Book, ConsumerView, CurrentJob, JobBrief, JobView, LOST_AFTER, SeenState, Snapshot,
+};
+pub use live::{Live, LiveOutputView, LiveView, TimeHistogram};
 pub use serve::{RECORD_AT_MOST, ServeError, now_ms, serve};
 pub use store::{JobRecord, JobState, Store, StoreError, StoreResult};
 
@@ -115,6 +119,11 @@ impl Aggregator {
             self.next_batch += 1;
         }
         Added::New
+    }
+
+    /// Whether batch `index` has been counted.
+    pub fn has(&self, index: u64) -> bool {
+        index < self.total_batches && self.seen[(index / 64) as usize] & (1u64 << (index % 64)) != 0
     }
 
     /// Scenarios done so far.

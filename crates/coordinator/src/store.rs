@@ -48,6 +48,8 @@ pub enum JobState {
     TimedOut,
     /// It cannot finish: its model does not load, or every scenario failed.
     Failed,
+    /// A user cancelled it; its summary covers the batches evaluated before.
+    Cancelled,
 }
 
 impl JobState {
@@ -58,6 +60,7 @@ impl JobState {
             JobState::Superseded => "superseded",
             JobState::TimedOut => "timed_out",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
     }
 
@@ -68,6 +71,7 @@ impl JobState {
             "superseded" => JobState::Superseded,
             "timed_out" => JobState::TimedOut,
             "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
             other => {
                 return Err(rusqlite::Error::FromSqlConversionFailure(
                     2,

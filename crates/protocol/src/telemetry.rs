@@ -100,6 +100,8 @@ pub enum ControlAction {
     Resume,
     /// Finish the batches in flight, acknowledge them and exit.
     Drain,
+    /// Stop evaluating the job named in the command: its remaining batches are discarded.
+    Cancel,
 }
 
 /// A command to one consumer or to all of them.
@@ -109,4 +111,7 @@ pub struct ControlCommand {
     pub action: ControlAction,
     /// The consumer's id, or every consumer when `None`.
     pub consumer: Option<String>,
+    /// The job a `Cancel` is about.
+    #[serde(default)]
+    pub job: Option<String>,
 }

@@ -6,9 +6,11 @@
 //! many workers ran or in which order batches arrived, so a job's summary is the same to the last
 //! bit however it was run. This crate does no I/O.
 
+mod histogram;
 mod moments;
 mod percentiles;
 
+pub use histogram::Histogram;
 pub use moments::Moments;
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
 

@@ -24,7 +24,7 @@ impl Percentiles {
     }
 
     /// Percentiles whose value at `q` (0–100) is `p(q)`.
-    fn from_fn(p: impl Fn(f64) -> f64) -> Percentiles {
+    pub fn from_fn(p: impl Fn(f64) -> f64) -> Percentiles {
         Percentiles {
             p1: p(1.0),
             p5: p(5.0),

@@ -1,0 +1,199 @@
+//! What a live view shows of a running job: statistics in arrival order, cheap to read twice a
+//! second. The exact, order-independent summary is still the [`Aggregator`]'s, at the end.
+//!
+//! [`Aggregator`]: crate::Aggregator
+
+use mcp_protocol::{JobSummary, ResultBatch};
+use mcp_stats::{Histogram, Moments, Percentiles, Z_975};
+use serde::Serialize;
+
+/// Most points a convergence series keeps; when full, every other point is dropped.
+const CONVERGENCE_POINTS: usize = 512;
+/// Bins per decade of the time-per-scenario histogram.
+const PER_DECADE: usize = 5;
+/// The time-per-scenario histogram starts at 10^FROM_EXP seconds.
+const FROM_EXP: i32 = -9;
+/// Decades it covers (1 ns to 10 s).
+const DECADES: usize = 10;
+
+/// Live statistics of one job.
+#[derive(Debug, Clone)]
+pub struct Live {
+    outputs: Vec<LiveOutput>,
+    time_bins: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct LiveOutput {
+    name: String,
+    moments: Moments,
+    histogram: Histogram,
+    /// (scenarios with this output, mean, CI low, CI high), oldest first.
+    convergence: Vec<[f64; 4]>,
+}
+
+/// One output as the live view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveOutputView {
+    /// The output's name.
+    pub name: String,
+    /// Values so far.
+    pub count: u64,
+    /// Running mean.
+    pub mean: f64,
+    /// Running standard deviation.
+    pub std: f64,
+    /// 95% confidence interval of the mean.
+    pub ci95: [f64; 2],
+    /// Smallest value so far.
+    pub min: f64,
+    /// Largest value so far.
+    pub max: f64,
+    /// Percentiles: estimated from the histogram while the job runs, exact once it ended.
+    pub percentiles: Percentiles,
+    /// Whether the figures are the job's exact summary.
+    pub exact: bool,
+    /// Histogram of the values.
+    pub histogram: Histogram,
+    /// The running mean and its CI as scenarios accumulated: `[n, mean, low, high]`.
+    pub convergence: Vec<[f64; 4]>,
+}
+
+/// Histogram of time per scenario (each batch's mean, weighted by its scenarios), on a log
+/// scale: bin `i` holds times in `[10^(from_exp + i/per_decade), 10^(from_exp + (i+1)/per_decade))`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeHistogram {
+    /// Decimal exponent of the first bin's left edge, in seconds.
+    pub from_exp: i32,
+    /// Bins per decade.
+    pub per_decade: usize,
+    /// Scenarios per bin.
+    pub bins: Vec<u64>,
+}
+
+/// The live view of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveView {
+    /// Per output, in model order.
+    pub outputs: Vec<LiveOutputView>,
+    /// Time per scenario.
+    pub time_per_scenario: TimeHistogram,
+}
+
+impl Live {
+    /// Live statistics for a job with these outputs.
+    pub fn new(outputs: &[String]) -> Live {
+        Live {
+            outputs: outputs
+                .iter()
+                .map(|name| LiveOutput {
+                    name: name.clone(),
+                    moments: Moments::default(),
+                    histogram: Histogram::default(),
+                    convergence: Vec::new(),
+                })
+                .collect(),
+            time_bins: vec![0; DECADES * PER_DECADE],
+        }
+    }
+
+    /// Counts a result batch (call once per batch, not for duplicates).
+    pub fn add(&mut self, result: &ResultBatch) {
+        for ((out, m), values) in self
+            .outputs
+            .iter_mut()
+            .zip(&result.moments)
+            .zip(&result.values)
+        {
+            out.moments.merge(m);
+            out.histogram.add(values);
+        }
+        let count = result.batch.count.max(1);
+        let per_scenario = result.eval_seconds / f64::from(count);
+        if per_scenario > 0.0 {
+            let at = (per_scenario.log10() - f64::from(FROM_EXP)) * PER_DECADE as f64;
+            let i = (at.max(0.0) as usize).min(self.time_bins.len() - 1);
+            self.time_bins[i] += u64::from(count);
+        }
+    }
+
+    /// Adds a point to each output's convergence series.
+    pub fn sample(&mut self) {
+        for out in &mut self.outputs {
+            let m = &out.moments;
+            if m.count < 2 {
+                continue;
+            }
+            let half = Z_975 * m.std() / (m.count as f64).sqrt();
+            if out
+                .convergence
+                .last()
+                .is_some_and(|p| p[0] == m.count as f64)
+            {
+                continue;
+            }
+            out.convergence
+                .push([m.count as f64, m.mean, m.mean - half, m.mean + half]);
+            if out.convergence.len() > CONVERGENCE_POINTS {
+                let mut keep = false;
+                out.convergence.retain(|_| {
+                    keep = !keep;
+                    keep
+                });
+            }
+        }
+    }
+
+    /// The view, with the exact figures of `summary` when the job has ended.
+    pub fn view(&self, summary: Option<&JobSummary>) -> LiveView {
+        let outputs = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, out)| {
+                let exact = summary.and_then(|s| s.outputs.0.get(i)).map(|(_, s)| s);
+                let m = &out.moments;
+                let std = m.std();
+                let half = Z_975 * std / (m.count as f64).sqrt();
+                let estimated =
+                    Percentiles::from_fn(|q| out.histogram.quantile(q / 100.0).unwrap_or(f64::NAN));
+                match exact {
+                    Some(e) => LiveOutputView {
+                        name: out.name.clone(),
+                        count: e.count,
+                        mean: e.mean,
+                        std: e.std,
+                        ci95: e.ci95,
+                        min: e.min,
+                        max: e.max,
+                        percentiles: e.percentiles,
+                        exact: true,
+                        histogram: out.histogram.clone(),
+                        convergence: out.convergence.clone(),
+                    },
+                    None => LiveOutputView {
+                        name: out.name.clone(),
+                        count: m.count,
+                        mean: m.mean,
+                        std,
+                        ci95: [m.mean - half, m.mean + half],
+                        min: m.min,
+                        max: m.max,
+                        percentiles: estimated,
+                        exact: false,
+                        histogram: out.histogram.clone(),
+                        convergence: out.convergence.clone(),
+                    },
+                }
+            })
+            .collect();
+        LiveView {
+            outputs,
+            time_per_scenario: TimeHistogram {
+                from_exp: FROM_EXP,
+                per_decade: PER_DECADE,
+                bins: self.time_bins.clone(),
+            },
+        }
+    }
+}

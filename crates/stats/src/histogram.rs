@@ -1,0 +1,153 @@
+//! A histogram of fixed bin count whose range grows to fit the values: for live views.
+
+use serde::Serialize;
+
+/// Bins of a [`Histogram`].
+pub const BINS: usize = 64;
+
+/// Counts of values in [`BINS`] equal bins over `[lo, lo + BINS · width)`. The range starts at
+/// the first values' span and doubles (merging neighbouring bins, so no count moves) whenever a
+/// value falls outside, so memory is constant and counts stay exact; only the bin edges depend
+/// on the order values arrived in. Non-finite values are counted apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    /// Left edge of the first bin.
+    pub lo: f64,
+    /// Width of each bin.
+    pub width: f64,
+    /// Values per bin.
+    pub bins: Vec<u64>,
+    /// NaN and infinite values, which have no bin.
+    pub nonfinite: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            lo: 0.0,
+            width: 0.0,
+            bins: vec![0; BINS],
+            nonfinite: 0,
+        }
+    }
+}
+
+impl Histogram {
+    /// Values counted in bins.
+    pub fn count(&self) -> u64 {
+        self.bins.iter().sum()
+    }
+
+    /// Adds a batch of values.
+    pub fn add(&mut self, values: &[f64]) {
+        let finite = values.iter().copied().filter(|v| v.is_finite());
+        if self.width == 0.0 {
+            // The first values fix the starting range.
+            let (lo, hi) = finite
+                .clone()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            if lo.is_finite() {
+                let span = if hi > lo {
+                    hi - lo
+                } else {
+                    lo.abs().max(1.0) * 1e-6
+                };
+                self.lo = lo;
+                // A little room on the right, so that the largest value has a bin.
+                self.width = span * (1.0 + 1e-9) / BINS as f64;
+            }
+        }
+        for v in values {
+            if !v.is_finite() {
+                self.nonfinite += 1;
+                continue;
+            }
+            self.grow_to(*v);
+            let i = ((*v - self.lo) / self.width) as usize;
+            self.bins[i.min(BINS - 1)] += 1;
+        }
+    }
+
+    fn hi(&self) -> f64 {
+        self.lo + self.width * BINS as f64
+    }
+
+    /// Doubles the range (towards `v`) until it holds `v`.
+    fn grow_to(&mut self, v: f64) {
+        while v < self.lo || v >= self.hi() {
+            if !(self.width * 2.0).is_finite() {
+                return;
+            }
+            let merged: Vec<u64> = self.bins.chunks(2).map(|p| p[0] + p[1]).collect();
+            self.bins.fill(0);
+            if v < self.lo {
+                // The old range becomes the right half.
+                self.lo -= self.width * BINS as f64;
+                self.bins[BINS / 2..].copy_from_slice(&merged);
+            } else {
+                self.bins[..BINS / 2].copy_from_slice(&merged);
+            }
+            self.width *= 2.0;
+        }
+    }
+
+    /// The `q`-quantile (0 ≤ q ≤ 1), interpolated within its bin: an estimate, within one bin
+    /// width of the exact value.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let target = q.clamp(0.0, 1.0) * n as f64;
+        let mut below = 0u64;
+        for (i, &c) in self.bins.iter().enumerate() {
+            if c > 0 && (below + c) as f64 >= target {
+                let within = (target - below as f64) / c as f64;
+                return Some(self.lo + self.width * (i as f64 + within));
+            }
+            below += c;
+        }
+        Some(self.hi())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_survive_any_growth_and_quantiles_stay_within_a_bin() {
+        let mut h = Histogram::default();
+        h.add(&[10.0, 10.5, 11.0]);
+        let values: Vec<f64> = (0..10_000)
+            .map(|i| (i as f64 * 0.37).sin() * 100.0)
+            .collect();
+        h.add(&values);
+        h.add(&[f64::NAN, f64::INFINITY, 1e6]);
+        assert_eq!(h.count(), 10_004);
+        assert_eq!(h.nonfinite, 2);
+        assert!(
+            h.lo <= -100.0 && h.lo + h.width * BINS as f64 > 1e6,
+            "{h:?}"
+        );
+
+        let mut sorted = values.clone();
+        sorted.extend([10.0, 10.5, 11.0, 1e6]);
+        sorted.sort_by(f64::total_cmp);
+        let exact = sorted[sorted.len() / 2];
+        let estimate = h.quantile(0.5).unwrap();
+        assert!((estimate - exact).abs() <= h.width, "{estimate} vs {exact}");
+    }
+
+    #[test]
+    fn one_repeated_value_has_a_bin() {
+        let mut h = Histogram::default();
+        h.add(&[0.0; 5]);
+        h.add(&[0.0, 1.0]);
+        assert_eq!(h.count(), 7);
+        assert!(h.quantile(0.0).unwrap() <= 0.0 + h.width);
+        assert!(Histogram::default().quantile(0.5).is_none());
+    }
+}
