@@ -12,7 +12,9 @@ tasks:
                      and write target/models/NAME.wasm
   build-models       build every example and test model
   demo               build the pricing model and run it embedded on every core
-  test               install what the tests need, build the models, run every test
+  web                install the dashboard's npm packages (uPlot, playwright-core) into web/
+  test               install what the tests need (RabbitMQ, Chromium, the npm packages),
+                     build the models, run every test
   bench              build the models and run the benchmarks (release), embedded and
                      over RabbitMQ
   help               this text
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         }
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("web") => web(),
         Some("bench") => bench(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
@@ -234,10 +237,47 @@ fn demo() -> Result<()> {
 fn test() -> Result<()> {
     ensure_wasm_target(true)?;
     let broker = ensure_broker()?;
+    let chromium = ensure_chromium()?;
+    web()?;
     build_all_models()?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("MCP_TEST_BROKER", broker))
+        .env("MCP_TEST_BROKER", broker)
+        .env("MCP_TEST_CHROMIUM", chromium))
+}
+
+/// Installs the dashboard's npm packages, exactly as `web/package-lock.json` pins them. The
+/// chart library is compiled into the binary, so this runs before any build of `mcp-server`
+/// that should have charts.
+fn web() -> Result<()> {
+    let web = project_root().join("web");
+    if !on_path("npm") {
+        bail!("npm is not installed; install Node.js (it brings npm), then run `cargo xtask web`");
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&web))
+}
+
+/// Debian's Chromium for the browser test: the one on the machine, else installed with apt-get.
+fn ensure_chromium() -> Result<String> {
+    if let Ok(path) = std::env::var("MCP_TEST_CHROMIUM") {
+        return Ok(path);
+    }
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    if !Path::new(CHROMIUM).is_file() {
+        if !on_path("apt-get") {
+            bail!(
+                "the browser test needs Chromium at {CHROMIUM}: install Debian's `chromium` and \
+                 `chromium-driver` packages, or set MCP_TEST_CHROMIUM to a Chromium binary"
+            );
+        }
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(CHROMIUM.to_string())
 }
 
 /// The broker the tests use: `MCP_TEST_BROKER` if set; else a RabbitMQ on 127.0.0.1:5672, started

@@ -171,6 +171,44 @@ impl AmqpBroker {
         Ok(model?.map(|m| m.job))
     }
 
+    /// Removes the current model if it is `job`'s, so that no consumer starts on that job again
+    /// (its remaining batches are then discarded as expired). Returns whether it was removed.
+    pub fn retire_model(&self, job: &str) -> Result<bool, BrokerError> {
+        let channel = self.channel()?;
+        let retired = self.block_on(async {
+            let got = channel
+                .basic_get(
+                    self.topology.model_queue().into(),
+                    BasicGetOptions { no_ack: false },
+                )
+                .await
+                .map_err(broker_err)?;
+            let Some(message) = got else {
+                return Ok(false);
+            };
+            let current = decode::<JobModel>(&message.delivery.data).is_ok_and(|m| m.job == job);
+            if current {
+                message
+                    .delivery
+                    .ack(BasicAckOptions::default())
+                    .await
+                    .map_err(broker_err)?;
+            } else {
+                message
+                    .delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await
+                    .map_err(broker_err)?;
+            }
+            Ok(current)
+        });
+        let _ = self.block_on(channel.close(200, "retired".into()));
+        retired
+    }
+
     /// Sends a command to consumers through the control exchange.
     pub fn publish_control(&self, command: &ControlCommand) -> Result<(), BrokerError> {
         let channel = self.channel()?;

@@ -407,6 +407,18 @@ fn serve_batches(
                             }
                         }
                         ControlAction::Drain => drain.store(true, Ordering::Relaxed),
+                        ControlAction::Cancel => {
+                            if let Some(job) = command.job {
+                                for s in stats.iter() {
+                                    let mut cancelled = s.cancelled.lock().expect("cancelled lock");
+                                    // Only the latest few matter: jobs follow one another.
+                                    if cancelled.len() >= 16 {
+                                        cancelled.remove(0);
+                                    }
+                                    cancelled.push(job.clone());
+                                }
+                            }
+                        }
                     }
                 }
                 Ok(_) => {}

@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let command = ControlCommand {
                 action,
                 consumer: args.consumer,
+                job: None,
             };
             let url =
                 crate::cluster::resolve_broker(&args.broker, args.broker_credentials.as_deref())?;

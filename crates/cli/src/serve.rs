@@ -4,9 +4,11 @@
 use crate::args::ServeArgs;
 use crate::cluster::{Backoff, connect, new_job_id, resolve_broker};
 use anyhow::{Context, anyhow};
+use mcp_broker_amqp::AmqpBroker;
 use mcp_coordinator::{Book, ServeError, now_ms};
+use mcp_protocol::{ControlAction, ControlCommand};
 use mcp_sandbox::Sandbox;
-use mcp_server::{Api, Submitted, Submitter};
+use mcp_server::{Api, Controller, Submitted, Submitter};
 use mcp_spec::Spec;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +53,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prefix: args.prefix.clone(),
         sandbox: Sandbox::new().context("could not start the WebAssembly engine")?,
     };
+    let controller = ClusterController {
+        url: url.clone(),
+        prefix: args.prefix.clone(),
+        broker: Mutex::default(),
+    };
     let api = Api::new(book.clone(), Some(Arc::new(submitter)))
+        .with_controller(Arc::new(controller))
         .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20));
     let http = {
         let stop = stop.clone();
@@ -60,7 +68,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .spawn(move || http(listener, api, stop))?
     };
     println!(
-        "mcp serve: API on http://{address}/api/jobs, history in {}",
+        "mcp serve: dashboard on http://{address}/ (API under /api/jobs), history in {}",
         db.display()
     );
 
@@ -149,5 +157,61 @@ impl Submitter for ClusterSubmitter {
             })
             .map_err(|e| format!("could not start publishing: {e}"))?;
         Ok(submitted)
+    }
+}
+
+/// Sends the dashboard's commands through the broker's control exchange.
+struct ClusterController {
+    url: String,
+    prefix: String,
+    /// A connection kept between commands; made again when it fails.
+    broker: Mutex<Option<Arc<AmqpBroker>>>,
+}
+
+impl ClusterController {
+    fn with_broker<T>(
+        &self,
+        f: impl Fn(&AmqpBroker) -> Result<T, mcp_broker::BrokerError>,
+    ) -> Result<T, String> {
+        let mut slot = self.broker.lock().expect("controller lock");
+        let mut last = String::new();
+        for _ in 0..2 {
+            if slot.is_none() {
+                let broker = AmqpBroker::connect(&self.url, &self.prefix, "mcp serve control")
+                    .map_err(|e| e.to_string())?;
+                *slot = Some(broker);
+            }
+            match f(slot.as_ref().expect("a broker")) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    tracing::warn!("control command failed: {e}");
+                    last = e.to_string();
+                    *slot = None;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Controller for ClusterController {
+    fn control(&self, action: ControlAction, consumer: Option<&str>) -> Result<(), String> {
+        let command = ControlCommand {
+            action,
+            consumer: consumer.map(str::to_string),
+            job: None,
+        };
+        self.with_broker(|b| b.publish_control(&command))
+    }
+
+    fn cancel(&self, job: &str) -> Result<(), String> {
+        // No consumer starts the job again, and those on it drop its remaining batches.
+        self.with_broker(|b| b.retire_model(job))?;
+        let command = ControlCommand {
+            action: ControlAction::Cancel,
+            consumer: None,
+            job: Some(job.to_string()),
+        };
+        self.with_broker(|b| b.publish_control(&command))
     }
 }

@@ -10,13 +10,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// An `mcp serve` process on a free port, killed (SIGKILL) when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Serve {
-    fn start(prefix: &Prefix, db: &Path) -> Serve {
+    pub(crate) fn start(prefix: &Prefix, db: &Path) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
             .args(["serve", "--broker", &broker_url(), "--prefix", &prefix.0])
             .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
@@ -28,11 +28,11 @@ impl Serve {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        // "mcp serve: API on http://ADDR/api/jobs, history in DB"
+        // "mcp serve: dashboard on http://ADDR/ (API under /api/jobs), history in DB"
         let url = line
             .split_whitespace()
             .find_map(|w| w.strip_prefix("http://"))
-            .and_then(|w| w.strip_suffix("/api/jobs,"))
+            .and_then(|w| w.strip_suffix('/'))
             .unwrap_or_else(|| panic!("no URL in {line:?}"));
         Serve {
             child,
@@ -41,7 +41,7 @@ impl Serve {
     }
 
     /// `GET path` as JSON, whatever the status (errors are `{"error": ...}`).
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         ureq::get(&format!("{}{path}", self.url))
             .config()
             .http_status_as_error(false)
@@ -87,7 +87,12 @@ impl Drop for Serve {
 
 /// `mcp submit` (no --wait) of the pricing job; returns the job id it prints.
 fn publish(prefix: &Prefix, scenarios: &str) -> String {
-    let (model, spec) = pricing();
+    publish_spec(prefix, &pricing().1, scenarios)
+}
+
+/// `mcp submit` (no --wait) of the pricing model with `spec`; returns the job id it prints.
+pub(crate) fn publish_spec(prefix: &Prefix, spec: &Path, scenarios: &str) -> String {
+    let model = pricing().0;
     let args = submit_args(
         prefix,
         model.to_str().unwrap(),

@@ -1,5 +1,5 @@
-//! The coordinator's HTTP API, served with axum: jobs and their summaries, consumers, queues,
-//! and job submission.
+//! The coordinator's HTTP API and live dashboard, served with axum: jobs and their summaries,
+//! consumers, queues, job submission, control, and a Server-Sent Events stream of snapshots.
 //!
 //! It reads the coordinator's [`Book`] and hands uploads to a [`Submitter`], which the binary
 //! implements (validating a model needs the Wasm engine, which this crate never sees). Every
@@ -13,17 +13,32 @@
 //! | `GET /api/consumers` | every consumer heard from in the last hour, with `seen_state` (`lost` after 5 s of silence) |
 //! | `GET /api/queues` | depth and subscribers of each queue |
 //! | `POST /api/jobs` | multipart `model` (the .wasm) and `spec` (vars.toml): validates, then submits; 202 with the job id |
+//! | `POST /api/jobs/{id}/cancel` | cancels a running job (409 when it is not running) |
+//! | `POST /api/control` | JSON `{"action": "pause"/"resume"/"drain", "consumer": ID or null for all}` |
+//! | `GET /api/events` | Server-Sent Events: a `snapshot` event (the whole live state, JSON) twice a second |
+//! | `GET /` | the dashboard (static files compiled in; charts by uPlot) |
+//!
+//! Snapshots are built once per interval whatever the number of browsers, and each stream
+//! sends only the latest: a slow browser skips snapshots, it never slows the job.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use mcp_coordinator::{Book, ConsumerView, JobView, now_ms};
+use mcp_protocol::ControlAction;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+mod assets;
+
+/// How often live snapshots are built.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// Largest upload `POST /api/jobs` takes by default, in bytes.
 pub const DEFAULT_UPLOAD_LIMIT: usize = 64 << 20;
@@ -55,18 +70,32 @@ pub trait Submitter: Send + Sync {
     ) -> Result<Submitted, String>;
 }
 
+/// Sends commands to consumers and stops cancelled jobs' work.
+pub trait Controller: Send + Sync {
+    /// Pauses, resumes or drains one consumer, or all when `consumer` is `None`.
+    fn control(&self, action: ControlAction, consumer: Option<&str>) -> Result<(), String>;
+    /// Tells consumers to drop the remaining batches of `job`.
+    fn cancel(&self, job: &str) -> Result<(), String>;
+}
+
+/// The latest snapshot: its sequence number and its JSON.
+type Latest = (u64, Arc<str>);
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct Api {
     book: Arc<Mutex<Book>>,
     submitter: Option<Arc<dyn Submitter>>,
+    controller: Option<Arc<dyn Controller>>,
     upload_limit: usize,
+    snapshots: Arc<watch::Sender<Latest>>,
 }
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api")
             .field("submits", &self.submitter.is_some())
+            .field("controls", &self.controller.is_some())
             .field("upload_limit", &self.upload_limit)
             .finish()
     }
@@ -79,7 +108,30 @@ impl Api {
         Api {
             book,
             submitter,
+            controller: None,
             upload_limit: DEFAULT_UPLOAD_LIMIT,
+            snapshots: Arc::new(watch::channel((0, Arc::from("null"))).0),
+        }
+    }
+
+    /// Sets what pause/resume/drain and cancel go through (without one they answer 503).
+    pub fn with_controller(mut self, controller: Arc<dyn Controller>) -> Api {
+        self.controller = Some(controller);
+        self
+    }
+
+    /// Builds a snapshot of the book now and hands it to every event stream.
+    pub fn refresh(&self) {
+        let snapshot = self.book().snapshot(Instant::now(), now_ms());
+        match snapshot {
+            Ok(snapshot) => {
+                let json = serde_json::to_string(&snapshot).expect("snapshots serialise");
+                self.snapshots.send_modify(|(seq, latest)| {
+                    *seq += 1;
+                    *latest = Arc::from(json);
+                });
+            }
+            Err(e) => tracing::error!("no snapshot: {e}"),
         }
     }
 
@@ -98,8 +150,16 @@ impl Api {
 pub fn router(api: Api) -> Router {
     let limit = api.upload_limit;
     Router::new()
+        .route("/", get(assets::index))
+        .route("/app.js", get(assets::app))
+        .route("/style.css", get(assets::style))
+        .route("/vendor/uPlot.iife.min.js", get(assets::uplot))
+        .route("/vendor/uPlot.min.css", get(assets::uplot_css))
+        .route("/api/events", get(events))
+        .route("/api/control", post(control))
         .route("/api/jobs", get(list_jobs).post(submit_job))
         .route("/api/jobs/{id}", get(job))
+        .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/consumers", get(consumers))
         .route("/api/queues", get(queues))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route; see /api/jobs") })
@@ -108,15 +168,130 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// Serves `router(api)` on `listener` until `shutdown` resolves.
+/// Serves `router(api)` on `listener` until `shutdown` resolves, refreshing the live snapshot
+/// every [`SNAPSHOT_EVERY`].
 pub async fn run(
     listener: tokio::net::TcpListener,
     api: Api,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(api))
+    let refresher = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let api = api.clone();
+                // Building takes the book's lock: keep it off the reactor threads.
+                let _ = tokio::task::spawn_blocking(move || api.refresh()).await;
+            }
+        })
+    };
+    let served = axum::serve(listener, router(api))
         .with_graceful_shutdown(shutdown)
+        .await;
+    refresher.abort();
+    served
+}
+
+/// `GET /api/events`: the latest snapshot at once, then each new one.
+async fn events(
+    State(api): State<Api>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let receiver = api.snapshots.subscribe();
+    let stream = futures_util::stream::unfold((receiver, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let (seq, json) = rx.borrow_and_update().clone();
+        let mut event = Event::default()
+            .event("snapshot")
+            .id(seq.to_string())
+            .data(&*json);
+        if first {
+            // A dropped stream is reopened by the browser after a second.
+            event = event.retry(Duration::from_secs(1));
+        }
+        Some((Ok(event), (rx, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// The body of `POST /api/control`.
+#[derive(Debug, Deserialize)]
+struct ControlRequest {
+    action: ControlAction,
+    #[serde(default)]
+    consumer: Option<String>,
+}
+
+async fn control(
+    State(api): State<Api>,
+    request: Result<Json<ControlRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(request) = request.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}; send JSON like {{\"action\": \"pause\", \"consumer\": \"C1\"}} (action: pause, resume or drain; consumer: an id, or null for all)",
+                e.body_text()
+            ),
+        )
+    })?;
+    if request.action == ControlAction::Cancel {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "cancel is a job's: POST /api/jobs/{id}/cancel",
+        ));
+    }
+    let controller = api.controller.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server controls no consumers",
+        )
+    })?;
+    tokio::task::spawn_blocking(move || {
+        controller.control(request.action, request.consumer.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn cancel(State(api): State<Api>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let controller = api.controller.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server controls no jobs",
+        )
+    })?;
+    let cancelled = api
+        .book()
+        .cancel(&id, now_ms())
+        .map_err(ApiError::internal)?;
+    if !cancelled {
+        let known = api.book().job(&id, now_ms()).map_err(ApiError::internal)?;
+        return Err(match known {
+            Some(job) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "job `{id}` is not running (it is {})",
+                    serde_json::to_value(job.state)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("ended")
+                ),
+            ),
+            None => ApiError::new(StatusCode::NOT_FOUND, format!("no job `{id}`")),
+        });
+    }
+    tokio::task::spawn_blocking(move || controller.cancel(&id))
         .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e))?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// An error answer: a status and `{"error": message}`.

@@ -292,3 +292,217 @@ async fn uploads_are_validated_and_submitted() {
     let (status, _) = call(read_only, multipart(&[("model", "m.wasm", b"\0")])).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Records every command it is given.
+#[derive(Default)]
+struct FakeController(Mutex<Vec<String>>);
+
+impl mcp_server::Controller for FakeController {
+    fn control(
+        &self,
+        action: mcp_protocol::ControlAction,
+        consumer: Option<&str>,
+    ) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{action:?} {consumer:?}"));
+        Ok(())
+    }
+
+    fn cancel(&self, job: &str) -> Result<(), String> {
+        self.0.lock().unwrap().push(format!("cancel {job}"));
+        Ok(())
+    }
+}
+
+fn json_post(uri: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn control_commands_and_cancel_go_to_the_controller() {
+    let f = fixture();
+    let controller = Arc::new(FakeController::default());
+    let api = Api::new(f.book.clone(), None).with_controller(controller.clone());
+    let empty = |r: axum::response::Response| r.status();
+    let send = |req| {
+        let api = api.clone();
+        async move { empty(router(api).oneshot(req).await.unwrap()) }
+    };
+    assert_eq!(
+        send(json_post(
+            "/api/control",
+            r#"{"action":"pause","consumer":"C1"}"#
+        ))
+        .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send(json_post("/api/control", r#"{"action":"drain"}"#)).await,
+        StatusCode::ACCEPTED
+    );
+    let (status, body) = call(
+        api.clone(),
+        json_post("/api/control", r#"{"action":"explode"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("pause, resume or drain"),
+        "{body}"
+    );
+
+    f.book
+        .lock()
+        .unwrap()
+        .announce(announcement("j1"), 1)
+        .unwrap();
+    f.book.lock().unwrap().record(vec![result(0)], 2).unwrap();
+    assert_eq!(
+        send(json_post("/api/jobs/j1/cancel", "")).await,
+        StatusCode::ACCEPTED
+    );
+    let (_, job) = get(api.clone(), "/api/jobs/j1").await;
+    assert_eq!(job["state"], "cancelled");
+    assert_eq!(
+        job["outputs"]["y"]["count"], 2,
+        "the partial summary is kept"
+    );
+    let (status, body) = call(api.clone(), json_post("/api/jobs/j1/cancel", "")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"], "job `j1` is not running (it is cancelled)");
+    let (status, _) = call(api, json_post("/api/jobs/nope/cancel", "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        *controller.0.lock().unwrap(),
+        ["Pause Some(\"C1\")", "Drain None", "cancel j1"]
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_from_the_binary() {
+    let f = fixture();
+    let api = Api::new(f.book.clone(), None);
+    for (path, kind, needle) in [
+        ("/", "text/html", "/app.js"),
+        ("/app.js", "text/javascript", "EventSource"),
+        ("/style.css", "text/css", "--accent"),
+        ("/vendor/uPlot.iife.min.js", "text/javascript", "uPlot"),
+    ] {
+        let response = router(api.clone())
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains(needle), "{path}");
+    }
+}
+
+/// Reads one SSE event (up to its blank line) from `reader`.
+async fn next_event(reader: &mut (impl tokio::io::AsyncBufRead + Unpin)) -> Vec<String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).await.unwrap() > 0,
+            "the stream ended"
+        );
+        let line = line.trim_end().to_string();
+        if line.is_empty() && lines.iter().any(|l: &String| l.starts_with("data:")) {
+            return lines;
+        }
+        // Skip HTTP headers, chunk sizes and keep-alive comments.
+        if line.starts_with("event:")
+            || line.starts_with("data:")
+            || line.starts_with("id:")
+            || line.starts_with("retry:")
+        {
+            lines.push(line);
+        }
+    }
+}
+
+fn field<'a>(event: &'a [String], name: &str) -> &'a str {
+    event
+        .iter()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {event:?}"))
+        .trim()
+}
+
+#[tokio::test]
+async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect() {
+    use tokio::io::AsyncWriteExt;
+    let f = fixture();
+    let api = Api::new(f.book.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mcp_server::run(listener, api, async {
+        let _ = stopped.await;
+    }));
+    let open = || async {
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        socket
+            .write_all(
+                b"GET /api/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        tokio::io::BufReader::new(socket)
+    };
+    let mut stream = open().await;
+    let first = next_event(&mut stream).await;
+    assert_eq!(field(&first, "event:"), "snapshot");
+    assert_eq!(field(&first, "retry:"), "1000");
+
+    f.book
+        .lock()
+        .unwrap()
+        .announce(announcement("j1"), mcp_coordinator::now_ms())
+        .unwrap();
+    f.book
+        .lock()
+        .unwrap()
+        .record(vec![result(1)], mcp_coordinator::now_ms())
+        .unwrap();
+    // Snapshots come twice a second: wait for one that shows the job's first batch.
+    let seen = loop {
+        let event = next_event(&mut stream).await;
+        let snapshot: Value = serde_json::from_str(field(&event, "data:")).unwrap();
+        if snapshot["job"]["scenarios"] == 2 {
+            break (event, snapshot);
+        }
+    };
+    let (event, snapshot) = seen;
+    assert!(
+        field(&event, "id:").parse::<u64>().unwrap() > field(&first, "id:").parse::<u64>().unwrap()
+    );
+    assert_eq!(snapshot["job"]["id"], "j1");
+    assert_eq!(snapshot["job"]["live"]["outputs"][0]["count"], 2);
+    assert_eq!(snapshot["jobs"][0]["state"], "running");
+
+    // A browser that reconnects gets the latest snapshot at once.
+    drop(stream);
+    let mut again = open().await;
+    let resumed = next_event(&mut again).await;
+    let snapshot: Value = serde_json::from_str(field(&resumed, "data:")).unwrap();
+    assert_eq!(snapshot["job"]["scenarios"], 2);
+    let _ = stop.send(());
+    drop(again);
+    server.await.unwrap().unwrap();
+}
