@@ -754,6 +754,10 @@ impl ConsumerLink for AmqpConsumer {
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
         self.ackers.ack(&self.broker, tag)
     }
+
+    fn drains_while_paused(&self) -> bool {
+        true
+    }
 }
 
 /// Receives control commands.

@@ -111,6 +111,13 @@ pub trait ConsumerLink: Send + Sync {
         let _ = paused;
         Ok(())
     }
+
+    /// Whether batches received before a pause still come out of `next_batch` while paused
+    /// (RabbitMQ: the prefetched ones, finished before the consumer idles). When not, a paused
+    /// consumer takes nothing until resumed.
+    fn drains_while_paused(&self) -> bool {
+        false
+    }
 }
 
 /// What a coordinator needs: results, acknowledged once recorded.

@@ -79,6 +79,10 @@ pub struct SubmitArgs {
     /// With --broker: the prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
     pub prefix: String,
+    /// Embedded: serve the live dashboard while the job runs, on ADDR [default:
+    /// 127.0.0.1:8080; port 0 picks a free one]. The URL is printed on stderr.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub dashboard: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `mcp consumer`.

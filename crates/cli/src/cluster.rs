@@ -443,7 +443,7 @@ fn serve_batches(
     })
 }
 
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string())
@@ -516,7 +516,7 @@ impl Telemetry {
 }
 
 /// Resident memory of this process (Linux; 0 elsewhere).
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
@@ -524,7 +524,7 @@ fn rss_bytes() -> u64 {
 }
 
 /// CPU seconds (user + system) this process has used (Linux; 0 elsewhere).
-fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
     };

@@ -96,6 +96,12 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         Some(n) => n,
         None => default_workers(),
     };
+    if args.dashboard.is_some() && args.broker.is_some() {
+        bail!(
+            "--dashboard shows an embedded run; for jobs on a broker, run `mcp serve` and open \
+             its dashboard"
+        );
+    }
     if args.wait && args.broker.is_none() {
         bail!(
             "--wait follows a job on a broker; give --broker (or set MCP_BROKER), or drop --wait \
@@ -166,13 +172,27 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         };
         return report(&args, &job, &followed.summary, &followed.failures, end);
     }
-    let options = RunOptions {
+    let mut options = RunOptions {
         workers,
         ..RunOptions::default()
     };
+    let mut dashboard = match args.dashboard {
+        Some(address) => Some(crate::dashboard::Dashboard::start(
+            address,
+            &job,
+            &mut options,
+        )?),
+        None => None,
+    };
     let outcome = run_job(&sandbox, job.clone(), &options, &mut |p| {
-        bar.set_position(p.scenarios)
+        bar.set_position(p.scenarios);
+        if let Some(d) = dashboard.as_mut() {
+            d.heartbeat(p);
+        }
     })?;
+    if let Some(d) = dashboard {
+        d.finish(&outcome);
+    }
     bar.finish_and_clear();
     report(
         &args,

@@ -7,5 +7,6 @@
 pub mod args;
 pub mod cluster;
 pub mod commands;
+pub mod dashboard;
 pub mod serve;
 pub mod table;

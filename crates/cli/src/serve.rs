@@ -103,7 +103,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Serves the API until `stop` is set.
-fn http(listener: std::net::TcpListener, api: Api, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub(crate) fn http(
+    listener: std::net::TcpListener,
+    api: Api,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("mcp-http")

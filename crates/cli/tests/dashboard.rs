@@ -57,3 +57,136 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
         assert!(size > 10_000, "{shot}: {size} bytes");
     }
 }
+
+/// `mcp submit --dashboard` (embedded), killed if the test ends first.
+struct Embedded(std::process::Child);
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http(url: &str, method: &str, body: Option<&str>) -> (u16, Value) {
+    let mut response = match body {
+        Some(body) => ureq::post(url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("content-type", "application/json")
+            .send(body),
+        None if method == "POST" => ureq::post(url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_empty(),
+        None => ureq::get(url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call(),
+    }
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Polls `GET url` until `done` holds (at most a minute).
+fn wait_for(url: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, value) = http(url, "GET", None);
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up on {url}: {value}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_embedded_run_serves_the_dashboard_and_obeys_its_buttons() {
+    use std::io::BufRead;
+    let (model, spec) = pricing();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args([
+            "submit",
+            model.to_str().unwrap(),
+            "--spec",
+            spec.to_str().unwrap(),
+        ])
+        .args(["--scenarios", "500000000", "--workers", "1", "--json"])
+        .args(["--dashboard", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let stdout_pipe = child.stdout.take().unwrap();
+    let guard = Embedded(child);
+    let line = stderr_lines.next().unwrap().unwrap();
+    let url = line
+        .strip_prefix("mcp submit: dashboard on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .trim_end_matches('/')
+        .to_string();
+
+    let page = ureq::get(&format!("{url}/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("/app.js"), "the page is served");
+    let consumers = format!("{url}/api/consumers");
+    let local = |c: &Value, f: &dyn Fn(&Value) -> bool| {
+        c.get(0).is_some_and(|c| c["id"] == "local" && f(c))
+    };
+    wait_for(&consumers, |c| {
+        local(c, &|c| {
+            c["seen_state"] == "active" && c["scenarios_per_s"].as_f64() > Some(0.0)
+        })
+    });
+
+    let (status, _) = http(
+        &format!("{url}/api/control"),
+        "POST",
+        Some(r#"{"action":"pause"}"#),
+    );
+    assert_eq!(status, 202);
+    // Paused workers take no more batches: a whole heartbeat interval with no progress.
+    wait_for(&consumers, |c| {
+        local(c, &|c| {
+            c["seen_state"] == "paused" && c["scenarios_per_s"] == 0.0
+        })
+    });
+    let (status, _) = http(
+        &format!("{url}/api/control"),
+        "POST",
+        Some(r#"{"action":"resume"}"#),
+    );
+    assert_eq!(status, 202);
+    wait_for(&consumers, |c| {
+        local(c, &|c| {
+            c["seen_state"] == "active" && c["scenarios_per_s"].as_f64() > Some(0.0)
+        })
+    });
+
+    let job = wait_for(&format!("{url}/api/jobs/local"), |j| {
+        j["state"] == "running"
+    });
+    assert_eq!(job["total"], 500_000_000u64);
+    let (status, _) = http(&format!("{url}/api/jobs/local/cancel"), "POST", None);
+    assert_eq!(status, 202);
+    let mut guard = guard;
+    let code = guard.0.wait().unwrap().code();
+    assert_eq!(code, Some(130), "a cancelled run exits 130");
+    let summary: Value = serde_json::from_reader(stdout_pipe).unwrap();
+    let done = summary["scenarios"].as_u64().unwrap();
+    assert!(done > 0 && done < 500_000_000, "{summary}");
+}

@@ -151,6 +151,10 @@ pub fn consume(
             link.set_paused(pause)?;
             paused = pause;
         }
+        if paused && !link.drains_while_paused() {
+            std::thread::sleep(POLL);
+            continue;
+        }
         let delivery = match link.next_batch(POLL)? {
             Polled::Ready(delivery) => delivery,
             Polled::Empty => continue,

@@ -28,6 +28,8 @@ struct Running {
     aggregator: Aggregator,
     live: Live,
     producer: Option<ProducerStatus>,
+    /// Aggregated elsewhere (see [`Book::follow`]): nothing stored, ended by its owner.
+    external: bool,
 }
 
 /// A consumer's last heartbeat and when it arrived (on this machine's clock).
@@ -230,6 +232,7 @@ impl Book {
                 aggregator,
                 live,
                 producer: None,
+                external: false,
             },
         );
         Ok(())
@@ -267,12 +270,54 @@ impl Book {
         self.settle(now_ms)
     }
 
+    /// Follows a job whose summary is made elsewhere (an embedded run): its batches feed the
+    /// live statistics and progress but are not stored, and [`Book::finish`] ends it.
+    pub fn follow(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
+        self.store.insert_job(&announcement, JobState::Running)?;
+        let aggregator = Aggregator::counting(announcement.info.clone(), &announcement.spec);
+        let live = Live::new(&announcement.info.outputs);
+        self.running.insert(
+            announcement.job.clone(),
+            Running {
+                announcement,
+                aggregator,
+                live,
+                producer: None,
+                external: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends a followed job with the summary its owner made.
+    pub fn finish(
+        &mut self,
+        job: &str,
+        state: JobState,
+        summary: &JobSummary,
+        failures: &FailureTally,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        let Some(mut running) = self.running.remove(job) else {
+            return Ok(());
+        };
+        running.live.sample();
+        self.store
+            .end_job(job, state, now_ms, None, summary, failures)?;
+        self.ended.insert(job.to_string());
+        self.last_ended = Some((job.to_string(), running.live));
+        Ok(())
+    }
+
     /// Records result batches (one transaction), then counts them. Batches of jobs that ended
     /// are dropped; batches of jobs not announced yet are kept for when they are.
     pub fn record(&mut self, results: Vec<(JobId, ResultBatch)>, now_ms: u64) -> StoreResult<()> {
         let mut keep = Vec::with_capacity(results.len());
+        let mut external = Vec::new();
         for (job, result) in results {
-            if self.running.contains_key(&job) {
+            if self.running.get(&job).is_some_and(|r| r.external) {
+                external.push((job, result));
+            } else if self.running.contains_key(&job) {
                 keep.push((job, result));
             } else if !self.ended.contains(&job) {
                 if self.store.job(&job)?.is_some() {
@@ -284,7 +329,7 @@ impl Book {
         }
         self.store
             .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)))?;
-        for (job, result) in keep {
+        for (job, result) in keep.into_iter().chain(external) {
             let Some(running) = self.running.get_mut(&job) else {
                 continue;
             };
@@ -304,7 +349,7 @@ impl Book {
         let complete: Vec<(JobId, bool)> = self
             .running
             .values()
-            .filter(|r| r.aggregator.is_complete())
+            .filter(|r| !r.external && r.aggregator.is_complete())
             .map(|r| {
                 let p = r.aggregator.progress();
                 (r.announcement.job.clone(), p.failed == p.total)
@@ -348,8 +393,11 @@ impl Book {
     /// Cancels a running job: it ends now, its summary covering the batches counted so far.
     /// `Ok(false)` when the job is not running.
     pub fn cancel(&mut self, job: &str, now_ms: u64) -> StoreResult<bool> {
-        if !self.running.contains_key(job) {
-            return Ok(false);
+        match self.running.get(job) {
+            None => return Ok(false),
+            // Its owner stops it and ends it with its summary.
+            Some(r) if r.external => return Ok(true),
+            Some(_) => {}
         }
         self.end(
             job,
@@ -366,6 +414,9 @@ impl Book {
             .running
             .values()
             .filter(|r| {
+                if r.external {
+                    return false;
+                }
                 let timeout_ms = r.announcement.spec.limits.timeout_s.saturating_mul(1000);
                 now_ms > r.announcement.submitted_at_ms.saturating_add(timeout_ms)
             })
@@ -620,6 +671,25 @@ mod tests {
             .collect()
     }
 
+    fn heartbeat(id: &str) -> ConsumerStatus {
+        ConsumerStatus {
+            id: id.into(),
+            host: "h".into(),
+            state: ConsumerState::Active,
+            batches: 0,
+            scenarios: 0,
+            scenarios_per_s: 0.0,
+            last_s_per_scenario: 0.0,
+            mean_s_per_scenario: 0.0,
+            failures: 0,
+            expired: 0,
+            rss_bytes: 0,
+            cpu_percent: 0.0,
+            sent_at_ms: 20_001,
+            refused: None,
+        }
+    }
+
     fn state(book: &Book, job: &str) -> (JobState, u64) {
         let view = book.job(job, 0).unwrap().unwrap();
         (view.state, view.scenarios)
@@ -708,23 +778,11 @@ mod tests {
         book.announce(announcement("broken", 20_000), 20_000)
             .unwrap();
         let status = ConsumerStatus {
-            id: "C1".into(),
-            host: "h".into(),
-            state: ConsumerState::Active,
-            batches: 0,
-            scenarios: 0,
-            scenarios_per_s: 0.0,
-            last_s_per_scenario: 0.0,
-            mean_s_per_scenario: 0.0,
-            failures: 0,
-            expired: 0,
-            rss_bytes: 0,
-            cpu_percent: 0.0,
-            sent_at_ms: 20_001,
             refused: Some(RefusedModel {
                 job: "broken".into(),
                 error: "missing export".into(),
             }),
+            ..heartbeat("C1")
         };
         let at = Instant::now();
         book.consumer_status(status, at, 20_001).unwrap();
@@ -737,5 +795,53 @@ mod tests {
         let seen = |after| book.consumers(at + after)[0].seen_state;
         assert_eq!(seen(Duration::from_millis(4_900)), SeenState::Active);
         assert_eq!(seen(LOST_AFTER), SeenState::Lost);
+    }
+
+    #[test]
+    fn a_snapshot_with_fifty_consumers_and_ten_million_scenarios_stays_compact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        let mut job = announcement("big", 1);
+        job.spec.simulation.scenarios = 10_000_000;
+        job.spec.simulation.batch = 8192;
+        book.follow(job).unwrap();
+        let at = Instant::now();
+        for c in 0..50 {
+            let mut status = heartbeat(&format!("consumer-{c:02}"));
+            status.scenarios = 200_000;
+            book.consumer_status(status, at, 2).unwrap();
+        }
+        let batches = 10_000_000u64.div_ceil(8192);
+        let mut size = 0;
+        for index in 0..batches {
+            let count = (10_000_000 - index * 8192).min(8192) as u32;
+            let values: Vec<f64> = (0..count)
+                .map(|i| ((index * 8192 + u64::from(i)) as f64 * 0.618).fract())
+                .collect();
+            let result = ResultBatch {
+                batch: ScenarioBatch {
+                    index,
+                    start: index * 8192,
+                    count,
+                },
+                moments: vec![Moments::of_slice(&values)],
+                values: vec![values],
+                failures: vec![],
+                eval_seconds: 1e-3,
+            };
+            book.record(vec![("big".to_string(), result)], 3).unwrap();
+            if index % 8 == 0 {
+                // A snapshot every few batches, as twice a second would take during the job.
+                let snapshot = book.snapshot(at, 4).unwrap();
+                size = serde_json::to_string(&snapshot).unwrap().len();
+            }
+        }
+        let snapshot = book.snapshot(at, 5).unwrap();
+        let job = snapshot.job.as_ref().unwrap();
+        assert_eq!(job.job.scenarios, 10_000_000);
+        assert_eq!(job.live.outputs[0].count, 10_000_000);
+        assert_eq!(snapshot.consumers.len(), 50);
+        assert!(job.live.outputs[0].convergence.len() <= 512);
+        assert!(size < 96 * 1024, "a snapshot is {size} bytes");
     }
 }

@@ -65,9 +65,20 @@ pub struct Aggregator {
     counts: Vec<BucketCounts>,
     scenarios: u64,
     failures: FailureTally,
+    /// Whether values are kept for percentiles (not when only counting, see [`Aggregator::counting`]).
+    keep_values: bool,
 }
 
 impl Aggregator {
+    /// An aggregator that counts batches, scenarios, failures and moments but keeps no values:
+    /// for following a job whose summary is made elsewhere (an embedded run with a dashboard).
+    pub fn counting(info: ModelInfo, spec: &Spec) -> Aggregator {
+        Aggregator {
+            keep_values: false,
+            ..Aggregator::new(info, spec)
+        }
+    }
+
     /// An aggregator for a job running `info`'s model under `spec`.
     pub fn new(info: ModelInfo, spec: &Spec) -> Aggregator {
         let sim = spec.simulation;
@@ -85,6 +96,7 @@ impl Aggregator {
             counts: vec![BucketCounts::default(); n_out],
             scenarios: 0,
             failures: FailureTally::default(),
+            keep_values: true,
             info,
         }
     }
@@ -102,12 +114,12 @@ impl Aggregator {
         self.seen[word] |= bit;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
-        for ((all, counts), batch) in self
-            .values
-            .iter_mut()
-            .zip(&mut self.counts)
-            .zip(result.values)
-        {
+        let values = if self.keep_values {
+            result.values
+        } else {
+            Vec::new()
+        };
+        for ((all, counts), batch) in self.values.iter_mut().zip(&mut self.counts).zip(values) {
             counts.add(&batch);
             all.push(batch);
         }

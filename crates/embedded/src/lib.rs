@@ -11,7 +11,7 @@ use mcp_broker::{CoordinatorLink, InMemoryBroker};
 use mcp_consumer::{ConsumerStats, consume};
 use mcp_coordinator::{Aggregator, Progress};
 use mcp_producer::{ProducerProgress, produce};
-use mcp_protocol::{FailureTally, JobModel, JobSummary};
+use mcp_protocol::{FailureTally, JobModel, JobSummary, ResultBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_spec::Spec;
@@ -65,6 +65,16 @@ pub struct JobOutcome {
     pub failures: FailureTally,
 }
 
+/// Called with each result batch as it arrives, before it is aggregated (a live view's feed).
+#[derive(Clone)]
+pub struct ResultHook(pub Arc<dyn Fn(&ResultBatch) + Send + Sync>);
+
+impl std::fmt::Debug for ResultHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResultHook")
+    }
+}
+
 /// Options of an embedded run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -72,8 +82,13 @@ pub struct RunOptions {
     pub workers: usize,
     /// Set by the caller to cancel the job.
     pub cancel: Arc<AtomicBool>,
+    /// Set by the caller to pause the workers (they finish their batch, then wait); cleared to
+    /// resume them.
+    pub paused: Arc<AtomicBool>,
     /// How often progress is reported.
     pub progress_every: Duration,
+    /// Sees every result batch.
+    pub on_result: Option<ResultHook>,
 }
 
 impl Default for RunOptions {
@@ -81,7 +96,9 @@ impl Default for RunOptions {
         RunOptions {
             workers: default_workers(),
             cancel: Arc::default(),
+            paused: Arc::default(),
             progress_every: Duration::from_millis(100),
+            on_result: None,
         }
     }
 }
@@ -138,8 +155,15 @@ pub fn run(
             // Poll rather than block: a blocked receiver costs every sender a wake-up call.
             let mut idle = true;
             while let Some(delivery) = broker.next_result(Duration::ZERO)? {
+                if let Some(hook) = &options.on_result {
+                    (hook.0)(&delivery.body);
+                }
                 aggregator.add(delivery.body);
                 idle = false;
+            }
+            let paused = options.paused.load(Ordering::Relaxed);
+            for s in &stats {
+                s.paused.store(paused, Ordering::Relaxed);
             }
             if idle {
                 std::thread::sleep(Duration::from_millis(2));
