@@ -111,6 +111,7 @@ let latest = null;
 
 function render(s) {
   latest = s;
+  window.mcpRenders = (window.mcpRenders || 0) + 1; // lets tests wait for the next snapshot
   recordSeries(s);
   renderJob(s.job);
   renderConsumers(s.consumers);

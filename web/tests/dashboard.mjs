@@ -27,6 +27,8 @@ try {
     first,
   );
   const later = await scenarios(page);
+  // The charts are drawn (the chart library was compiled in).
+  await page.waitForSelector("#chart-progress .uplot canvas");
 
   await page.waitForSelector('#consumers tbody tr[data-id="c1"][data-seen="active"]');
   await page.click('button[data-action="pause"][data-consumer="c1"]');
@@ -35,6 +37,26 @@ try {
 
   await page.click("#cancel");
   await page.waitForSelector("#job-state[data-state=cancelled]", { timeout: 20000 });
+
+  // The history lists the job; its page shows the partial summary.
+  await page.evaluate(() => { location.hash = "#jobs"; });
+  await page.waitForSelector("#jobs tbody tr .badge[data-state=cancelled]");
+  await page.click("#jobs tbody tr a");
+  await page.waitForSelector("#job-page-summary table");
+  const summary = await page.textContent("#job-page-summary");
+  if (!summary.includes("price")) throw new Error(`no summary on the job page: ${summary}`);
+  await page.screenshot({ path: `${shots}/dashboard-job.png`, fullPage: true });
+
+  // Readable on a phone: nothing wider than the screen but the scrolling tables.
+  await page.evaluate(() => { location.hash = ""; });
+  const renders = await page.evaluate(() => window.mcpRenders);
+  await page.setViewportSize({ width: 390, height: 844 });
+  // The charts take the new width at the next snapshot.
+  await page.waitForFunction((n) => window.mcpRenders > n, renders);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) throw new Error(`the page is ${overflow}px wider than a phone screen`);
+  await page.screenshot({ path: `${shots}/dashboard-phone.png`, fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.evaluate(() => { location.hash = "#submit"; });
   await page.setInputFiles("input[name=model]", model);
