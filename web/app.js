@@ -163,7 +163,7 @@ function renderJob(job) {
         ["elapsed", seconds(p.elapsed_s)],
         ["ETA", p.state === "publishing" ? seconds(p.eta_s) : "–"],
       ]
-    : [["state", job.state === "running" ? "waiting for a report" : "idle"]]);
+    : [["state", job.state === "running" ? "no report yet" : "idle"]]);
   renderFailures(job.failures);
   renderOutputs(job.live);
 }

@@ -506,3 +506,74 @@ async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect()
     drop(again);
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_stops_reading_slows_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let f = fixture();
+    // Fat snapshots: 200 consumers' heartbeats.
+    for c in 0..200 {
+        let status = ConsumerStatus {
+            id: format!("consumer-{c:03}-{}", "x".repeat(40)),
+            host: "h".repeat(60),
+            state: ConsumerState::Active,
+            batches: 1,
+            scenarios: 1,
+            scenarios_per_s: 1.0,
+            last_s_per_scenario: 1e-6,
+            mean_s_per_scenario: 1e-6,
+            failures: 0,
+            expired: 0,
+            rss_bytes: 1,
+            cpu_percent: 1.0,
+            sent_at_ms: 1,
+            refused: None,
+        };
+        f.book
+            .lock()
+            .unwrap()
+            .consumer_status(status, Instant::now(), 1)
+            .unwrap();
+    }
+    let api = Api::new(f.book.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mcp_server::run(listener, api.clone(), async {
+        let _ = stopped.await;
+    }));
+    let open = || async {
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        socket
+            .write_all(b"GET /api/events HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        socket
+    };
+    // This browser never reads: its socket buffers fill up.
+    let _stalled = open().await;
+    let size = serde_json::to_string(&f.book.lock().unwrap().snapshot(Instant::now(), 1).unwrap())
+        .unwrap()
+        .len();
+    // Enough snapshots to fill any socket buffer many times over; none of them waits for it.
+    let rounds = (64 << 20) / size + 1;
+    let api2 = api.clone();
+    let refreshing = tokio::task::spawn_blocking(move || {
+        for _ in 0..rounds {
+            api2.refresh();
+        }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(120), refreshing)
+        .await
+        .expect("building snapshots waited for the stalled browser")
+        .unwrap();
+    // A browser that reads gets the latest snapshot at once.
+    let mut reader = tokio::io::BufReader::new(open().await);
+    let event = next_event(&mut reader).await;
+    let seq: u64 = field(&event, "id:").parse().unwrap();
+    assert!(seq >= rounds as u64, "seq {seq} after {rounds} refreshes");
+    let _ = stop.send(());
+    drop(reader);
+    drop(_stalled);
+    server.abort();
+}
