@@ -314,8 +314,22 @@ window.addEventListener("hashchange", route);
 route();
 
 // ---- commands ----
+// Writes need the server's token (printed when it started); it is asked for once and kept in
+// this browser. Reading needs none.
+async function authorized(url, init) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const token = localStorage.getItem("mcp-token");
+    const headers = { ...(init.headers || {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const r = await fetch(url, { ...init, headers });
+    if (r.status !== 401 || attempt === 1) return r;
+    const given = prompt("This needs the server's token (printed when it started):");
+    if (!given) return r;
+    localStorage.setItem("mcp-token", given.trim());
+  }
+}
+
 async function post(url, body) {
-  const r = await fetch(url, body);
+  const r = await authorized(url, body);
   if (!r.ok) {
     const e = await r.json().catch(() => ({ error: r.statusText }));
     alert(e.error);
@@ -343,7 +357,7 @@ $("#submit-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("#submit-error").hidden = true;
   $("#submit-ok").hidden = true;
-  const r = await fetch("/api/jobs", { method: "POST", body: new FormData(e.target) });
+  const r = await authorized("/api/jobs", { method: "POST", body: new FormData(e.target) });
   const body = await r.json().catch(() => ({ error: r.statusText }));
   if (r.ok) {
     $("#submit-ok").textContent = `Job ${body.id} submitted: ${count(body.scenarios)} scenarios.`;

@@ -1,10 +1,10 @@
 // Drives the dashboard in headless Chromium during a live job (run by
 // crates/cli/tests/dashboard.rs): the progress moves, the consumers table fills, a pause click
 // pauses a consumer, a bad spec upload shows its error, and cancel ends the job.
-// Usage: node dashboard.mjs URL MODEL.wasm BAD_SPEC.toml SCREENSHOT_DIR
+// Usage: node dashboard.mjs URL MODEL.wasm BAD_SPEC.toml SCREENSHOT_DIR TOKEN
 import { chromium } from "playwright-core";
 
-const [url, model, badSpec, shots] = process.argv.slice(2);
+const [url, model, badSpec, shots, token] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.MCP_TEST_CHROMIUM || "/usr/bin/chromium",
   headless: true,
@@ -16,7 +16,12 @@ const scenarios = async (page) =>
   Number((await page.textContent("#progress-text")).split(" / ")[0].replace(/,/g, "")) || 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("dialog", (d) => d.accept());
+  // The first write asks for the token; confirmations are accepted.
+  const prompts = [];
+  page.on("dialog", (d) => {
+    if (d.type() === "prompt") prompts.push(d.message());
+    return d.type() === "prompt" ? d.accept(token) : d.accept();
+  });
   await page.goto(url);
   await page.waitForSelector("#connection[data-state=live]");
 
@@ -65,7 +70,7 @@ try {
   await page.waitForSelector("#submit-error:not([hidden])");
   const error = await page.textContent("#submit-error");
   await page.screenshot({ path: `${shots}/dashboard-bad-upload.png`, fullPage: true });
-  console.log(JSON.stringify({ progress: [first, later], error }));
+  console.log(JSON.stringify({ progress: [first, later], error, prompts }));
 } finally {
   await browser.close();
 }

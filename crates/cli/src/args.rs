@@ -83,6 +83,10 @@ pub struct SubmitArgs {
     /// 127.0.0.1:8080; port 0 picks a free one]. The URL is printed on stderr.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     pub dashboard: Option<std::net::SocketAddr>,
+    /// With --dashboard: the token its buttons need [default: a new random one, printed with
+    /// the URL].
+    #[arg(long, env = "MCP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// Arguments of `mcp consumer`.
@@ -133,6 +137,10 @@ pub struct ServeArgs {
     /// Result batches the coordinator may hold unacknowledged while it records them.
     #[arg(long, default_value_t = 512)]
     pub prefetch: u16,
+    /// The token that submitting, cancelling and controlling through the API need (reading
+    /// does not) [default: a new random one, printed at start].
+    #[arg(long, env = "MCP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Largest model + spec upload `POST /api/jobs` takes, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_upload_mib: usize,

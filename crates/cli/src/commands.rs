@@ -179,6 +179,7 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let mut dashboard = match args.dashboard {
         Some(address) => Some(crate::dashboard::Dashboard::start(
             address,
+            args.token.as_deref(),
             &job,
             &mut options,
         )?),

@@ -37,9 +37,14 @@ impl Dashboard {
     /// Serves the dashboard on `address` and hooks it into `options`.
     pub fn start(
         address: SocketAddr,
+        token: Option<&str>,
         job: &JobModel,
         options: &mut RunOptions,
     ) -> anyhow::Result<Dashboard> {
+        let (token, generated) = match token {
+            Some(t) if !t.is_empty() => (t.to_string(), false),
+            _ => (crate::serve::new_token()?, true),
+        };
         let mut book = Book::open(std::path::Path::new(":memory:"), now_ms())?;
         book.follow(JobAnnouncement::of(job, now_ms()))?;
         let book = Arc::new(Mutex::new(book));
@@ -55,7 +60,9 @@ impl Dashboard {
             paused: options.paused.clone(),
             cancel: options.cancel.clone(),
         };
-        let api = Api::new(book.clone(), None).with_controller(Arc::new(controller));
+        let api = Api::new(book.clone(), None)
+            .with_controller(Arc::new(controller))
+            .with_token(&token);
         let stop = Arc::new(AtomicBool::new(false));
         let http = {
             let stop = stop.clone();
@@ -83,7 +90,11 @@ impl Dashboard {
                 }
             }
         })));
-        eprintln!("mcp submit: dashboard on http://{bound}/");
+        if generated {
+            eprintln!("mcp submit: dashboard on http://{bound}/ (token for its buttons: {token})");
+        } else {
+            eprintln!("mcp submit: dashboard on http://{bound}/");
+        }
         Ok(Dashboard {
             book,
             job: job.job.clone(),

@@ -27,6 +27,16 @@ pub fn default_db() -> PathBuf {
     }
 }
 
+/// A new random token: 128 bits from the operating system, in hex.
+pub fn new_token() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("could not read /dev/urandom for a token; give one with --token or MCP_TOKEN")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Runs the coordinator until SIGTERM or Ctrl-C.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
@@ -58,8 +68,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prefix: args.prefix.clone(),
         broker: Mutex::default(),
     };
+    let (token, generated) = match args.token.clone() {
+        Some(token) if !token.is_empty() => (token, false),
+        _ => (new_token()?, true),
+    };
     let api = Api::new(book.clone(), Some(Arc::new(submitter)))
         .with_controller(Arc::new(controller))
+        .with_token(&token)
         .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20));
     let http = {
         let stop = stop.clone();
@@ -71,6 +86,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "mcp serve: dashboard on http://{address}/ (API under /api/jobs), history in {}",
         db.display()
     );
+    if generated {
+        // A token given with --token or MCP_TOKEN is never printed.
+        println!(
+            "mcp serve: token for submitting, cancelling and controlling: {token} (set MCP_TOKEN \
+             to keep one across restarts)"
+        );
+    }
 
     let name = "mcp serve";
     let mut backoff = Backoff::new();

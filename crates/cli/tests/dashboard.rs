@@ -3,7 +3,7 @@
 //! job. Screenshots go to `target/dashboard/`.
 
 use super::distributed::{Consumer, Prefix, shared};
-use super::serve::{Serve, publish_spec};
+use super::serve::{Serve, TOKEN, publish_spec};
 use super::*;
 use mcp_testkit::target_dir;
 
@@ -29,7 +29,7 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
     let out = Command::new("node")
         .arg(&script)
         .args([&format!("{}/", serve.url), model.to_str().unwrap()])
-        .args([bad.to_str().unwrap(), shots.to_str().unwrap()])
+        .args([bad.to_str().unwrap(), shots.to_str().unwrap(), TOKEN])
         .output()
         .expect("run node (install Node.js; `cargo xtask test` installs the npm packages)");
     assert!(
@@ -46,6 +46,8 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
         error.contains("strik") && error.contains("strike"),
         "{error}"
     );
+    let prompts = seen["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "the token is asked for once: {seen}");
 
     // What the clicks did, as the coordinator sees it.
     let consumers = serve.get("/api/consumers");
@@ -68,26 +70,23 @@ impl Drop for Embedded {
     }
 }
 
-fn http(url: &str, method: &str, body: Option<&str>) -> (u16, Value) {
-    let mut response = match body {
+/// `GET url`, or `POST url` with a JSON `body` and the `token`; the status and the JSON answer.
+fn http(url: &str, post: Option<&str>, token: &str) -> (u16, Value) {
+    let mut response = match post {
         Some(body) => ureq::post(url)
             .config()
             .http_status_as_error(false)
             .build()
+            .header("authorization", &format!("Bearer {token}"))
             .header("content-type", "application/json")
             .send(body),
-        None if method == "POST" => ureq::post(url)
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send_empty(),
         None => ureq::get(url)
             .config()
             .http_status_as_error(false)
             .build()
             .call(),
     }
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    .unwrap_or_else(|e| panic!("{url}: {e}"));
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -97,7 +96,7 @@ fn http(url: &str, method: &str, body: Option<&str>) -> (u16, Value) {
 fn wait_for(url: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let (_, value) = http(url, "GET", None);
+        let (_, value) = http(url, None, "");
         if done(&value) {
             return value;
         }
@@ -122,19 +121,27 @@ fn an_embedded_run_serves_the_dashboard_and_obeys_its_buttons() {
         ])
         .args(["--scenarios", "500000000", "--workers", "1", "--json"])
         .args(["--dashboard", "127.0.0.1:0"])
+        .env_remove("MCP_TOKEN")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr_lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let stdout_pipe = child.stdout.take().unwrap();
-    let guard = Embedded(child);
+    let mut guard = Embedded(child);
+    // "mcp submit: dashboard on http://ADDR/ (token for its buttons: TOKEN)"
     let line = stderr_lines.next().unwrap().unwrap();
-    let url = line
+    let rest = line
         .strip_prefix("mcp submit: dashboard on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .trim_end_matches('/')
-        .to_string();
+        .unwrap_or_else(|| panic!("{line}"));
+    let (url, token) = rest.split_once(" (token for its buttons: ").unwrap();
+    let url = url.trim_end_matches('/').to_string();
+    let token = token.trim_end_matches(')').to_string();
+    assert_eq!(token.len(), 32, "a generated token: {line}");
+    let control = |action: &str, token: &str| {
+        let body = format!(r#"{{"action":"{action}"}}"#);
+        http(&format!("{url}/api/control"), Some(&body), token).0
+    };
 
     let page = ureq::get(&format!("{url}/"))
         .call()
@@ -147,43 +154,27 @@ fn an_embedded_run_serves_the_dashboard_and_obeys_its_buttons() {
     let local = |c: &Value, f: &dyn Fn(&Value) -> bool| {
         c.get(0).is_some_and(|c| c["id"] == "local" && f(c))
     };
-    wait_for(&consumers, |c| {
-        local(c, &|c| {
-            c["seen_state"] == "active" && c["scenarios_per_s"].as_f64() > Some(0.0)
-        })
-    });
+    let running =
+        |c: &Value| c["seen_state"] == "active" && c["scenarios_per_s"].as_f64() > Some(0.0);
+    wait_for(&consumers, |c| local(c, &running));
 
-    let (status, _) = http(
-        &format!("{url}/api/control"),
-        "POST",
-        Some(r#"{"action":"pause"}"#),
-    );
-    assert_eq!(status, 202);
+    assert_eq!(control("pause", "wrong"), 401, "the buttons need the token");
+    assert_eq!(control("pause", &token), 202);
     // Paused workers take no more batches: a whole heartbeat interval with no progress.
     wait_for(&consumers, |c| {
         local(c, &|c| {
             c["seen_state"] == "paused" && c["scenarios_per_s"] == 0.0
         })
     });
-    let (status, _) = http(
-        &format!("{url}/api/control"),
-        "POST",
-        Some(r#"{"action":"resume"}"#),
-    );
-    assert_eq!(status, 202);
-    wait_for(&consumers, |c| {
-        local(c, &|c| {
-            c["seen_state"] == "active" && c["scenarios_per_s"].as_f64() > Some(0.0)
-        })
-    });
+    assert_eq!(control("resume", &token), 202);
+    wait_for(&consumers, |c| local(c, &running));
 
     let job = wait_for(&format!("{url}/api/jobs/local"), |j| {
         j["state"] == "running"
     });
     assert_eq!(job["total"], 500_000_000u64);
-    let (status, _) = http(&format!("{url}/api/jobs/local/cancel"), "POST", None);
+    let (status, _) = http(&format!("{url}/api/jobs/local/cancel"), Some(""), &token);
     assert_eq!(status, 202);
-    let mut guard = guard;
     let code = guard.0.wait().unwrap().code();
     assert_eq!(code, Some(130), "a cancelled run exits 130");
     let summary: Value = serde_json::from_reader(stdout_pipe).unwrap();

@@ -9,6 +9,9 @@ use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// The token the tests' coordinators run with.
+pub(crate) const TOKEN: &str = "test-token";
+
 /// An `mcp serve` process on a free port, killed (SIGKILL) when dropped.
 pub(crate) struct Serve {
     child: Child,
@@ -20,6 +23,7 @@ impl Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
             .args(["serve", "--broker", &broker_url(), "--prefix", &prefix.0])
             .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
+            .env("MCP_TOKEN", TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -204,7 +208,7 @@ fn history_keeps_superseded_jobs_and_consumers_are_seen_lost() {
 }
 
 /// A multipart upload of `model` and a spec text.
-fn upload(serve: &Serve, model: &Path, spec: &str) -> (u16, Value) {
+fn upload(serve: &Serve, model: &Path, spec: &str, token: &str) -> (u16, Value) {
     let wasm = std::fs::read(model).unwrap();
     let mut body = Vec::new();
     for (name, file, bytes) in [
@@ -226,6 +230,7 @@ fn upload(serve: &Serve, model: &Path, spec: &str) -> (u16, Value) {
         .config()
         .http_status_as_error(false)
         .build()
+        .header("authorization", &format!("Bearer {token}"))
         .header("content-type", "multipart/form-data; boundary=XyZ")
         .send(&body[..])
         .unwrap();
@@ -243,8 +248,10 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let (model, spec) = pricing();
     let spec = std::fs::read_to_string(spec).unwrap();
 
+    let (status, body) = upload(&serve, &model, &spec, "not-the-token");
+    assert_eq!(status, 401, "uploads need the token: {body}");
     let bad = spec.replace("strike   =", "strik    =");
-    let (status, body) = upload(&serve, &model, &bad);
+    let (status, body) = upload(&serve, &model, &bad, TOKEN);
     assert_eq!(status, 422, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
@@ -258,7 +265,7 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     );
 
     let small = spec.replace("scenarios = 1_000_000", "scenarios = 20480");
-    let (status, body) = upload(&serve, &model, &small);
+    let (status, body) = upload(&serve, &model, &small, TOKEN);
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["scenarios"], 20480);
     let id = body["id"].as_str().unwrap();

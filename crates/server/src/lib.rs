@@ -20,6 +20,10 @@
 //!
 //! Snapshots are built once per interval whatever the number of browsers, and each stream
 //! sends only the latest: a slow browser skips snapshots, it never slows the job.
+//!
+//! With a token set ([`Api::with_token`]), every request that changes something (any method
+//! but GET and HEAD) needs `Authorization: Bearer TOKEN`; reading stays open, so the dashboard
+//! can be watched read-only.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
@@ -84,6 +88,7 @@ type Latest = (u64, Arc<str>);
 /// What the handlers share.
 #[derive(Clone)]
 pub struct Api {
+    token: Option<Arc<str>>,
     book: Arc<Mutex<Book>>,
     submitter: Option<Arc<dyn Submitter>>,
     controller: Option<Arc<dyn Controller>>,
@@ -106,6 +111,7 @@ impl Api {
     /// 503).
     pub fn new(book: Arc<Mutex<Book>>, submitter: Option<Arc<dyn Submitter>>) -> Api {
         Api {
+            token: None,
             book,
             submitter,
             controller: None,
@@ -133,6 +139,13 @@ impl Api {
             }
             Err(e) => tracing::error!("no snapshot: {e}"),
         }
+    }
+
+    /// Requires `token` (as `Authorization: Bearer TOKEN`) of every request that changes
+    /// something: submissions, cancellations, control commands.
+    pub fn with_token(mut self, token: &str) -> Api {
+        self.token = Some(Arc::from(token));
+        self
     }
 
     /// Sets the largest upload, in bytes.
@@ -164,8 +177,44 @@ pub fn router(api: Api) -> Router {
         .route("/api/queues", get(queues))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route; see /api/jobs") })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            require_token,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(api)
+}
+
+/// Refuses writes without the token, before their body is read.
+async fn require_token(
+    State(api): State<Api>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    use subtle::ConstantTimeEq;
+    let Some(token) = &api.token else {
+        return next.run(request).await;
+    };
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        return next.run(request).await;
+    }
+    let message = if given.is_empty() {
+        "this needs the server's token: send `Authorization: Bearer TOKEN` (the token is printed \
+         when the server starts, or set with --token / MCP_TOKEN)"
+    } else {
+        "wrong token: use the one the server printed when it started, or its --token / MCP_TOKEN"
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, message).into_response()
 }
 
 /// Serves `router(api)` on `listener` until `shutdown` resolves, refreshing the live snapshot

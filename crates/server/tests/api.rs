@@ -577,3 +577,49 @@ async fn a_browser_that_stops_reading_slows_nothing() {
     drop(_stalled);
     server.abort();
 }
+
+#[tokio::test]
+async fn writes_need_the_token_and_reads_do_not() {
+    let f = fixture();
+    let controller = Arc::new(FakeController::default());
+    let api = Api::new(f.book.clone(), Some(Arc::new(FakeSubmitter)))
+        .with_controller(controller.clone())
+        .with_token("s3cret");
+    let pause = |auth: Option<&str>| {
+        let mut request = Request::post("/api/control").header("content-type", "application/json");
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.body(Body::from(r#"{"action":"pause"}"#)).unwrap()
+    };
+    let (status, body) = call(api.clone(), pause(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer TOKEN"),
+        "{body}"
+    );
+    let (status, body) = call(api.clone(), pause(Some("Bearer guess"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"].as_str().unwrap().starts_with("wrong token"),
+        "{body}"
+    );
+    let (status, _) = call(api.clone(), multipart(&[("model", "m.wasm", b"\0")])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "uploads too");
+    assert!(
+        controller.0.lock().unwrap().is_empty(),
+        "nothing got through"
+    );
+
+    let response = router(api.clone())
+        .oneshot(pause(Some("Bearer s3cret")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(*controller.0.lock().unwrap(), ["Pause None"]);
+    let (status, _) = get(api, "/api/jobs").await;
+    assert_eq!(status, StatusCode::OK, "reading needs no token");
+}
