@@ -321,4 +321,74 @@ mod tests {
              release on every machine"
         );
     }
+
+    /// Whatever the bytes, decoding ends with a message or an error: no panic, no hang, no
+    /// huge allocation from a forged length.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// `PROPTEST_CASES` when set (long runs), else `default`.
+        fn cases(default: u32) -> u32 {
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        }
+
+        fn all_kinds(bytes: &[u8]) {
+            let _ = decode::<JobModel>(bytes);
+            let _ = decode::<JobAnnouncement>(bytes);
+            let _ = decode::<BatchMessage>(bytes);
+            let _ = decode::<ResultMessage>(bytes);
+            let _ = decode::<ControlCommand>(bytes);
+            let _ = decode::<ConsumerStatus>(bytes);
+            let _ = decode::<ProducerStatus>(bytes);
+        }
+
+        fn sample() -> Vec<u8> {
+            encode(&ResultMessage {
+                job: "job".into(),
+                consumer: "c".into(),
+                result: ResultBatch {
+                    batch: ScenarioBatch {
+                        index: 1,
+                        start: 8,
+                        count: 3,
+                    },
+                    moments: vec![Moments::of_slice(&[1.0, 2.0])],
+                    values: vec![vec![1.0, 2.0]],
+                    failures: vec![ScenarioFailure {
+                        scenario: 9,
+                        kind: FailureKind::Trap,
+                        message: "unreachable".into(),
+                    }],
+                    eval_seconds: 0.1,
+                },
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                all_kinds(&bytes);
+            }
+
+            #[test]
+            fn a_valid_message_with_bytes_changed(
+                changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+                cut in any::<usize>(),
+            ) {
+                let mut bytes = sample();
+                for (at, byte) in changes {
+                    let at = at % bytes.len();
+                    bytes[at] = byte;
+                }
+                bytes.truncate(cut % (bytes.len() + 1));
+                all_kinds(&bytes);
+            }
+        }
+    }
 }

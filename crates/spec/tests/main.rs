@@ -136,3 +136,70 @@ fn model_mismatches_name_the_variable_and_the_fix() {
             .is_ok()
     );
 }
+
+/// Whatever the text, parsing ends with a spec or an error naming the file: no panic, no hang.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `PROPTEST_CASES` when set (long runs), else `default`.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    fn valid() -> String {
+        std::fs::read_to_string(package_dir().join("tests/ui/valid/every_distribution.toml"))
+            .unwrap()
+    }
+
+    fn check(text: &str) {
+        match Spec::parse(text, "fuzz.toml") {
+            Ok(spec) => assert!(spec.simulation.scenarios > 0),
+            Err(e) => {
+                let message = e.to_string();
+                assert!(message.contains("fuzz.toml"), "{message}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text(text in "\\PC{0,400}") {
+            check(&text);
+        }
+
+        #[test]
+        fn a_valid_spec_cut_short(at in 0usize..2000) {
+            let text = valid();
+            let at = text.floor_char_boundary(at.min(text.len()));
+            check(&text[..at]);
+        }
+
+        #[test]
+        fn a_valid_spec_with_one_value_replaced(
+            line in 0usize..60,
+            value in prop_oneof![
+                Just("-1".to_string()), Just("0".to_string()), Just("nan".to_string()),
+                Just("inf".to_string()), Just("1e400".to_string()), Just("\"x\"".to_string()),
+                Just("[]".to_string()), Just("{}".to_string()), Just("18446744073709551616".to_string()),
+                "[-+]?[0-9]{1,25}(\\.[0-9]{0,5})?",
+            ],
+        ) {
+            let text = valid();
+            let lines: Vec<String> = text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| match l.split_once('=') {
+                    Some((key, _)) if i == line % text.lines().count() => format!("{key}= {value}"),
+                    _ => l.to_string(),
+                })
+                .collect();
+            check(&lines.join("\n"));
+        }
+    }
+}
