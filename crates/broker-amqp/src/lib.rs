@@ -11,6 +11,7 @@ pub mod topology;
 
 pub use links::{
     AmqpBroker, AmqpConsumer, AmqpControl, AmqpProducer, AmqpResults, AmqpServe, MAX_UNCONFIRMED,
+    QUEUE_HEADER, REASON_HEADER,
 };
 pub use topology::{Topology, TopologyError};
 

@@ -457,6 +457,44 @@ async fn declare_job_results(
     Ok(name)
 }
 
+/// Header naming why a message was dead-lettered by mcp.
+pub const REASON_HEADER: &str = "x-mcp-reason";
+/// Header naming the queue a dead-lettered message came from.
+pub const QUEUE_HEADER: &str = "x-mcp-queue";
+
+/// Sets a message that can never be handled aside: publishes it to the dead-letter queue with
+/// why and where from (on a confirming `channel`), so that the caller can then acknowledge it.
+async fn dead_letter(
+    channel: &Channel,
+    topology: &Topology,
+    data: &[u8],
+    from: &str,
+    reason: &str,
+) -> Result<(), BrokerError> {
+    let mut headers = FieldTable::default();
+    headers.insert(
+        REASON_HEADER.into(),
+        lapin::types::AMQPValue::LongString(reason.into()),
+    );
+    headers.insert(
+        QUEUE_HEADER.into(),
+        lapin::types::AMQPValue::LongString(from.into()),
+    );
+    let confirm = channel
+        .basic_publish(
+            topology.dead_letter_exchange().into(),
+            topology.dead_letter_queue().into(),
+            BasicPublishOptions::default(),
+            data,
+            BasicProperties::default()
+                .with_delivery_mode(PERSISTENT)
+                .with_headers(headers),
+        )
+        .await
+        .map_err(broker_err)?;
+    confirmed(confirm).await
+}
+
 async fn confirmed(mut confirm: PublisherConfirm) -> Result<(), BrokerError> {
     confirmed_ref(&mut confirm).await
 }
@@ -699,11 +737,18 @@ impl ConsumerLink for AmqpConsumer {
                 }))
             }
             Err(e) => {
-                // Garbage can never succeed: straight to the dead-letter queue.
+                // Garbage can never succeed: straight to the dead-letter queue, with why.
                 tracing::warn!(consumer = %self.id, "dead-lettered an unreadable batch: {e}");
-                self.broker
-                    .block_on(delivery.acker.reject(BasicRejectOptions { requeue: false }))
-                    .map_err(broker_err)?;
+                self.broker.block_on(async {
+                    let t = &self.broker.topology;
+                    dead_letter(&self.channel, t, &delivery.data, &t.scenarios_queue(), &e.0)
+                        .await?;
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions::default())
+                        .await
+                        .map_err(broker_err)
+                })?;
                 Ok(Polled::Empty)
             }
         }
@@ -895,11 +940,26 @@ impl AmqpServe {
                 Ok(Some(message))
             }
             Err(e) => {
-                tracing::warn!("dropped an unreadable {from:?} message: {e}");
+                let t = &self.broker.topology;
+                let queue = match from {
+                    Source::Jobs => t.jobs_queue(),
+                    Source::Results => t.results_queue(),
+                    Source::Consumers => t.consumer_stats_queue(),
+                    Source::Producers => t.producer_stats_queue(),
+                };
                 if acked {
-                    self.broker
-                        .block_on(delivery.acker.reject(BasicRejectOptions { requeue: false }))
-                        .map_err(broker_err)?;
+                    // Kept with why in the dead-letter queue; telemetry is only dropped.
+                    tracing::warn!("dead-lettered an unreadable message from {queue}: {e}");
+                    self.broker.block_on(async {
+                        dead_letter(&self._channel, t, &delivery.data, &queue, &e.0).await?;
+                        delivery
+                            .acker
+                            .ack(BasicAckOptions::default())
+                            .await
+                            .map_err(broker_err)
+                    })?;
+                } else {
+                    tracing::warn!("dropped an unreadable message from {queue}: {e}");
                 }
                 Ok(None)
             }

@@ -52,7 +52,7 @@ impl Drop for Prefix {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -272,6 +272,38 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
     let _c = Consumer::start(&prefix, "c");
     check_same_as_embedded(&finish(start_wait(&prefix, "20000")), "20000");
     assert_eq!(queue_messages(&topology.dead_letter_queue()), 1);
+    // It is kept as it came, with why and where from.
+    let (data, headers) = runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let got = ch
+            .basic_get(
+                topology.dead_letter_queue().into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+            .expect("the dead letter");
+        let headers = got
+            .delivery
+            .properties
+            .headers()
+            .clone()
+            .unwrap_or_default();
+        (got.delivery.data.clone(), headers)
+    });
+    assert_eq!(data, b"\xff\xfe garbage, not a batch");
+    let header = |name: &str| match headers.inner().get(name) {
+        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("{name}: {other:?}"),
+    };
+    assert!(header(mcp_broker_amqp::REASON_HEADER).starts_with("not an mcp message"));
+    assert_eq!(
+        header(mcp_broker_amqp::QUEUE_HEADER),
+        topology.scenarios_queue()
+    );
 }
 
 #[test]
@@ -555,7 +587,7 @@ fn a_broker_restart_mid_job_loses_nothing() {
 
 /// A channel whose publishes the broker confirms: awaiting a publish then means the broker has
 /// the message (without confirms, dropping the connection can lose messages still in flight).
-async fn confirming_channel(conn: &lapin::Connection) -> lapin::Channel {
+pub(crate) async fn confirming_channel(conn: &lapin::Connection) -> lapin::Channel {
     let ch = conn.create_channel().await.unwrap();
     ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
         .await
@@ -619,7 +651,7 @@ fn queue_state(queue: &str) -> (u32, u32) {
 }
 
 /// Polls until `queue` holds at least `n` messages (the broker is the synchronisation point).
-fn wait_for_queue_messages(queue: &str, n: u32) {
+pub(crate) fn wait_for_queue_messages(queue: &str, n: u32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while queue_messages(queue) < n {
         assert!(

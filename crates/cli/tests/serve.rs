@@ -2,7 +2,8 @@
 //! superseded jobs, sees lost consumers, and takes uploads through the HTTP API.
 
 use super::distributed::{
-    Consumer, Prefix, broker_url, check_same_as_embedded, control, shared, submit_args,
+    Consumer, Prefix, broker_url, check_same_as_embedded, confirming_channel, control, runtime,
+    shared, submit_args, wait_for_queue_messages,
 };
 use super::*;
 use std::io::BufRead;
@@ -272,4 +273,82 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let done = serve.wait_for_job(id, ended);
     assert_eq!(done["state"], "completed", "{done}");
     check_same_as_embedded(&done, "20480");
+}
+
+#[test]
+fn garbage_on_the_coordinators_queues_is_dead_lettered_with_a_reason() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let topology = prefix.topology();
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
+    // Serve has bound its queues once its API answers with the queues' depths.
+    serve.wait_for("/api/queues", |q| {
+        q.as_array().is_some_and(|q| !q.is_empty())
+    });
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "garbage")
+            .await
+            .unwrap();
+        let ch = confirming_channel(&conn).await;
+        for exchange in [topology.results_exchange(), topology.jobs_exchange()] {
+            ch.basic_publish(
+                exchange.as_str().into(),
+                "".into(),
+                lapin::options::BasicPublishOptions::default(),
+                b"\x00 not msgpack at all",
+                lapin::BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    });
+    wait_for_queue_messages(&topology.dead_letter_queue(), 2);
+    let headers = runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let mut headers = Vec::new();
+        for _ in 0..2 {
+            let got = ch
+                .basic_get(
+                    topology.dead_letter_queue().into(),
+                    lapin::options::BasicGetOptions { no_ack: true },
+                )
+                .await
+                .unwrap()
+                .expect("a dead letter");
+            headers.push(
+                got.delivery
+                    .properties
+                    .headers()
+                    .clone()
+                    .unwrap_or_default(),
+            );
+        }
+        headers
+    });
+    let mut from: Vec<String> = headers
+        .iter()
+        .map(|h| {
+            let text = |name: &str| match h.inner().get(name) {
+                Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+                other => panic!("{name}: {other:?}"),
+            };
+            assert!(text(mcp_broker_amqp::REASON_HEADER).starts_with("not an mcp message"));
+            text(mcp_broker_amqp::QUEUE_HEADER)
+        })
+        .collect();
+    from.sort();
+    let mut expected = vec![topology.jobs_queue(), topology.results_queue()];
+    expected.sort();
+    assert_eq!(from, expected);
+    assert_eq!(
+        serve.get("/api/jobs"),
+        Value::Array(vec![]),
+        "the coordinator carries on"
+    );
 }
