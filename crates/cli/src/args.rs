@@ -144,6 +144,15 @@ pub struct ServeArgs {
     /// Largest model + spec upload `POST /api/jobs` takes, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_upload_mib: usize,
+    /// Most scenarios a job submitted through the API may have.
+    #[arg(long, default_value_t = 10_000_000_000)]
+    pub max_scenarios: u64,
+    /// Largest `simulation.batch` a job submitted through the API may use.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_batch: u32,
+    /// Most outputs the model of a job submitted through the API may have.
+    #[arg(long, default_value_t = 256)]
+    pub max_outputs: usize,
 }
 
 /// Arguments of `mcp validate`.

@@ -62,6 +62,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         url: url.clone(),
         prefix: args.prefix.clone(),
         sandbox: Sandbox::new().context("could not start the WebAssembly engine")?,
+        limits: SubmitLimits {
+            scenarios: args.max_scenarios,
+            batch: args.max_batch,
+            outputs: args.max_outputs,
+        },
     };
     let controller = ClusterController {
         url: url.clone(),
@@ -154,6 +159,45 @@ struct ClusterSubmitter {
     url: String,
     prefix: String,
     sandbox: Sandbox,
+    limits: SubmitLimits,
+}
+
+/// What the operator allows a job submitted through the API.
+#[derive(Debug, Clone, Copy)]
+struct SubmitLimits {
+    scenarios: u64,
+    batch: u32,
+    outputs: usize,
+}
+
+impl SubmitLimits {
+    /// Checks a validated job against the limits, naming the one it exceeds.
+    fn check(&self, job: &mcp_protocol::JobModel, spec_name: &str) -> Result<(), String> {
+        let sim = &job.spec.simulation;
+        if sim.scenarios > self.scenarios {
+            return Err(format!(
+                "{spec_name}: simulation.scenarios is {}, more than this server takes ({}); \
+                 split the job or ask the operator to raise --max-scenarios",
+                sim.scenarios, self.scenarios
+            ));
+        }
+        if sim.batch > self.batch {
+            return Err(format!(
+                "{spec_name}: simulation.batch is {}, more than this server takes ({}); use a \
+                 smaller batch or ask the operator to raise --max-batch",
+                sim.batch, self.batch
+            ));
+        }
+        let outputs = job.info.outputs.len();
+        if outputs > self.outputs {
+            return Err(format!(
+                "the model has {outputs} outputs, more than this server takes ({}); ask the \
+                 operator to raise --max-outputs",
+                self.outputs
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Submitter for ClusterSubmitter {
@@ -168,6 +212,7 @@ impl Submitter for ClusterSubmitter {
         let job = new_job_id(&mcp_sandbox::ModelDigest::of(&model).0);
         let job = mcp_embedded::prepare(&self.sandbox, model, model_name, spec, &job)
             .map_err(|e| format!("{e:#}"))?;
+        self.limits.check(&job, spec_name)?;
         let submitted = Submitted {
             id: job.job.clone(),
             scenarios: job.spec.simulation.scenarios,

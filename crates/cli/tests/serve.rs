@@ -24,6 +24,7 @@ impl Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
             .args(["serve", "--broker", &broker_url(), "--prefix", &prefix.0])
             .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
+            .args(["--max-scenarios", "1000000"])
             .env("MCP_TOKEN", TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -265,6 +266,14 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
         "nothing was submitted"
     );
 
+    let huge = spec.replace("scenarios = 1_000_000", "scenarios = 2_000_000");
+    let (status, body) = upload(&serve, &model, &huge, TOKEN);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"],
+        "vars.toml: simulation.scenarios is 2000000, more than this server takes (1000000); \
+         split the job or ask the operator to raise --max-scenarios"
+    );
     let small = spec.replace("scenarios = 1_000_000", "scenarios = 20480");
     let (status, body) = upload(&serve, &model, &small, TOKEN);
     assert_eq!(status, 202, "{body}");
