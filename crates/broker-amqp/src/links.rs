@@ -209,17 +209,22 @@ impl AmqpBroker {
         retired
     }
 
-    /// Sends a command to consumers through the control exchange.
-    pub fn publish_control(&self, command: &ControlCommand) -> Result<(), BrokerError> {
+    /// Publishes `body` to `exchange` on a channel of its own and waits for the confirm.
+    fn publish_confirmed(
+        &self,
+        exchange: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), BrokerError> {
         let channel = self.channel()?;
         self.block_on(async {
             let confirm = channel
                 .basic_publish(
-                    self.topology.control_exchange().into(),
+                    exchange.into(),
                     "".into(),
                     BasicPublishOptions::default(),
-                    &encode(command),
-                    BasicProperties::default(),
+                    body,
+                    properties,
                 )
                 .await
                 .map_err(broker_err)?;
@@ -227,6 +232,15 @@ impl AmqpBroker {
             let _ = channel.close(200, "sent".into()).await;
             Ok(())
         })
+    }
+
+    /// Sends a command to consumers through the control exchange.
+    pub fn publish_control(&self, command: &ControlCommand) -> Result<(), BrokerError> {
+        self.publish_confirmed(
+            &self.topology.control_exchange(),
+            &encode(command),
+            BasicProperties::default(),
+        )
     }
 
     /// A private queue on the control exchange: the commands sent from now on.
@@ -288,22 +302,11 @@ impl AmqpBroker {
     /// Announces a job to the coordinator (persistent, confirmed). Announcing it again is
     /// harmless: the coordinator records each job once.
     pub fn announce_job(&self, job: &JobAnnouncement) -> Result<(), BrokerError> {
-        let channel = self.channel()?;
-        self.block_on(async {
-            let confirm = channel
-                .basic_publish(
-                    self.topology.jobs_exchange().into(),
-                    "".into(),
-                    BasicPublishOptions::default(),
-                    &encode(job),
-                    BasicProperties::default().with_delivery_mode(PERSISTENT),
-                )
-                .await
-                .map_err(broker_err)?;
-            confirmed(confirm).await?;
-            let _ = channel.close(200, "announced".into()).await;
-            Ok(())
-        })
+        self.publish_confirmed(
+            &self.topology.jobs_exchange(),
+            &encode(job),
+            BasicProperties::default().with_delivery_mode(PERSISTENT),
+        )
     }
 
     /// The coordinator's link: binds the durable results and jobs queues to their exchanges

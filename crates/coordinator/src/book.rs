@@ -227,13 +227,7 @@ impl Book {
         tracing::info!(job = %announcement.job, batches = n, "following job");
         self.running.insert(
             announcement.job.clone(),
-            Running {
-                announcement,
-                aggregator,
-                live,
-                producer: None,
-                external: false,
-            },
+            Running::new(announcement, aggregator, live, false),
         );
         Ok(())
     }
@@ -278,13 +272,7 @@ impl Book {
         let live = Live::new(&announcement.info.outputs);
         self.running.insert(
             announcement.job.clone(),
-            Running {
-                announcement,
-                aggregator,
-                live,
-                producer: None,
-                external: true,
-            },
+            Running::new(announcement, aggregator, live, true),
         );
         Ok(())
     }
@@ -613,6 +601,21 @@ impl Book {
 }
 
 impl Running {
+    fn new(
+        announcement: JobAnnouncement,
+        aggregator: Aggregator,
+        live: Live,
+        external: bool,
+    ) -> Running {
+        Running {
+            announcement,
+            aggregator,
+            live,
+            producer: None,
+            external,
+        }
+    }
+
     fn live_outputs(&self) -> usize {
         self.announcement.info.outputs.len()
     }
