@@ -4,9 +4,9 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 /// Most bytes of stdout and of stderr kept per model instance; the rest is counted and dropped.
@@ -90,6 +90,50 @@ impl WasiView for HostState {
 }
 
 const FIXED_ENTROPY_SEED: u128 = 0x6d63_705f_6e6f_5f65_6e74_726f_7079_2121;
+
+/// The WASI version whose clock interface [`freeze_sleeps`] replaces.
+const WASI_CLOCKS: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces the monotonic clock's `subscribe-duration` and `subscribe-instant` with pollables
+/// that are ready at once. A sleep is one blocking host call, out of reach of fuel and of the
+/// epoch, so a model sleeping for an hour would hold its consumer thread for an hour; with time
+/// frozen for models anyway, letting no time pass is both safe and consistent.
+pub(crate) fn freeze_sleeps(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(WASI_CLOCKS)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: wasmtime::StoreContextMut<'_, HostState>, (_nanos,): (u64,)| {
+            Ok((store.data_mut().elapsed()?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: wasmtime::StoreContextMut<'_, HostState>, (_when,): (u64,)| {
+            Ok((store.data_mut().elapsed()?,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+impl HostState {
+    /// A pollable that is already ready: a sleep that has already passed.
+    fn elapsed(&mut self) -> wasmtime::Result<Resource<DynPollable>> {
+        let resource = self.table.push(Elapsed)?;
+        wasmtime_wasi::p2::subscribe(&mut self.table, resource)
+    }
+}
+
+/// What every sleep of a model becomes: already over.
+struct Elapsed;
+
+#[async_trait::async_trait]
+impl Pollable for Elapsed {
+    async fn ready(&mut self) {}
+}
 
 /// A clock that always reads zero: models cannot tell the time.
 struct FrozenClock;

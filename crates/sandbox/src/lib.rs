@@ -85,6 +85,7 @@ impl Sandbox {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        host::freeze_sleeps(&mut linker)?;
         spawn_epoch_ticker(&engine);
         Ok(Sandbox {
             engine,

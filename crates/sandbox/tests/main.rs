@@ -58,9 +58,13 @@ fn evaluates_a_batch() {
 
 /// Runs `faulty` on one batch whose scenario `k` has `modes[k]` and `x = k`.
 fn run_faulty(modes: &[f64]) -> mcp_sandbox::BatchOutcome {
+    run_faulty_with(modes, limits())
+}
+
+fn run_faulty_with(modes: &[f64], limits: RunLimits) -> mcp_sandbox::BatchOutcome {
     let sandbox = Sandbox::new().unwrap();
-    let model = sandbox.load(&model_bytes("faulty"), &limits()).unwrap();
-    let mut runner = ModelRunner::new(model, limits()).unwrap();
+    let model = sandbox.load(&model_bytes("faulty"), &limits).unwrap();
+    let mut runner = ModelRunner::new(model, limits).unwrap();
     let inputs: Vec<f64> = modes
         .iter()
         .enumerate()
@@ -72,7 +76,11 @@ fn run_faulty(modes: &[f64]) -> mcp_sandbox::BatchOutcome {
 /// Checks that exactly scenario 101 of a batch of three failed with `kind`, and that its
 /// neighbours 100 and 102 still produced their outputs.
 fn check_isolated(mode: f64, kind: FailureKind, message: &str) {
-    let out = run_faulty(&[0.0, mode, 0.0]);
+    check_isolated_with(limits(), mode, kind, message);
+}
+
+fn check_isolated_with(limits: RunLimits, mode: f64, kind: FailureKind, message: &str) {
+    let out = run_faulty_with(&[0.0, mode, 0.0], limits);
     assert_eq!(
         out.columns,
         vec![vec![0.0, 2.0]],
@@ -105,6 +113,70 @@ fn an_infinite_loop_runs_out_of_fuel() {
         FailureKind::OutOfFuel,
         "used more than its fuel (1000000 units per scenario)",
     );
+}
+
+#[test]
+fn bulk_memory_pays_fuel_by_the_byte_and_stops_at_the_time_limit() {
+    // wasmtime charges `memory.fill` per byte written, so filling 4 MiB over and over runs out
+    // of fuel like any loop...
+    check_isolated(
+        10.0,
+        FailureKind::OutOfFuel,
+        "used more than its fuel (1000000 units per scenario)",
+    );
+    // ...and with fuel to spare, the wall-clock limit (epoch interruption) stops it.
+    let limits = RunLimits {
+        scenario_timeout: Duration::from_millis(300),
+        fuel_per_scenario: u64::MAX / 4,
+        ..limits()
+    };
+    check_isolated_with(
+        limits,
+        10.0,
+        FailureKind::Timeout,
+        "ran longer than 300 ms per scenario",
+    );
+}
+
+#[test]
+fn a_model_that_sleeps_holds_nothing_up() {
+    // A sleep is one blocking host call, where neither fuel nor the epoch can reach; time is
+    // frozen for models, so the sandbox lets no time pass and the scenario goes on at once.
+    let out = run_faulty(&[14.0, 0.0]);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.columns, vec![vec![0.0, 1.0]]);
+}
+
+#[test]
+fn integer_division_by_zero_is_its_own_kind() {
+    check_isolated(11.0, FailureKind::DivideByZero, "integer divide by zero");
+}
+
+#[test]
+fn a_model_sees_no_files_environment_sockets_or_time() {
+    // Trying everything (and failing) takes more than the default fuel.
+    let limits = RunLimits {
+        fuel_per_scenario: 100_000_000,
+        ..limits()
+    };
+    let out = run_faulty_with(&[12.0], limits);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    // Each bit is one thing the model reached; see the faulty model's probe_host().
+    assert_eq!(
+        out.columns,
+        vec![vec![0.0]],
+        "the model saw part of the host"
+    );
+}
+
+#[test]
+fn host_entropy_and_clocks_are_the_same_in_every_instance() {
+    let first = run_faulty(&[13.0, 13.0, 13.0]);
+    let again = run_faulty(&[13.0, 13.0, 13.0]);
+    assert!(first.failures.is_empty(), "{:?}", first.failures);
+    assert_eq!(first.columns, again.columns);
+    // Not a constant model: successive draws within an instance differ.
+    assert_ne!(first.columns[0][0], first.columns[0][1]);
 }
 
 #[test]
@@ -162,6 +234,19 @@ fn model_output_goes_to_the_log_not_the_terminal() {
     let out = run_faulty(&[9.0, 9.0]);
     assert!(out.failures.is_empty());
     assert_eq!(out.columns, vec![vec![0.0, 1.0]]);
+}
+
+#[test]
+fn refuses_a_model_that_panics_in_describe() {
+    let err = load_err(&model_bytes("describe-panics"));
+    assert!(
+        err.starts_with("the model's describe() failed (panic): panicked at "),
+        "{err}"
+    );
+    assert!(
+        err.contains("describe-panics cannot describe itself"),
+        "{err}"
+    );
 }
 
 #[test]

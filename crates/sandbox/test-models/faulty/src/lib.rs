@@ -15,6 +15,11 @@
 //! | 7 | executes `unreachable` |
 //! | 8 | returns no outputs at all for the batch |
 //! | 9 | prints to stdout and stderr, then `y = x` |
+//! | 10 | fills a 4 MiB buffer with bulk memory operations (`memory.fill`) forever |
+//! | 11 | divides an integer by zero (a bare `i32.div_s`, which traps) |
+//! | 12 | probes the host: `y` is a bit set of what it could see (0 when nothing) |
+//! | 13 | `y` is a value drawn from the host's entropy and clocks (same everywhere when reproducible) |
+//! | 14 | sleeps for an hour (a blocking WASI poll: one call, no fuel), then `y = x` |
 
 #![allow(missing_debug_implementations)]
 
@@ -49,8 +54,91 @@ fn evaluate(mode: f64, x: f64) -> Result<f64, String> {
             eprintln!("faulty says hello on stderr");
             Ok(x)
         }
+        10 => {
+            let mut buffer = vec![0u8; 4 << 20];
+            let mut pass: u8 = 0;
+            loop {
+                pass = pass.wrapping_add(1);
+                buffer.fill(std::hint::black_box(pass));
+                std::hint::black_box(&buffer);
+            }
+        }
+        11 => {
+            let divisor = std::hint::black_box(x as i32 * 0);
+            // SAFETY: deliberately false. Promising a non-zero divisor removes Rust's check, so
+            // the division compiles to a bare `i32.div_s`, which WebAssembly defines to trap.
+            #[allow(unsafe_code)]
+            unsafe {
+                core::hint::assert_unchecked(divisor != 0 && divisor != -1)
+            };
+            Ok(f64::from(std::hint::black_box(7i32) / divisor))
+        }
+        12 => Ok(f64::from(probe_host())),
+        13 => Ok(entropy_and_time()),
+        14 => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            Ok(x)
+        }
         _ => Ok(x),
     }
+}
+
+/// What the model could reach of the host, one bit each: 1 a file, 2 the working directory,
+/// 4 an environment variable, 8 a program argument, 16 a TCP socket, 32 a name lookup, 64 a
+/// UDP socket, 128 a wall clock past the epoch, 256 a monotonic clock that moves.
+fn probe_host() -> u32 {
+    let mut seen = 0;
+    if std::fs::read("/etc/passwd").is_ok() || std::fs::read("faulty.wasm").is_ok() {
+        seen |= 1;
+    }
+    if std::fs::read_dir(".").is_ok() || std::fs::read_dir("/").is_ok() {
+        seen |= 2;
+    }
+    if std::env::vars_os().next().is_some() {
+        seen |= 4;
+    }
+    if std::env::args_os().next().is_some() {
+        seen |= 8;
+    }
+    if std::net::TcpStream::connect("127.0.0.1:5672").is_ok() {
+        seen |= 16;
+    }
+    if std::net::ToSocketAddrs::to_socket_addrs("localhost:80").is_ok() {
+        seen |= 32;
+    }
+    if std::net::UdpSocket::bind("127.0.0.1:0").is_ok() {
+        seen |= 64;
+    }
+    let now = std::time::SystemTime::now();
+    if now
+        .duration_since(std::time::UNIX_EPOCH)
+        .is_ok_and(|d| !d.is_zero())
+    {
+        seen |= 128;
+    }
+    let start = std::time::Instant::now();
+    let mut spin: u64 = 0;
+    for i in 0..100_000u64 {
+        spin = std::hint::black_box(spin.wrapping_add(i));
+    }
+    if !start.elapsed().is_zero() {
+        seen |= 256;
+    }
+    seen
+}
+
+/// Mixes what the host offers as entropy and time into one number: the hash seed of a
+/// `HashMap` (drawn from the host's random source), and both clocks.
+fn entropy_and_time() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(42);
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let hash = hasher.finish() ^ wall;
+    // 52 bits keep the value exact in an f64.
+    (hash >> 12) as f64
 }
 
 /// Recursion whose frames live on the wasm call stack (no locals spill to the shadow stack in
