@@ -17,6 +17,8 @@ tasks:
                      build the models, run every test
   bench              build the models and run the benchmarks (release), embedded and
                      over RabbitMQ
+  broker             make sure the test broker runs (RabbitMQ on 5672, TLS on 5671) and
+                     print the variables the tests read, ready for `export`
   help               this text
 ";
 
@@ -52,6 +54,13 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("web") => web(),
         Some("bench") => bench(),
+        Some("broker") => {
+            let broker = ensure_broker()?;
+            println!("MCP_TEST_BROKER={}", broker.url);
+            println!("MCP_TEST_BROKER_TLS={}", broker.tls_url);
+            println!("MCP_TEST_BROKER_CA={}", broker.ca.display());
+            Ok(())
+        }
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -242,7 +251,9 @@ fn test() -> Result<()> {
     build_all_models()?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("MCP_TEST_BROKER", broker)
+        .env("MCP_TEST_BROKER", broker.url)
+        .env("MCP_TEST_BROKER_TLS", broker.tls_url)
+        .env("MCP_TEST_BROKER_CA", broker.ca)
         .env("MCP_TEST_CHROMIUM", chromium))
 }
 
@@ -280,16 +291,44 @@ fn ensure_chromium() -> Result<String> {
     Ok(CHROMIUM.to_string())
 }
 
-/// The broker the tests use: `MCP_TEST_BROKER` if set; else a RabbitMQ on 127.0.0.1:5672, started
-/// (and installed, where apt-get can) when it is not running. Fails, never skips, without one.
-fn ensure_broker() -> Result<String> {
+/// The brokers the tests use: plain AMQP and AMQP over TLS to the same RabbitMQ.
+struct TestBroker {
+    url: String,
+    tls_url: String,
+    ca: PathBuf,
+}
+
+/// The broker the tests use: `MCP_TEST_BROKER` (with `MCP_TEST_BROKER_TLS` and
+/// `MCP_TEST_BROKER_CA`) if set; else a RabbitMQ on 127.0.0.1:5672 with a TLS listener on 5671
+/// under a throwaway test CA, started (and installed, where apt-get can) when it is not running.
+/// Fails, never skips, without one.
+fn ensure_broker() -> Result<TestBroker> {
     if let Ok(url) = std::env::var("MCP_TEST_BROKER") {
-        return Ok(url);
+        let (Ok(tls_url), Ok(ca)) = (
+            std::env::var("MCP_TEST_BROKER_TLS"),
+            std::env::var("MCP_TEST_BROKER_CA"),
+        ) else {
+            bail!(
+                "MCP_TEST_BROKER is set, so the tests use that broker; also set \
+                 MCP_TEST_BROKER_TLS (its amqps:// URL) and MCP_TEST_BROKER_CA (the PEM file of \
+                 the CA that signed its certificate)"
+            );
+        };
+        return Ok(TestBroker {
+            url,
+            tls_url,
+            ca: ca.into(),
+        });
     }
-    const URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
     const ADDR: &str = "127.0.0.1:5672";
-    if listening(ADDR) {
-        return Ok(URL.to_string());
+    const TLS_ADDR: &str = "127.0.0.1:5671";
+    let broker = TestBroker {
+        url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+        tls_url: "amqps://guest:guest@localhost:5671/%2f".into(),
+        ca: Path::new(TEST_TLS_DIR).join("ca.pem"),
+    };
+    if listening(ADDR) && listening(TLS_ADDR) {
+        return Ok(broker);
     }
     if !on_path("rabbitmq-server") {
         if !on_path("apt-get") {
@@ -300,19 +339,114 @@ fn ensure_broker() -> Result<String> {
             .args(["install", "-y", "-qq", "rabbitmq-server"])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
+    configure_test_tls()?;
+    if listening(ADDR) {
+        // Running without the TLS listener: it reads its configuration only when it starts.
+        eprintln!("restarting RabbitMQ to open its TLS listener on {TLS_ADDR}");
+        run(Command::new("rabbitmqctl").arg("stop"))?;
+    }
     run(Command::new("rabbitmq-server").arg("-detached"))?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !listening(ADDR) {
+    while !(listening(ADDR) && listening(TLS_ADDR)) {
         if std::time::Instant::now() > deadline {
             bail!(
-                "rabbitmq-server started but nothing listens on {ADDR} after 120 s; see /var/log/rabbitmq/"
+                "rabbitmq-server started but nothing listens on {ADDR} and {TLS_ADDR} after 120 s; \
+                 see /var/log/rabbitmq/"
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     // The port opens before the node is fully booted; this returns once it is.
     run(Command::new("rabbitmqctl").args(["await_startup"]))?;
-    Ok(URL.to_string())
+    Ok(broker)
+}
+
+/// Where the test broker's throwaway CA and certificate live.
+const TEST_TLS_DIR: &str = "/etc/rabbitmq/mcp-test-tls";
+/// Marks the block this task adds to rabbitmq.conf.
+const TLS_CONF_MARK: &str = "# mcp test TLS listener (added by `cargo xtask test`)";
+
+/// Makes a throwaway CA and a certificate for localhost signed by it (openssl), and has the
+/// local RabbitMQ listen for TLS on 5671 with them. Test-only: the key is world-readable.
+fn configure_test_tls() -> Result<()> {
+    let dir = Path::new(TEST_TLS_DIR);
+    if !dir.join("server.pem").is_file() {
+        if !on_path("openssl") {
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-qq", "openssl"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("could not create {TEST_TLS_DIR}"))?;
+        let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=mcp test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ])?;
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ])?;
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ])?;
+        // RabbitMQ runs as its own user and must read the key.
+        run(Command::new("chmod")
+            .args(["644", "server.key"])
+            .current_dir(dir))?;
+    }
+    let conf = Path::new("/etc/rabbitmq/rabbitmq.conf");
+    let text = std::fs::read_to_string(conf).unwrap_or_default();
+    if !text.contains(TLS_CONF_MARK) {
+        let block = format!(
+            "\n{TLS_CONF_MARK}\nlisteners.ssl.default = 5671\n\
+             ssl_options.cacertfile = {TEST_TLS_DIR}/ca.pem\n\
+             ssl_options.certfile = {TEST_TLS_DIR}/server.pem\n\
+             ssl_options.keyfile = {TEST_TLS_DIR}/server.key\n\
+             ssl_options.verify = verify_none\n\
+             ssl_options.fail_if_no_peer_cert = false\n"
+        );
+        std::fs::write(conf, text + &block)
+            .with_context(|| format!("could not write {}", conf.display()))?;
+    }
+    Ok(())
 }
 
 fn no_broker_message() -> String {
@@ -342,7 +476,7 @@ fn bench() -> Result<()> {
 /// `pricing` embedded against distributed (two consumer processes on this machine) in the same
 /// run, and the batching gain: the same job with one scenario per message.
 fn bench_distributed() -> Result<()> {
-    let broker = ensure_broker()?;
+    let broker = ensure_broker()?.url;
     run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
     let mcp = target_dir().join("release/mcp");
     let model = target_dir().join("models/pricing.wasm");

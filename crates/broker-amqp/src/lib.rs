@@ -58,11 +58,30 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Connects to `url` (`amqp://user:pass@host:port/vhost`), naming the connection `name` in
-/// the broker's management tools.
+/// Extra CA certificates (PEM) that `amqps://` connections of this process trust.
+static EXTRA_CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every later `amqps://` connection of this process trust the CA certificates in `pem`
+/// besides the system's. The first call wins: a process talks to one broker.
+pub fn trust_ca_certificates(pem: String) -> Result<(), String> {
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    let _ = EXTRA_CA.set(pem);
+    Ok(())
+}
+
+/// Connects to `url` (`amqp://user:pass@host:port/vhost`, or `amqps://` for TLS, checked
+/// against the system's CA certificates and those given to [`trust_ca_certificates`]), naming
+/// the connection `name` in the broker's management tools.
 pub async fn connect(url: &str, name: &str) -> Result<lapin::Connection, lapin::Error> {
     let properties = lapin::ConnectionProperties::default().with_connection_name(name.into());
-    lapin::Connection::connect(url, properties).await
+    let tls = lapin::tcp::OwnedTLSConfig {
+        identity: None,
+        cert_chain: EXTRA_CA.get().cloned(),
+    };
+    lapin::Connection::connect_with_config(url, properties, tls, lapin::runtime::default_runtime()?)
+        .await
 }
 
 #[cfg(test)]

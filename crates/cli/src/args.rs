@@ -69,16 +69,11 @@ pub struct SubmitArgs {
     /// instead of running embedded.
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: Option<String>,
-    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
-    /// password out of `ps` and shell history).
-    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
-    pub broker_credentials: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: BrokerOptions,
     /// With --broker: follow the job to its end and print its summary.
     #[arg(long)]
     pub wait: bool,
-    /// With --broker: the prefix of the queue and exchange names.
-    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
-    pub prefix: String,
     /// Embedded: serve the live dashboard while the job runs, on ADDR [default:
     /// 127.0.0.1:8080; port 0 picks a free one]. The URL is printed on stderr.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
@@ -95,10 +90,8 @@ pub struct ConsumerArgs {
     /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: String,
-    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
-    /// password out of `ps` and shell history).
-    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
-    pub broker_credentials: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: BrokerOptions,
     /// This consumer's id, shown in telemetry [default: HOST-PID].
     #[arg(long)]
     pub id: Option<String>,
@@ -109,9 +102,6 @@ pub struct ConsumerArgs {
     /// await the broker's confirm (up to 16), and a few queued ahead.
     #[arg(long, default_value_t = 32)]
     pub prefetch: u16,
-    /// The prefix of the queue and exchange names.
-    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
-    pub prefix: String,
 }
 
 /// Arguments of `mcp serve`.
@@ -120,13 +110,8 @@ pub struct ServeArgs {
     /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: String,
-    /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
-    /// password out of `ps` and shell history).
-    #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
-    pub broker_credentials: Option<PathBuf>,
-    /// The prefix of the queue and exchange names.
-    #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
-    pub prefix: String,
+    #[command(flatten)]
+    pub connection: BrokerOptions,
     /// The job history (SQLite) [default: $XDG_DATA_HOME/mcp/history.sqlite3, else
     /// ~/.local/share/mcp/history.sqlite3].
     #[arg(long, env = "MCP_DB")]
@@ -200,10 +185,21 @@ pub struct ControlArgs {
     /// The RabbitMQ broker (`amqp://user:pass@host:port/vhost`).
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]
     pub broker: String,
+    #[command(flatten)]
+    pub connection: BrokerOptions,
+}
+
+/// How to reach the broker, besides its URL: shared by every command that takes `--broker`.
+#[derive(Debug, Args)]
+pub struct BrokerOptions {
     /// A file holding the broker's `user:password`, which replace any in the URL (keeps the
     /// password out of `ps` and shell history).
     #[arg(long, env = "MCP_BROKER_CREDENTIALS")]
     pub broker_credentials: Option<PathBuf>,
+    /// For `amqps://`: a PEM file of CA certificates to trust besides the system's (for a
+    /// broker whose certificate a private CA signed).
+    #[arg(long, env = "MCP_BROKER_CA")]
+    pub broker_ca: Option<PathBuf>,
     /// The prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
     pub prefix: String,

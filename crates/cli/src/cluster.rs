@@ -40,9 +40,20 @@ pub fn new_job_id(digest: &str) -> String {
     )
 }
 
-/// The broker URL, with the credentials of `credentials` (a `user:password` file) when given.
-pub fn resolve_broker(url: &str, credentials: Option<&std::path::Path>) -> anyhow::Result<String> {
-    let Some(path) = credentials else {
+/// The broker URL, with the credentials of `--broker-credentials` (a `user:password` file) when
+/// given; trusts the CA certificates of `--broker-ca` for `amqps://`.
+pub fn resolve_broker(url: &str, options: &crate::args::BrokerOptions) -> anyhow::Result<String> {
+    if let Some(path) = &options.broker_ca {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read --broker-ca {}", path.display()))?;
+        mcp_broker_amqp::trust_ca_certificates(pem).map_err(|e| {
+            anyhow!(
+                "--broker-ca {} {e}; give the PEM file of the CA that signed the broker's certificate",
+                path.display()
+            )
+        })?;
+    }
+    let Some(path) = &options.broker_credentials else {
         return Ok(url.to_string());
     };
     let text = std::fs::read_to_string(path)
@@ -286,7 +297,7 @@ fn publish(
 /// acknowledged, and the process exits 0. When the broker goes away, it reconnects with
 /// backoff and carries on; batches it had not acknowledged are redelivered by the broker.
 pub fn consumer(mut args: ConsumerArgs) -> anyhow::Result<()> {
-    args.broker = resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
+    args.broker = resolve_broker(&args.broker, &args.connection)?;
     let id = args
         .id
         .clone()
@@ -306,7 +317,7 @@ pub fn consumer(mut args: ConsumerArgs) -> anyhow::Result<()> {
     let mut telemetry = Telemetry::new(&id, threads);
     let mut backoff = Backoff::new();
     loop {
-        let broker = match connect(&args.broker, &args.prefix, &name, Some(&drain)) {
+        let broker = match connect(&args.broker, &args.connection.prefix, &name, Some(&drain)) {
             Ok(broker) => broker,
             Err(_) if drain.load(Ordering::Relaxed) => return Ok(()),
             Err(e) => return Err(e),

@@ -42,9 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 consumer: args.consumer,
                 job: None,
             };
-            let url =
-                crate::cluster::resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
-            crate::cluster::control(&url, &args.prefix, &command)?;
+            let url = crate::cluster::resolve_broker(&args.broker, &args.connection)?;
+            crate::cluster::control(&url, &args.connection.prefix, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect(args) => inspect(args),
@@ -137,10 +136,14 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         .progress_chars("=> "),
     );
     if let Some(url) = &args.broker {
-        let followed =
-            crate::cluster::submit(url, &args.prefix, job.clone(), args.wait, &mut |p| {
-                bar.set_position(p.scenarios)
-            })?;
+        let url = crate::cluster::resolve_broker(url, &args.connection)?;
+        let followed = crate::cluster::submit(
+            &url,
+            &args.connection.prefix,
+            job.clone(),
+            args.wait,
+            &mut |p| bar.set_position(p.scenarios),
+        )?;
         bar.finish_and_clear();
         let Some(followed) = followed else {
             eprintln!(

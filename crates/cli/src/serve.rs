@@ -39,7 +39,7 @@ pub fn new_token() -> anyhow::Result<String> {
 
 /// Runs the coordinator until SIGTERM or Ctrl-C.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let url = resolve_broker(&args.broker, args.broker_credentials.as_deref())?;
+    let url = resolve_broker(&args.broker, &args.connection)?;
     let db = args.db.clone().unwrap_or_else(default_db);
     let book = Book::open(&db, now_ms())?;
     let book = Arc::new(Mutex::new(book));
@@ -60,7 +60,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let submitter = ClusterSubmitter {
         url: url.clone(),
-        prefix: args.prefix.clone(),
+        prefix: args.connection.prefix.clone(),
         sandbox: Sandbox::new().context("could not start the WebAssembly engine")?,
         limits: SubmitLimits {
             scenarios: args.max_scenarios,
@@ -70,7 +70,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let controller = ClusterController {
         url: url.clone(),
-        prefix: args.prefix.clone(),
+        prefix: args.connection.prefix.clone(),
         broker: Mutex::default(),
     };
     let (token, generated) = match args.token.clone() {
@@ -102,7 +102,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let name = "mcp serve";
     let mut backoff = Backoff::new();
     let outcome = loop {
-        let broker = match connect(&url, &args.prefix, name, Some(&stop)) {
+        let broker = match connect(&url, &args.connection.prefix, name, Some(&stop)) {
             Ok(broker) => broker,
             Err(_) if stop.load(Ordering::Relaxed) => break Ok(()),
             Err(e) => break Err(e),

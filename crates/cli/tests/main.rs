@@ -3,6 +3,7 @@
 mod bad_input;
 mod dashboard;
 mod distributed;
+mod faults;
 mod jobs;
 mod serve;
 

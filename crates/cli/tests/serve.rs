@@ -21,15 +21,25 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(prefix: &Prefix, db: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
-            .args(["serve", "--broker", &broker_url(), "--prefix", &prefix.0])
+        Serve::spawn(Serve::command(&broker_url(), prefix, db))
+    }
+
+    /// The command line of a coordinator on `broker` (stdout piped, stderr dropped).
+    pub(crate) fn command(broker: &str, prefix: &Prefix, db: &Path) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mcp"));
+        command
+            .args(["serve", "--broker", broker, "--prefix", &prefix.0])
             .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
             .args(["--max-scenarios", "1000000"])
             .env("MCP_TOKEN", TOKEN)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mcp serve");
+            .stderr(Stdio::null());
+        command
+    }
+
+    /// Starts `command` and reads the dashboard's URL from the first line it prints.
+    pub(crate) fn spawn(mut command: Command) -> Serve {
+        let mut child = command.spawn().expect("start mcp serve");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -60,11 +70,11 @@ impl Serve {
     }
 
     /// Polls `GET /api/jobs/{id}` until `done` holds (at most two minutes).
-    fn wait_for_job(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for_job(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
         self.wait_for(&format!("/api/jobs/{id}"), done)
     }
 
-    fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let value = self.get(path);
@@ -77,6 +87,15 @@ impl Serve {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The coordinator's stderr, when its command piped it.
+    pub(crate) fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.child.stderr.take().expect("stderr piped")
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn kill(&mut self) {
