@@ -1,5 +1,7 @@
 //! Project tasks: `cargo xtask <task>`. Run `cargo xtask help` for the list.
 
+mod chaos;
+
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,11 @@ tasks:
                      build the models, run every test
   bench              build the models and run the benchmarks (release), embedded and
                      over RabbitMQ
+  chaos [--scenarios N] [--min-seconds S] [--consumers K] [--kill-every-ms T]
+        [--seed X] [--debug]
+                     soak: a job of at least S s (default 180) on K consumers (4) while one
+                     is SIGKILLed every T ms (2500) on average and the broker restarts twice;
+                     the totals and outputs must equal the embedded run's
   broker             make sure the test broker runs (RabbitMQ on 5672, TLS on 5671) and
                      print the variables the tests read, ready for `export`
   help               this text
@@ -54,6 +61,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("web") => web(),
         Some("bench") => bench(),
+        Some("chaos") => chaos::chaos(&args[1..]),
         Some("broker") => {
             let broker = ensure_broker()?;
             println!("MCP_TEST_BROKER={}", broker.url);
@@ -251,10 +259,23 @@ fn test() -> Result<()> {
     build_all_models()?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("MCP_TEST_BROKER", broker.url)
-        .env("MCP_TEST_BROKER_TLS", broker.tls_url)
-        .env("MCP_TEST_BROKER_CA", broker.ca)
-        .env("MCP_TEST_CHROMIUM", chromium))
+        .env("MCP_TEST_BROKER", &broker.url)
+        .env("MCP_TEST_BROKER_TLS", &broker.tls_url)
+        .env("MCP_TEST_BROKER_CA", &broker.ca)
+        .env("MCP_TEST_CHROMIUM", chromium))?;
+    // The soak's short version: same faults and checks, a job of seconds, the debug build the
+    // tests just made.
+    chaos::chaos(&[
+        "--debug".into(),
+        "--scenarios".into(),
+        "200000".into(),
+        "--min-seconds".into(),
+        "0".into(),
+        "--kill-every-ms".into(),
+        "5000".into(),
+        "--seed".into(),
+        "1".into(),
+    ])
 }
 
 /// Installs the dashboard's npm packages, exactly as `web/package-lock.json` pins them. The

@@ -3,7 +3,7 @@
 //! | name | kind | arguments | why |
 //! |---|---|---|---|
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
-//! | `P.scenarios` | quorum queue | `x-delivery-limit` 5, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 5 times (a poison batch) goes to `P.dead-letters` |
+//! | `P.scenarios` | quorum queue | `x-delivery-limit` 20, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 20 times (a poison batch) goes to `P.dead-letters` |
 //! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
 //! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results` |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, transient | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, and nothing older than a minute |
@@ -17,8 +17,11 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 
-/// How many times a scenario batch is delivered before it is dead-lettered.
-pub const DELIVERY_LIMIT: i64 = 5;
+/// How many times a scenario batch is delivered before it is dead-lettered. On RabbitMQ 3.10 a
+/// batch returned because its consumer died, or because the broker restarted, counts as a
+/// delivery; with consumers SIGKILLed every few seconds (`cargo xtask chaos`) a limit of 5
+/// dead-lettered healthy batches, so this is 4.x's default of 20.
+pub const DELIVERY_LIMIT: i64 = 20;
 /// Bound of each stats queue, in messages.
 pub const STATS_MAX_LENGTH: i64 = 1000;
 /// Time-to-live of a stats message, in milliseconds.

@@ -23,7 +23,9 @@ pub use store::{JobRecord, JobState, Store, StoreError, StoreResult};
 
 use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
 use mcp_spec::Spec;
-use mcp_stats::{BucketCounts, Moments, summarize};
+use mcp_stats::{
+    BucketCounts, EXACT_PERCENTILE_VALUES, Moments, Sketch, summarize, summarize_sketch,
+};
 use std::collections::BTreeMap;
 
 /// Whether a result batch was new.
@@ -67,6 +69,9 @@ pub struct Aggregator {
     failures: FailureTally,
     /// Whether values are kept for percentiles (not when only counting, see [`Aggregator::counting`]).
     keep_values: bool,
+    /// Per output, a sketch of the values instead, for jobs of more than
+    /// [`EXACT_PERCENTILE_VALUES`] values (decided from the spec, so the same for every run of it).
+    sketches: Option<Vec<Sketch>>,
 }
 
 impl Aggregator {
@@ -75,6 +80,7 @@ impl Aggregator {
     pub fn counting(info: ModelInfo, spec: &Spec) -> Aggregator {
         Aggregator {
             keep_values: false,
+            sketches: None,
             ..Aggregator::new(info, spec)
         }
     }
@@ -84,7 +90,9 @@ impl Aggregator {
         let sim = spec.simulation;
         let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
         let n_out = info.outputs.len();
+        let sketched = sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES;
         Aggregator {
+            sketches: sketched.then(|| vec![Sketch::default(); n_out]),
             seed: sim.seed,
             total_scenarios: sim.scenarios,
             total_batches,
@@ -93,10 +101,14 @@ impl Aggregator {
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
             values: vec![Vec::new(); n_out],
-            counts: vec![BucketCounts::default(); n_out],
+            counts: if sketched {
+                Vec::new()
+            } else {
+                vec![BucketCounts::default(); n_out]
+            },
             scenarios: 0,
             failures: FailureTally::default(),
-            keep_values: true,
+            keep_values: !sketched,
             info,
         }
     }
@@ -117,6 +129,11 @@ impl Aggregator {
         let values = if self.keep_values {
             result.values
         } else {
+            if let Some(sketches) = &mut self.sketches {
+                for (sketch, batch) in sketches.iter_mut().zip(&result.values) {
+                    sketch.add(batch);
+                }
+            }
             Vec::new()
         };
         for ((all, counts), batch) in self.values.iter_mut().zip(&mut self.counts).zip(values) {
@@ -166,21 +183,29 @@ impl Aggregator {
                 merged.merge(m);
             }
         }
-        // One thread per output: selecting percentiles is the last big step of a job.
-        let summaries: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
+        let summaries: Vec<_> = match &self.sketches {
+            Some(sketches) => self
                 .merged
                 .iter()
-                .zip(self.values.iter().zip(&self.counts))
-                .map(|(moments, (values, counts))| {
-                    scope.spawn(move || summarize(moments, values, counts))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("summary thread"))
-                .collect()
-        });
+                .zip(sketches)
+                .map(|(moments, sketch)| summarize_sketch(moments, sketch))
+                .collect(),
+            // One thread per output: selecting percentiles is the last big step of a job.
+            None => std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .merged
+                    .iter()
+                    .zip(self.values.iter().zip(&self.counts))
+                    .map(|(moments, (values, counts))| {
+                        scope.spawn(move || summarize(moments, values, counts))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("summary thread"))
+                    .collect()
+            }),
+        };
         let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
         JobSummary {
             model: ModelRef {
@@ -264,5 +289,35 @@ mod tests {
         assert_eq!(agg.add(result(7, vec![1.0, 1.0])), Added::OutOfRange);
         assert_eq!(agg.progress().scenarios, 2);
         assert!(!agg.is_complete());
+    }
+
+    #[test]
+    fn jobs_past_the_exact_limit_are_sketched_the_same_in_any_order() {
+        let big = EXACT_PERCENTILE_VALUES + 2;
+        let small = Aggregator::new(info(), &spec(EXACT_PERCENTILE_VALUES, 2));
+        assert!(small.sketches.is_none(), "up to the limit, percentiles are exact");
+        let batches: Vec<ResultBatch> = (0..500u64)
+            .map(|i| result(i, vec![i as f64 * 0.37, 1000.0 - i as f64]))
+            .collect();
+        let mut forward = Aggregator::new(info(), &spec(big, 2));
+        let mut backward = Aggregator::new(info(), &spec(big, 2));
+        assert!(forward.values[0].is_empty() && forward.sketches.is_some());
+        for b in batches.iter().cloned() {
+            forward.add(b);
+        }
+        for b in batches.iter().rev().cloned() {
+            backward.add(b);
+        }
+        // Values are folded into the sketch as they arrive, never kept.
+        assert!(forward.values[0].is_empty());
+        let (a, b) = (forward.into_summary(0.0), backward.into_summary(0.0));
+        assert_eq!(a, b);
+        let y = &a.outputs.0[0].1;
+        assert_eq!(y.count, 1000);
+        assert_eq!(y.percentile_error, mcp_stats::SKETCH_RELATIVE_ERROR);
+        let mut all: Vec<f64> = batches.iter().flat_map(|b| b.values[0].clone()).collect();
+        all.sort_by(f64::total_cmp);
+        let exact = mcp_stats::percentile_sorted(&all, 50.0);
+        assert!((y.percentiles.p50 - exact).abs() <= y.percentile_error * exact.abs());
     }
 }

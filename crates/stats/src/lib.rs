@@ -9,10 +9,12 @@
 mod histogram;
 mod moments;
 mod percentiles;
+mod sketch;
 
 pub use histogram::Histogram;
 pub use moments::Moments;
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
+pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +40,16 @@ pub struct OutputSummary {
     pub max: f64,
     /// Percentiles p1, p5, p25, p50, p75, p95, p99 (linear interpolation, as numpy's default).
     pub percentiles: Percentiles,
+    /// Bound on the relative error of `percentiles`: 0 when they are exact, as they are for
+    /// jobs of up to [`EXACT_PERCENTILE_VALUES`] values; [`SKETCH_RELATIVE_ERROR`] past that.
+    #[serde(default)]
+    pub percentile_error: f64,
 }
+
+/// Most output values (scenarios × outputs) a job may have for its percentiles to be exact:
+/// 2²⁵ values, 256 MiB of them, kept until the job ends. Larger jobs summarise each output in a
+/// [`Sketch`], whose memory does not grow with the number of scenarios.
+pub const EXACT_PERCENTILE_VALUES: u64 = 1 << 25;
 
 /// Builds a summary from merged moments and all the values, in chunks of any size and order,
 /// whose bucket counts were kept as they arrived.
@@ -46,6 +57,15 @@ pub fn summarize<C: AsRef<[f64]>>(
     m: &Moments,
     values: &[C],
     counts: &BucketCounts,
+) -> OutputSummary {
+    summary_of(m, Percentiles::of_counted_chunks(values, counts), 0.0)
+}
+
+/// A summary from merged moments and percentiles found some other way.
+pub(crate) fn summary_of(
+    m: &Moments,
+    percentiles: Percentiles,
+    percentile_error: f64,
 ) -> OutputSummary {
     let std = m.std();
     let stderr = if m.count > 0 {
@@ -61,6 +81,7 @@ pub fn summarize<C: AsRef<[f64]>>(
         ci95: [m.mean - Z_975 * stderr, m.mean + Z_975 * stderr],
         min: m.min,
         max: m.max,
-        percentiles: Percentiles::of_counted_chunks(values, counts),
+        percentiles,
+        percentile_error,
     }
 }

@@ -110,7 +110,7 @@ fn rank_of(n: usize, q: f64) -> (usize, usize, f64) {
 
 /// Maps an f64 to a u64 whose unsigned order is `f64::total_cmp`'s order.
 #[inline]
-fn order_key(x: f64) -> u64 {
+pub(crate) fn order_key(x: f64) -> u64 {
     let bits = x.to_bits();
     if bits >> 63 == 1 {
         !bits

@@ -20,6 +20,7 @@
 //! | 12 | probes the host: `y` is a bit set of what it could see (0 when nothing) |
 //! | 13 | `y` is a value drawn from the host's entropy and clocks (same everywhere when reproducible) |
 //! | 14 | sleeps for an hour (a blocking WASI poll: one call, no fuel), then `y = x` |
+//! | 15 | honest work: `y` is the logistic map iterated 20,000 times from `x` (tens of µs) |
 
 #![allow(missing_debug_implementations)]
 
@@ -64,7 +65,7 @@ fn evaluate(mode: f64, x: f64) -> Result<f64, String> {
             }
         }
         11 => {
-            let divisor = std::hint::black_box(x as i32 * 0);
+            let divisor = std::hint::black_box(0i32);
             // SAFETY: deliberately false. Promising a non-zero divisor removes Rust's check, so
             // the division compiles to a bare `i32.div_s`, which WebAssembly defines to trap.
             #[allow(unsafe_code)]
@@ -78,6 +79,13 @@ fn evaluate(mode: f64, x: f64) -> Result<f64, String> {
         14 => {
             std::thread::sleep(std::time::Duration::from_secs(3600));
             Ok(x)
+        }
+        15 => {
+            let mut y = x;
+            for _ in 0..20_000 {
+                y = 3.9 * y * (1.0 - y);
+            }
+            Ok(y)
         }
         _ => Ok(x),
     }

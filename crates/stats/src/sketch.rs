@@ -1,0 +1,218 @@
+//! Percentiles in bounded memory, for jobs too large to keep every value.
+
+use crate::percentiles::order_key;
+use crate::{Moments, OutputSummary, Percentiles};
+
+/// Bits of the mantissa that pick a value's bucket within its power of two.
+const SUB_BITS: u32 = 10;
+const SUBS: usize = 1 << SUB_BITS;
+/// Buckets of the 12 highest bits of the order key: sign and exponent.
+const BINADES: usize = 1 << 12;
+
+/// Bound on the relative error of a percentile from a [`Sketch`]: a bucket spans 2⁻¹⁰ of its
+/// power of two, and every estimate lies between the smallest and largest value of its bucket.
+pub const SKETCH_RELATIVE_ERROR: f64 = 1.0 / SUBS as f64;
+
+/// Counts of values per bucket of 2⁻¹⁰ relative width, with each bucket's smallest and largest
+/// value. Memory grows with the range of the values (24 KiB per power of two they span, at most
+/// 96 MiB for values across the whole f64 range), never with their number. Adding is
+/// commutative, so sketches built from the same values in any order or split are identical.
+#[derive(Clone, Default)]
+pub struct Sketch {
+    binades: Vec<Option<Box<Binade>>>,
+    count: u64,
+}
+
+#[derive(Clone)]
+struct Binade {
+    counts: [u64; SUBS],
+    min: [f64; SUBS],
+    max: [f64; SUBS],
+}
+
+impl std::fmt::Debug for Sketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sketch")
+            .field("count", &self.count)
+            .field("binades", &self.binades.iter().flatten().count())
+            .finish()
+    }
+}
+
+impl Sketch {
+    /// Counts `values` (finite, as model outputs are).
+    pub fn add(&mut self, values: &[f64]) {
+        if self.binades.is_empty() {
+            self.binades.resize_with(BINADES, || None);
+        }
+        for &x in values {
+            let key = order_key(x);
+            let binade = self.binades[(key >> 52) as usize].get_or_insert_with(|| {
+                Box::new(Binade {
+                    counts: [0; SUBS],
+                    min: [0.0; SUBS],
+                    max: [0.0; SUBS],
+                })
+            });
+            let s = ((key >> (52 - SUB_BITS)) as usize) & (SUBS - 1);
+            if binade.counts[s] == 0 {
+                binade.min[s] = x;
+                binade.max[s] = x;
+            } else {
+                binade.min[s] = binade.min[s].min(x);
+                binade.max[s] = binade.max[s].max(x);
+            }
+            binade.counts[s] += 1;
+        }
+        self.count += values.len() as u64;
+    }
+
+    /// Values counted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Powers of two (with sign) that hold values: what the memory grows with.
+    pub fn binades(&self) -> usize {
+        self.binades.iter().flatten().count()
+    }
+
+    /// Estimates of the values of ascending `ranks` (0-based, ascending order): within a bucket
+    /// of `c` values from `min` to `max`, the rank `i`-th is `min + (max - min) (i + ½) / c`,
+    /// exact when the bucket holds one distinct value.
+    fn ranked(&self, ranks: &[u64]) -> Vec<f64> {
+        let mut found = Vec::with_capacity(ranks.len());
+        let mut wanted = ranks.iter().peekable();
+        let mut before = 0u64;
+        for binade in self.binades.iter().flatten() {
+            for s in 0..SUBS {
+                let c = binade.counts[s];
+                while let Some(&&r) = wanted.peek() {
+                    if r >= before + c {
+                        break;
+                    }
+                    let (lo, hi) = (binade.min[s], binade.max[s]);
+                    found.push(if lo == hi {
+                        lo
+                    } else {
+                        let at = ((r - before) as f64 + 0.5) / c as f64;
+                        (lo + (hi - lo) * at).clamp(lo, hi)
+                    });
+                    wanted.next();
+                }
+                before += c;
+            }
+        }
+        found
+    }
+
+    /// The percentiles, interpolated between closest ranks as [`crate::percentile_sorted`]
+    /// does on sorted values, with each rank's value estimated from its bucket.
+    pub fn percentiles(&self) -> Percentiles {
+        let n = self.count;
+        if n == 0 {
+            return Percentiles::from_fn(|_| f64::NAN);
+        }
+        Percentiles::from_fn(|q| {
+            let h = (n - 1) as f64 * q / 100.0;
+            let lo = h.floor() as u64;
+            let hi = (lo + 1).min(n - 1);
+            let frac = h - lo as f64;
+            let v = self.ranked(&[lo, hi]);
+            if frac == 0.0 {
+                v[0]
+            } else {
+                v[0] + frac * (v[1] - v[0])
+            }
+        })
+    }
+}
+
+/// A summary from merged moments and a sketch of the values: everything exact but the
+/// percentiles, which are within [`SKETCH_RELATIVE_ERROR`] of the exact ones.
+pub fn summarize_sketch(m: &Moments, sketch: &Sketch) -> OutputSummary {
+    crate::summary_of(m, sketch.percentiles(), SKETCH_RELATIVE_ERROR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::percentile_sorted;
+
+    fn lcg(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    #[test]
+    fn percentiles_are_within_the_stated_error_of_the_exact_ones() {
+        let mut u = lcg(7);
+        // Lognormal-ish payoffs with a pile of exact zeros and some losses.
+        let values: Vec<f64> = (0..200_000)
+            .map(|i| match i % 10 {
+                0 | 2 | 3 => 0.0,
+                1 => -(1.0 + 50.0 * u()),
+                _ => (4.0 * u() - 2.0).exp() * 100.0,
+            })
+            .collect();
+        let mut sketch = Sketch::default();
+        for chunk in values.chunks(1000) {
+            sketch.add(chunk);
+        }
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let exact = Percentiles::of_sorted(&sorted);
+        for ((name, e), (_, s)) in exact
+            .labelled()
+            .into_iter()
+            .zip(sketch.percentiles().labelled())
+        {
+            assert!(
+                (s - e).abs() <= SKETCH_RELATIVE_ERROR * e.abs(),
+                "{name}: sketch {s} exact {e}"
+            );
+        }
+        // Ranks 10% to 40% are exact zeros: a bucket of one distinct value is reported exactly.
+        assert_eq!(percentile_sorted(&sorted, 25.0), 0.0);
+        assert_eq!(sketch.percentiles().p25.to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn the_order_and_split_of_values_do_not_change_the_result() {
+        let mut u = lcg(3);
+        let values: Vec<f64> = (0..50_000).map(|_| u() * 1e6 - 3e5).collect();
+        let mut forward = Sketch::default();
+        forward.add(&values);
+        let mut backward = Sketch::default();
+        for chunk in values.rchunks(777) {
+            backward.add(chunk);
+        }
+        assert_eq!(forward.percentiles(), backward.percentiles());
+    }
+
+    #[test]
+    fn memory_follows_the_range_of_values_not_their_number() {
+        let mut sketch = Sketch::default();
+        let mut u = lcg(11);
+        for _ in 0..100 {
+            let chunk: Vec<f64> = (0..100_000).map(|_| 1.0 + 1000.0 * u()).collect();
+            sketch.add(&chunk);
+        }
+        assert_eq!(sketch.count(), 10_000_000);
+        // 1 to 1001 spans ten powers of two.
+        assert_eq!(sketch.binades(), 10);
+    }
+
+    #[test]
+    fn tiny_inputs() {
+        let mut sketch = Sketch::default();
+        assert!(sketch.percentiles().p50.is_nan());
+        sketch.add(&[42.5]);
+        assert_eq!(sketch.percentiles(), Percentiles::from_fn(|_| 42.5));
+    }
+}
