@@ -439,6 +439,25 @@ async fn queues(State(api): State<Api>) -> Json<Vec<Queue>> {
     )
 }
 
+/// The error for an upload that could not be read; one over the size limit says which limit.
+fn read_error(status: StatusCode, what: String, limit: usize) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let size = if limit % (1 << 20) == 0 {
+            format!("{} MiB", limit >> 20)
+        } else {
+            format!("{limit} bytes")
+        };
+        return ApiError::new(
+            status,
+            format!(
+                "the upload is larger than this server takes ({size} for model and spec \
+                 together); `mcp serve --max-upload-mib` raises the limit"
+            ),
+        );
+    }
+    ApiError::new(status, format!("could not read {what}"))
+}
+
 async fn submit_job(
     State(api): State<Api>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -455,22 +474,21 @@ async fn submit_job(
             "{e}; send multipart/form-data with the fields `model` and `spec`"
         ))
     })?;
+    let limit = api.upload_limit;
     let (mut model, mut spec) = (None, None);
     loop {
-        let field = multipart.next_field().await.map_err(|e| {
-            let status = e.status();
-            ApiError::new(
-                status,
-                format!("could not read the upload: {}", e.body_text()),
-            )
-        })?;
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| read_error(e.status(), format!("the upload: {}", e.body_text()), limit))?;
         let Some(field) = field else { break };
         let name = field.name().unwrap_or_default().to_string();
         let file = field.file_name().unwrap_or(&name).to_string();
         let bytes = field.bytes().await.map_err(|e| {
-            ApiError::new(
+            read_error(
                 e.status(),
-                format!("could not read field `{name}`: {}", e.body_text()),
+                format!("field `{name}`: {}", e.body_text()),
+                limit,
             )
         })?;
         match name.as_str() {

@@ -293,6 +293,35 @@ async fn uploads_are_validated_and_submitted() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// Fails the test if anything reaches it.
+struct MustNotSubmit;
+
+impl Submitter for MustNotSubmit {
+    fn submit(&self, _: Vec<u8>, name: &str, _: &str, _: &str) -> Result<Submitted, String> {
+        panic!("{name} reached the submitter")
+    }
+}
+
+#[tokio::test]
+async fn a_100_mib_upload_is_refused_before_anything_is_submitted() {
+    let f = fixture();
+    // The default limit of `mcp serve` (--max-upload-mib 64).
+    let api = Api::new(f.book.clone(), Some(Arc::new(MustNotSubmit)));
+    let model = vec![0u8; 100 << 20];
+    let (status, body) = call(
+        api,
+        multipart(&[("model", "big.wasm", &model), ("spec", "vars.toml", b"abc")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let message = body["error"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "the upload is larger than this server takes (64 MiB for model and spec together); \
+         `mcp serve --max-upload-mib` raises the limit"
+    );
+}
+
 /// Records every command it is given.
 #[derive(Default)]
 struct FakeController(Mutex<Vec<String>>);
