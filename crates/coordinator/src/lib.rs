@@ -295,7 +295,10 @@ mod tests {
     fn jobs_past_the_exact_limit_are_sketched_the_same_in_any_order() {
         let big = EXACT_PERCENTILE_VALUES + 2;
         let small = Aggregator::new(info(), &spec(EXACT_PERCENTILE_VALUES, 2));
-        assert!(small.sketches.is_none(), "up to the limit, percentiles are exact");
+        assert!(
+            small.sketches.is_none(),
+            "up to the limit, percentiles are exact"
+        );
         let batches: Vec<ResultBatch> = (0..500u64)
             .map(|i| result(i, vec![i as f64 * 0.37, 1000.0 - i as f64]))
             .collect();
