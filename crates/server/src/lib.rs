@@ -442,7 +442,7 @@ async fn queues(State(api): State<Api>) -> Json<Vec<Queue>> {
 /// The error for an upload that could not be read; one over the size limit says which limit.
 fn read_error(status: StatusCode, what: String, limit: usize) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        let size = if limit % (1 << 20) == 0 {
+        let size = if limit.is_multiple_of(1 << 20) {
             format!("{} MiB", limit >> 20)
         } else {
             format!("{limit} bytes")
