@@ -116,19 +116,7 @@ impl Drop for Fleet {
             let _ = child.kill();
             let _ = child.wait();
         }
-        for q in [
-            "model",
-            "scenarios",
-            "results",
-            "jobs",
-            "stats.producer",
-            "stats.consumers",
-            "dead-letters",
-        ] {
-            let _ = Command::new("rabbitmqctl")
-                .args(["delete_queue", &format!("{}.{q}", self.prefix)])
-                .output();
-        }
+        crate::delete_queues(&self.prefix);
     }
 }
 

@@ -622,6 +622,12 @@ fn bench_distributed() -> Result<()> {
         let _ = c.kill();
         let _ = c.wait();
     }
+    delete_queues(&prefix);
+    result
+}
+
+/// Deletes the queues a run under `prefix` left on the local broker (best effort).
+fn delete_queues(prefix: &str) {
     for q in [
         "model",
         "scenarios",
@@ -635,7 +641,6 @@ fn bench_distributed() -> Result<()> {
             .args(["delete_queue", &format!("{prefix}.{q}")])
             .output();
     }
-    result
 }
 
 #[cfg(test)]

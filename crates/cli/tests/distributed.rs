@@ -595,11 +595,11 @@ pub(crate) async fn confirming_channel(conn: &lapin::Connection) -> lapin::Chann
     ch
 }
 
-fn rabbitmqctl(args: &[&str]) {
+pub(crate) fn rabbitmqctl(args: &[&str]) {
     let out = Command::new("rabbitmqctl")
         .args(args)
         .output()
-        .expect("rabbitmqctl must be on PATH to restart the broker (cargo xtask test installs it)");
+        .expect("rabbitmqctl must be on PATH (cargo xtask test installs RabbitMQ)");
     assert!(
         out.status.success(),
         "rabbitmqctl {args:?}: {}",

@@ -1,7 +1,9 @@
 //! The broker connection under faults and in the open: a broker that is not there when the roles
 //! start, `amqps://` with a private CA, and broker credentials that must never show.
 
-use super::distributed::{Prefix, broker_url, check_same_as_embedded, runtime, shared};
+use super::distributed::{
+    Prefix, broker_url, check_same_as_embedded, rabbitmqctl, runtime, shared,
+};
 use super::serve::Serve;
 use super::*;
 use std::io::{BufRead, BufReader, Read};
@@ -109,11 +111,18 @@ fn mcp_command(args: &[&str]) -> Command {
 }
 
 fn consumer_command(broker: &str, prefix: &Prefix, id: &str) -> Command {
-    mcp_command(&["consumer", "--broker", broker, "--prefix", &prefix.0])
+    let mut command = mcp_command(&["consumer", "--broker", broker, "--prefix", &prefix.0]);
+    command
         .args(["--id", id, "--threads", "1"])
-        .env_remove("MCP_BROKER_CA")
-        .stdout(Stdio::null())
-        .take()
+        .env_remove("MCP_BROKER_CA");
+    command
+}
+
+/// `mcp serve` on `broker` with a fresh history in `dir`, its stderr piped.
+fn serve_command(broker: &str, prefix: &Prefix, dir: &Path) -> Command {
+    let mut command = Serve::command(broker, prefix, &dir.join("history.sqlite3"));
+    command.stderr(Stdio::piped());
+    command
 }
 
 /// `mcp submit pricing --wait --json` on `broker`.
@@ -135,17 +144,6 @@ fn submit_command(broker: &str, prefix: &Prefix, scenarios: &str) -> Command {
     ]);
     command.stdout(Stdio::piped());
     command
-}
-
-/// A `Command` builder that returns the command, for chaining on a temporary.
-trait Take {
-    fn take(&mut self) -> Command;
-}
-
-impl Take for Command {
-    fn take(&mut self) -> Command {
-        std::mem::replace(self, Command::new("true"))
-    }
 }
 
 /// The address of the test broker's plain AMQP listener.
@@ -223,11 +221,7 @@ fn every_role_waits_for_a_broker_that_is_not_there_yet() {
     let dir = tempfile::tempdir().unwrap();
 
     let mut consumer = Role::spawn(consumer_command(&url, &prefix, "early"));
-    let mut serve = Serve::spawn(
-        Serve::command(&url, &prefix, &dir.path().join("history.sqlite3"))
-            .stderr(Stdio::piped())
-            .take(),
-    );
+    let mut serve = Serve::spawn(serve_command(&url, &prefix, dir.path()));
     let mut serve_log = Lines::of(serve.take_stderr());
     let mut submit = Role::spawn(submit_command(&url, &prefix, "40000"));
     // Each role says what it waits for, and keeps trying.
@@ -265,18 +259,14 @@ fn amqps_with_a_private_ca_gives_the_embedded_answer() {
     let _consumers: Vec<Role> = ["a", "b"]
         .iter()
         .map(|id| {
-            Role::spawn(
-                consumer_command(&url, &prefix, id)
-                    .args(["--broker-ca", &ca])
-                    .take(),
-            )
+            let mut command = consumer_command(&url, &prefix, id);
+            command.args(["--broker-ca", &ca]);
+            Role::spawn(command)
         })
         .collect();
-    let mut submit = Role::spawn(
-        submit_command(&url, &prefix, "50000")
-            .env("MCP_BROKER_CA", &ca)
-            .take(),
-    );
+    let mut command = submit_command(&url, &prefix, "50000");
+    command.env("MCP_BROKER_CA", &ca);
+    let mut submit = Role::spawn(command);
     let (status, stdout) = submit.finish();
     assert!(status.success(), "{}", submit.stderr.text());
     check_same_as_embedded(&serde_json::from_str(&stdout).unwrap(), "50000");
@@ -343,18 +333,6 @@ impl Drop for BrokerUser {
     }
 }
 
-fn rabbitmqctl(args: &[&str]) {
-    let out = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl must be on PATH (cargo xtask test installs RabbitMQ)");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        stderr(&out)
-    );
-}
-
 /// Whether a process's command line or environment holds `secret` (what `ps e` shows).
 fn process_shows(pid: u32, secret: &str) -> bool {
     ["cmdline", "environ"].iter().any(|f| {
@@ -382,11 +360,7 @@ fn broker_credentials_never_show_in_ps_logs_or_the_api() {
     };
 
     let mut consumer = Role::spawn(with_secret(consumer_command(&url, &prefix, "secretive")));
-    let mut serve = Serve::spawn(with_secret(
-        Serve::command(&url, &prefix, &dir.path().join("history.sqlite3"))
-            .stderr(Stdio::piped())
-            .take(),
-    ));
+    let mut serve = Serve::spawn(with_secret(serve_command(&url, &prefix, dir.path())));
     let mut serve_log = Lines::of(serve.take_stderr());
     let mut submit = Role::spawn(with_secret(submit_command(&url, &prefix, "20000")));
     let (status, stdout) = submit.finish();
