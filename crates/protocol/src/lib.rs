@@ -6,6 +6,7 @@
 //! them where they are evaluated instead of shipping them. This crate knows no transport and no
 //! Wasm engine.
 
+mod columns;
 mod failure;
 mod summary;
 mod telemetry;
@@ -22,7 +23,7 @@ use mcp_stats::Moments;
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire format; a receiver rejects messages of another version.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// A job's identity: unique per submission.
 pub type JobId = String;
@@ -121,7 +122,7 @@ pub struct ResultBatch {
     /// Per output (model order): moments of its successful values, in scenario order.
     pub moments: Vec<Moments>,
     /// Per output (model order): the successful values, in scenario order. On the wire each
-    /// column is one byte string of little-endian `f64`s.
+    /// column is one byte string, in the smallest of three lossless encodings (see `columns.rs`).
     #[serde(with = "columns")]
     pub values: Vec<Vec<f64>>,
     /// Scenarios that failed, in scenario order.
@@ -134,48 +135,6 @@ impl ResultBatch {
     /// Scenarios that produced outputs.
     pub fn succeeded(&self) -> u64 {
         u64::from(self.batch.count) - self.failures.len() as u64
-    }
-}
-
-/// Columns of `f64` as byte strings of little-endian values: one copy per column instead of a
-/// MessagePack float per value, and 8 bytes a value instead of 9. (Byte-shuffling and LZ4
-/// compression were measured too: no faster end to end on the benchmark machine, where the
-/// CPU they cost is the CPU the consumers need; see BENCHMARKS.md.)
-mod columns {
-    use serde::de::Error;
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(columns: &[Vec<f64>], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(columns.len()))?;
-        let mut bytes = Vec::new();
-        for column in columns {
-            bytes.clear();
-            bytes.reserve(column.len() * 8);
-            for v in column {
-                bytes.extend_from_slice(&v.to_le_bytes());
-            }
-            seq.serialize_element(serde_bytes::Bytes::new(&bytes))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
-        let raw = Vec::<serde_bytes::ByteBuf>::deserialize(d)?;
-        raw.into_iter()
-            .map(|bytes| {
-                let chunks = bytes.chunks_exact(8);
-                if !chunks.remainder().is_empty() {
-                    return Err(D::Error::custom(format!(
-                        "a value column of {} bytes is not a whole number of f64 values",
-                        bytes.len()
-                    )));
-                }
-                Ok(chunks
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect())
-            })
-            .collect()
     }
 }
 
@@ -293,6 +252,7 @@ mod tests {
                 count: 1,
             },
             moments: vec![Moments::default()],
+            // Tag 0 (raw) and six bytes.
             values: vec![serde_bytes::ByteBuf::from(vec![0u8; 7])],
             failures: vec![],
             eval_seconds: 0.0,
@@ -300,7 +260,7 @@ mod tests {
         let err = decode::<ResultBatch>(&forged).unwrap_err();
         assert!(
             err.0
-                .contains("a value column of 7 bytes is not a whole number of f64 values"),
+                .contains("a raw value column of 6 bytes is not a whole number of f64 values"),
             "{err}"
         );
     }
@@ -317,7 +277,7 @@ mod tests {
         let err = decode::<ScenarioBatch>(&future).unwrap_err();
         assert_eq!(
             err.0,
-            "message has protocol version 99, this mcp speaks version 2; run the same mcp \
+            "message has protocol version 99, this mcp speaks version 3; run the same mcp \
              release on every machine"
         );
     }
@@ -357,7 +317,12 @@ mod tests {
                         count: 3,
                     },
                     moments: vec![Moments::of_slice(&[1.0, 2.0])],
-                    values: vec![vec![1.0, 2.0]],
+                    // One column in each encoding: raw, zeros, levels.
+                    values: vec![
+                        vec![1.5, 2.5, 3.5],
+                        vec![0.0, 0.0, 0.0, 0.0, 7.25, 0.0, 0.0, 0.0, 0.0, 0.0],
+                        (0..20).map(|i| f64::from(i % 2)).collect(),
+                    ],
                     failures: vec![ScenarioFailure {
                         scenario: 9,
                         kind: FailureKind::Trap,

@@ -12,6 +12,7 @@ mod parse;
 
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
+pub use parse::MAX_BATCH;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
