@@ -10,7 +10,7 @@
 use mcp_broker::{BrokerError, ConsumerLink, Polled};
 use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
-use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
+use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits, Sandbox};
 use mcp_stats::Moments;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,24 +45,42 @@ impl Evaluator {
     }
 
     /// Generates and evaluates one batch; `None` when it was aborted midway.
+    ///
+    /// A large batch is generated and evaluated a call's worth of scenarios at a time, so its
+    /// inputs stay in the CPU's cache between the two.
     pub fn evaluate(&mut self, batch: ScenarioBatch) -> Option<ResultBatch> {
         let started = Instant::now();
         let count = batch.count as usize;
-        self.generator.fill(batch.start, count, &mut self.inputs);
-        let outcome = self.runner.run_batch(batch.start, count, &self.inputs);
-        if outcome.aborted {
-            return None;
+        let mut values: Vec<Vec<f64>> = Vec::new();
+        let mut failures = Vec::new();
+        let mut done = 0;
+        while done < count || done == 0 {
+            let n = (count - done).min(MAX_SCENARIOS_PER_CALL);
+            let first = batch.start + done as u64;
+            self.generator.fill(first, n, &mut self.inputs);
+            let outcome = self.runner.run_batch(first, n, &self.inputs);
+            if outcome.aborted {
+                return None;
+            }
+            if done == 0 {
+                values = outcome.columns;
+                for column in &mut values {
+                    column.reserve(count - n);
+                }
+            } else {
+                for (all, part) in values.iter_mut().zip(&outcome.columns) {
+                    all.extend_from_slice(part);
+                }
+            }
+            failures.extend(outcome.failures);
+            done += n.max(1);
         }
-        let moments = outcome
-            .columns
-            .iter()
-            .map(|c| Moments::of_slice(c))
-            .collect();
+        let moments = values.iter().map(|c| Moments::of_slice(c)).collect();
         Some(ResultBatch {
             batch,
             moments,
-            values: outcome.columns,
-            failures: outcome.failures,
+            values,
+            failures,
             eval_seconds: started.elapsed().as_secs_f64(),
         })
     }

@@ -13,7 +13,7 @@ mod runner;
 
 pub use host::LOG_CAPACITY;
 pub use load::{LoadError, ModelDigest};
-pub use runner::{BatchOutcome, ModelRunner, RunLimits};
+pub use runner::{BatchOutcome, MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits};
 
 use host::HostState;
 use mcp_protocol::ModelInfo;

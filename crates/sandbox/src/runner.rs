@@ -9,6 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Store, Trap};
 
+/// Most scenarios handed to the model in one call. A batch may be far larger (big batches
+/// make fewer, cheaper messages over RabbitMQ); calls this size keep the rows copied into and
+/// out of the model's memory in the CPU's cache, and that memory small whatever the batch.
+pub const MAX_SCENARIOS_PER_CALL: usize = 4096;
+
 /// Limits on each scenario a runner evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunLimits {
@@ -139,7 +144,11 @@ impl ModelRunner {
                 outcome.aborted = true;
                 break;
             }
-            let n = if single { 1 } else { count - pos };
+            let n = if single {
+                1
+            } else {
+                (count - pos).min(MAX_SCENARIOS_PER_CALL)
+            };
             let rows = &inputs[pos * width..(pos + n) * width];
             match self.call(n, rows, &mut outcome.fuel_used) {
                 Ok(result) => {

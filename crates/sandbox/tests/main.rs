@@ -229,6 +229,64 @@ fn several_failures_in_one_batch_are_all_counted() {
 }
 
 #[test]
+fn a_batch_larger_than_one_call_keeps_its_order_and_its_failures() {
+    // Failures on both sides of the calls' boundaries, and in the last, shorter call.
+    let n = 2 * mcp_sandbox::MAX_SCENARIOS_PER_CALL + 100;
+    let boundary = mcp_sandbox::MAX_SCENARIOS_PER_CALL;
+    let mut modes = vec![0.0; n];
+    for (k, mode) in [(boundary - 1, 2.0), (boundary, 1.0), (n - 1, 4.0)] {
+        modes[k] = mode;
+    }
+    let out = run_faulty(&modes);
+    let failed = [boundary - 1, boundary, n - 1];
+    let expected: Vec<f64> = (0..n)
+        .filter(|k| !failed.contains(k))
+        .map(|k| k as f64)
+        .collect();
+    assert_eq!(out.columns, vec![expected]);
+    let kinds: Vec<_> = out.failures.iter().map(|f| (f.scenario, f.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (100 + boundary as u64 - 1, FailureKind::Panic),
+            (100 + boundary as u64, FailureKind::ModelError),
+            (100 + n as u64 - 1, FailureKind::NonFiniteOutput),
+        ]
+    );
+}
+
+#[test]
+fn a_batch_larger_than_the_model_memory_runs_in_calls_that_fit() {
+    // 2^20 scenarios of two inputs are 16 MiB of rows, the whole of the model's memory limit:
+    // handed over in one call they could not fit.
+    let sandbox = Sandbox::new().unwrap();
+    let model = sandbox.load(&model_bytes("sum"), &limits()).unwrap();
+    let mut runner = ModelRunner::new(model, limits()).unwrap();
+    let n = 1 << 20;
+    let inputs: Vec<f64> = (0..n).flat_map(|k| [k as f64, 0.5]).collect();
+    assert!(inputs.len() * 8 >= limits().memory_bytes);
+    let out = runner.run_batch(0, n, &inputs);
+    assert!(out.failures.is_empty(), "{:?}", &out.failures[..1]);
+    assert_eq!(out.columns[0].len(), n);
+    assert!(
+        out.columns[0]
+            .iter()
+            .enumerate()
+            .all(|(k, v)| *v == k as f64 + 0.5)
+    );
+    // No call ran out of memory to be retried scenario by scenario: the batch cost what its
+    // calls cost, one full call's worth of fuel at a time.
+    let call = mcp_sandbox::MAX_SCENARIOS_PER_CALL;
+    let one_call = runner.run_batch(0, call, &inputs[..2 * call]).fuel_used;
+    let calls = (n / call) as u64;
+    assert!(
+        out.fuel_used <= calls * one_call * 11 / 10,
+        "{} fuel for {calls} calls of {one_call}",
+        out.fuel_used
+    );
+}
+
+#[test]
 fn model_output_goes_to_the_log_not_the_terminal() {
     // Printing must neither fail the scenario nor reach the host's stdout.
     let out = run_faulty(&[9.0, 9.0]);
