@@ -126,11 +126,12 @@ fn encode_two_levels(values: &[f64], out: &mut Vec<u8>) -> bool {
         .unwrap_or(a);
     let (n, differ) = (values.len(), a != b);
     let k = 1 + usize::from(differ);
-    if 6 + 8 * k + n.div_ceil(8) >= 1 + 8 * n {
+    let (size, raw_size) = (6 + 8 * k + n.div_ceil(8), 1 + 8 * n);
+    if size >= raw_size {
         return false;
     }
     let start = out.len();
-    out.reserve(6 + 8 * k + n.div_ceil(8));
+    out.reserve(size);
     out.push(LEVELS);
     out.extend_from_slice(&(n as u32).to_le_bytes());
     out.push(k as u8);
@@ -271,7 +272,7 @@ fn raw_values(bytes: &[u8]) -> impl Iterator<Item = f64> + '_ {
 }
 
 fn decode_raw(body: &[u8]) -> Result<Vec<f64>, String> {
-    if body.len() % 8 != 0 {
+    if !body.len().is_multiple_of(8) {
         return Err(format!(
             "a raw value column of {} bytes is not a whole number of f64 values",
             body.len()
