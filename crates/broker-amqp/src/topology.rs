@@ -6,7 +6,7 @@
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 20, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 20 times (a poison batch) goes to `P.dead-letters` |
 //! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
 //! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results` |
-//! | `P.stats.producer`, `P.stats.consumers` | classic queue, transient | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, and nothing older than a minute |
+//! | `P.stats.producer`, `P.stats.consumers` | classic queue, durable, transient messages | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, nothing older than a minute, lost with a broker restart (a durable queue because RabbitMQ 4.3 refuses non-durable, non-exclusive ones by default) |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
 
@@ -174,7 +174,6 @@ impl Topology {
     /// Declares every queue and exchange; safe to call from every role, every start.
     pub async fn declare(&self, channel: &Channel) -> Result<(), TopologyError> {
         let durable = QueueDeclareOptions::durable();
-        let transient = QueueDeclareOptions::default();
         self.exchange(
             channel,
             &self.dead_letter_exchange(),
@@ -252,14 +251,16 @@ impl Topology {
             ("x-max-length", AMQPValue::LongLongInt(STATS_MAX_LENGTH)),
             ("x-message-ttl", AMQPValue::LongLongInt(STATS_TTL_MS)),
         ]);
+        // Durable queues of transient messages: telemetry still does not survive a broker
+        // restart, and RabbitMQ 4.3 refuses non-durable, non-exclusive queues by default.
         self.queue(
             channel,
             &self.producer_stats_queue(),
-            transient,
+            durable,
             stats.clone(),
         )
         .await?;
-        self.queue(channel, &self.consumer_stats_queue(), transient, stats)
+        self.queue(channel, &self.consumer_stats_queue(), durable, stats)
             .await?;
         Ok(())
     }

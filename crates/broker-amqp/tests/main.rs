@@ -184,6 +184,37 @@ async fn stats_queues_are_bounded() {
 }
 
 #[tokio::test]
+async fn stats_queues_are_durable_so_rabbitmq_4_accepts_them() {
+    // RabbitMQ 4.3 refuses non-durable, non-exclusive queues by default. A durable
+    // redeclaration with the same arguments is accepted only if the queue is durable.
+    let (conn, ch, topo) = setup().await;
+    topo.declare(&ch).await.unwrap();
+    let mut stats = FieldTable::default();
+    stats.insert("x-max-length".into(), AMQPValue::LongLongInt(1000));
+    stats.insert("x-message-ttl".into(), AMQPValue::LongLongInt(60_000));
+    for q in [topo.producer_stats_queue(), topo.consumer_stats_queue()] {
+        ch.queue_declare(
+            q.as_str().into(),
+            QueueDeclareOptions::durable(),
+            stats.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{q} is not a durable queue with these arguments: {e}"));
+    }
+    // And the redeclaration check can fail: a non-durable one is refused.
+    let refused = ch
+        .queue_declare(
+            topo.consumer_stats_queue().as_str().into(),
+            QueueDeclareOptions::default(),
+            stats,
+        )
+        .await;
+    assert!(refused.is_err());
+    let ch = conn.create_channel().await.unwrap();
+    topo.delete(&ch).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_queue_with_other_arguments_is_named_with_the_fix() {
     let (conn, ch, topo) = setup().await;
     let mut other = FieldTable::default();
