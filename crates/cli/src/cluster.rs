@@ -5,7 +5,7 @@ use anyhow::{Context, anyhow, bail};
 use mcp_broker::{BrokerError, CoordinatorLink};
 use mcp_broker_amqp::{AmqpBroker, MAX_UNCONFIRMED, redact};
 use mcp_consumer::{ConsumerStats, consume};
-use mcp_coordinator::{Aggregator, Progress};
+use mcp_coordinator::{Added, Aggregator, Progress};
 use mcp_producer::{ProducerEnd, ProducerProgress, produce};
 use mcp_protocol::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, FailureTally, JobAnnouncement,
@@ -197,8 +197,10 @@ pub fn submit(
                 .next_result(Duration::from_millis(200))
                 .and_then(|d| match d {
                     Some(d) => {
-                        if d.job == job.job {
-                            aggregator.add(d.body);
+                        if d.job == job.job
+                            && let Added::Rejected(why) = aggregator.add(d.body)
+                        {
+                            tracing::warn!(job = %job.job, "ignored a result batch: {why}");
                         }
                         listener.ack_result(d.tag)
                     }

@@ -219,10 +219,12 @@ impl Book {
         let recorded = self.store.results(&announcement.job)?;
         let n = recorded.len();
         for result in recorded {
-            if !aggregator.has(result.batch.index) {
+            if !aggregator.has(result.batch.index) && aggregator.check(&result).is_ok() {
                 live.add(&result);
             }
-            aggregator.add(result);
+            if let Added::Rejected(why) = aggregator.add(result) {
+                tracing::warn!(job = %announcement.job, "ignored a recorded result batch: {why}");
+            }
         }
         tracing::info!(job = %announcement.job, batches = n, "following job");
         self.running.insert(
@@ -303,6 +305,11 @@ impl Book {
         let mut keep = Vec::with_capacity(results.len());
         let mut external = Vec::new();
         for (job, result) in results {
+            if let Some(Err(why)) = self.running.get(&job).map(|r| r.aggregator.check(&result)) {
+                // Neither recorded nor counted: it would make the summary wrong.
+                tracing::warn!(job, "ignored a result batch: {why}");
+                continue;
+            }
             if self.running.get(&job).is_some_and(|r| r.external) {
                 external.push((job, result));
             } else if self.running.contains_key(&job) {
@@ -325,8 +332,8 @@ impl Book {
             if new && result.moments.len() == running.live_outputs() {
                 running.live.add(&result);
             }
-            if running.aggregator.add(result) == Added::OutOfRange {
-                tracing::warn!(job, "ignored a result batch that is not part of the job");
+            if let Added::Rejected(why) = running.aggregator.add(result) {
+                tracing::warn!(job, "ignored a result batch: {why}");
             }
         }
         self.settle(now_ms)

@@ -29,14 +29,15 @@ use mcp_stats::{
 use std::collections::BTreeMap;
 
 /// Whether a result batch was new.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Added {
     /// Counted.
     New,
     /// Seen before (a redelivery or a republished batch): ignored.
     Duplicate,
-    /// Not a batch of this job (index past the end): ignored.
-    OutOfRange,
+    /// Not a consistent result of one of this job's batches (see [`Aggregator::check`]):
+    /// ignored, and why.
+    Rejected(String),
 }
 
 /// Progress of a job, cheap to read at any time.
@@ -57,6 +58,7 @@ pub struct Aggregator {
     seed: u64,
     total_scenarios: u64,
     total_batches: u64,
+    batch_size: u64,
     seen: Vec<u64>,
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
@@ -96,6 +98,7 @@ impl Aggregator {
             seed: sim.seed,
             total_scenarios: sim.scenarios,
             total_batches,
+            batch_size: u64::from(sim.batch),
             seen: vec![0; total_batches.div_ceil(64) as usize],
             next_batch: 0,
             pending: BTreeMap::new(),
@@ -115,10 +118,10 @@ impl Aggregator {
 
     /// Counts a result batch, unless it was counted before.
     pub fn add(&mut self, result: ResultBatch) -> Added {
-        let index = result.batch.index;
-        if index >= self.total_batches || result.moments.len() != self.merged.len() {
-            return Added::OutOfRange;
+        if let Err(reason) = self.check(&result) {
+            return Added::Rejected(reason);
         }
+        let index = result.batch.index;
         let (word, bit) = ((index / 64) as usize, 1u64 << (index % 64));
         if self.seen[word] & bit != 0 {
             return Added::Duplicate;
@@ -148,6 +151,70 @@ impl Aggregator {
             self.next_batch += 1;
         }
         Added::New
+    }
+
+    /// Whether `result` is a consistent result of one of this job's batches: the batch's
+    /// range is the one its index has under the spec, there are moments and values for each
+    /// output, one value per successful scenario, and the failures lie in the batch, in order.
+    /// A result that is not would make the summary wrong without failing anything, so it is
+    /// never counted (a consumer of another mcp version, or a forged message).
+    pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
+        let b = &result.batch;
+        if b.index >= self.total_batches {
+            return Err(format!(
+                "batch {} is past the job's {} batches",
+                b.index, self.total_batches
+            ));
+        }
+        let start = b.index * self.batch_size;
+        let count = self.batch_size.min(self.total_scenarios - start);
+        if (b.start, u64::from(b.count)) != (start, count) {
+            return Err(format!(
+                "batch {} covers scenarios {}..{}, not {start}..{}",
+                b.index,
+                b.start,
+                b.start.saturating_add(u64::from(b.count)),
+                start + count
+            ));
+        }
+        let outputs = self.info.outputs.len();
+        if result.moments.len() != outputs || result.values.len() != outputs {
+            return Err(format!(
+                "batch {} has {} moments and {} value columns for {outputs} outputs",
+                b.index,
+                result.moments.len(),
+                result.values.len()
+            ));
+        }
+        let mut next = start;
+        for f in &result.failures {
+            if f.scenario < next || f.scenario >= start + count {
+                return Err(format!(
+                    "batch {} reports scenario {} failed, out of order or outside the batch",
+                    b.index, f.scenario
+                ));
+            }
+            next = f.scenario + 1;
+        }
+        let succeeded = count - result.failures.len() as u64;
+        for ((name, values), moments) in self
+            .info
+            .outputs
+            .iter()
+            .zip(&result.values)
+            .zip(&result.moments)
+        {
+            if values.len() as u64 != succeeded || moments.count != succeeded {
+                return Err(format!(
+                    "batch {} has {} values and moments of {} for output `{name}`, which {succeeded} \
+                     scenarios produced",
+                    b.index,
+                    values.len(),
+                    moments.count
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Whether batch `index` has been counted.
@@ -286,9 +353,62 @@ mod tests {
         let mut agg = Aggregator::new(info(), &spec(4, 2));
         assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::New);
         assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::Duplicate);
-        assert_eq!(agg.add(result(7, vec![1.0, 1.0])), Added::OutOfRange);
+        assert_eq!(
+            agg.add(result(7, vec![1.0, 1.0])),
+            Added::Rejected("batch 7 is past the job's 2 batches".into())
+        );
         assert_eq!(agg.progress().scenarios, 2);
         assert!(!agg.is_complete());
+    }
+
+    #[test]
+    fn inconsistent_results_are_rejected_with_why() {
+        let agg = Aggregator::new(info(), &spec(5, 2));
+        let good = result(0, vec![1.0, 2.0]);
+        assert_eq!(agg.check(&good), Ok(()));
+        // The last batch is shorter.
+        let mut last = result(2, vec![4.0]);
+        last.batch.count = 1;
+        assert_eq!(agg.check(&last), Ok(()));
+        type Spoil = fn(&mut ResultBatch);
+        let cases: [(&str, Spoil); 6] = [
+            ("covers scenarios 1..3, not 0..2", |r| r.batch.start = 1),
+            ("covers scenarios 0..3, not 0..2", |r| r.batch.count = 3),
+            ("has 1 moments and 2 value columns for 1 outputs", |r| {
+                r.values.push(vec![])
+            }),
+            ("has 3 values and moments of 2 for output `y`", |r| {
+                r.values[0].push(0.5)
+            }),
+            (
+                "has 2 values and moments of 2 for output `y`, which 1 scenarios",
+                |r| r.failures.push(failure(1)),
+            ),
+            (
+                "reports scenario 2 failed, out of order or outside the batch",
+                |r| r.failures.push(failure(2)),
+            ),
+        ];
+        for (expected, spoil) in cases {
+            let mut bad = good.clone();
+            spoil(&mut bad);
+            let err = agg.check(&bad).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
+        let mut twice = result(0, vec![1.0]);
+        twice.batch.count = 2;
+        twice.moments[0] = Moments::of([]);
+        twice.values[0].clear();
+        twice.failures = vec![failure(1), failure(1)];
+        assert!(agg.check(&twice).unwrap_err().contains("out of order"));
+    }
+
+    fn failure(scenario: u64) -> mcp_protocol::ScenarioFailure {
+        mcp_protocol::ScenarioFailure {
+            scenario,
+            kind: mcp_protocol::FailureKind::Trap,
+            message: "trap".into(),
+        }
     }
 
     #[test]
