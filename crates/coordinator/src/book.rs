@@ -765,6 +765,54 @@ mod tests {
     }
 
     #[test]
+    fn an_ended_jobs_batches_give_their_disk_space_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let on_disk = || {
+            ["h.sqlite3", "h.sqlite3-wal"]
+                .iter()
+                .map(|f| std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len()))
+                .sum::<u64>()
+        };
+        let mut book = Book::open(&db, 0).unwrap();
+        let mut job = announcement("big", 1);
+        job.spec.simulation.scenarios = 400_000;
+        job.spec.simulation.batch = 2000;
+        book.announce(job, 1).unwrap();
+        let empty = on_disk();
+        // 200 batches of 2000 all-different values: 16 kB each on disk.
+        let results: Vec<_> = (0..200u64)
+            .map(|i| {
+                let values: Vec<f64> = (0..2000).map(|k| (i * 2000 + k) as f64 * 0.37).collect();
+                let batch = ScenarioBatch {
+                    index: i,
+                    start: i * 2000,
+                    count: 2000,
+                };
+                let result = ResultBatch {
+                    batch,
+                    moments: vec![Moments::of_slice(&values)],
+                    values: vec![values],
+                    failures: vec![],
+                    eval_seconds: 0.0,
+                };
+                ("big".to_string(), result)
+            })
+            .collect();
+        let (last, most) = results.split_last().unwrap();
+        book.record(most.to_vec(), 2).unwrap();
+        let running = on_disk();
+        assert!(running > empty + 3_000_000, "{empty} -> {running} bytes");
+        book.record(vec![last.clone()], 3).unwrap();
+        assert_eq!(state(&book, "big"), (JobState::Completed, 400_000));
+        let ended = on_disk();
+        assert!(
+            ended < empty + 200_000,
+            "{empty} -> {running} -> {ended} bytes"
+        );
+    }
+
+    #[test]
     fn results_that_arrive_before_their_announcement_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
