@@ -153,12 +153,18 @@ impl ModelRunner {
             match self.call(n, rows, &mut outcome.fuel_used) {
                 Ok(result) => {
                     let done = result.failure.as_ref().map_or(n, |f| f.index as usize);
-                    if done > n || result.values.len() != done * n_out {
+                    // A failure must name a scenario of the call: index < n.
+                    let failure_past_end = result.failure.is_some() && done >= n;
+                    if failure_past_end || result.values.len() != done * n_out {
                         if n == 1 {
-                            let message = format!(
-                                "returned {} values for a scenario of {n_out} outputs",
-                                result.values.len()
-                            );
+                            let message = if failure_past_end {
+                                format!("reported a failure of scenario {done} of a call of {n}")
+                            } else {
+                                format!(
+                                    "returned {} values for a scenario of {n_out} outputs",
+                                    result.values.len()
+                                )
+                            };
                             outcome.fail(
                                 first + pos as u64,
                                 FailureKind::WrongOutputCount,

@@ -213,6 +213,16 @@ fn a_wrong_output_count_is_found_per_scenario() {
 }
 
 #[test]
+fn a_failure_reported_past_the_call_is_found_per_scenario() {
+    // Counted as given, it would fail a scenario of the next call, or one outside the batch.
+    check_isolated(
+        16.0,
+        FailureKind::WrongOutputCount,
+        "reported a failure of scenario 1 of a call of 1",
+    );
+}
+
+#[test]
 fn several_failures_in_one_batch_are_all_counted() {
     let out = run_faulty(&[2.0, 0.0, 3.0, 1.0, 0.0, 4.0, 0.0]);
     assert_eq!(out.columns, vec![vec![1.0, 4.0, 6.0]]);

@@ -21,6 +21,7 @@
 //! | 13 | `y` is a value drawn from the host's entropy and clocks (same everywhere when reproducible) |
 //! | 14 | sleeps for an hour (a blocking WASI poll: one call, no fuel), then `y = x` |
 //! | 15 | honest work: `y` is the logistic map iterated 20,000 times from `x` (tens of µs) |
+//! | 16 | `y = x`, but the call reports a failure at index `count`, past its last scenario |
 
 #![allow(missing_debug_implementations)]
 
@@ -202,9 +203,14 @@ impl Guest for Faulty {
                 }
             }
         }
+        // Mode 16: every output, and then a failure that no scenario of the call has.
+        let past_end = inputs.chunks_exact(2).any(|row| row[0] as i64 == 16);
         BatchOutput {
             values,
-            failure: None,
+            failure: past_end.then(|| Failure {
+                index: count,
+                message: "mode 16 reports a failure past the batch".into(),
+            }),
         }
     }
 }
