@@ -160,13 +160,7 @@ impl Store {
         // Incremental auto-vacuum, so that the pages of an ended job's result batches go back
         // to the file system (see `end_job`). A database made without it is converted once,
         // which rewrites it: quick, since between jobs it holds little but the history.
-        if self.auto_vacuum()? != AUTO_VACUUM_INCREMENTAL {
-            self.db
-                .pragma_update(None, "auto_vacuum", AUTO_VACUUM_INCREMENTAL)?;
-            self.db.execute_batch("VACUUM")?;
-        }
-        self.db.pragma_update(None, "journal_mode", "WAL")?;
-        self.db.pragma_update(None, "synchronous", "FULL")?;
+        // The version first: a file of another version is refused before anything rewrites it.
         let version: i64 = self
             .db
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -176,6 +170,13 @@ impl Store {
                  {SCHEMA_VERSION}; give --db a new file"
             )));
         }
+        if self.auto_vacuum()? != AUTO_VACUUM_INCREMENTAL {
+            self.db
+                .pragma_update(None, "auto_vacuum", AUTO_VACUUM_INCREMENTAL)?;
+            self.db.execute_batch("VACUUM")?;
+        }
+        self.db.pragma_update(None, "journal_mode", "WAL")?;
+        self.db.pragma_update(None, "synchronous", "FULL")?;
         self.db.execute_batch(SCHEMA)?;
         self.db
             .pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -280,17 +281,20 @@ impl Store {
         .map_err(&fail)?;
         tx.commit().map_err(&fail)?;
         // Give the batches' pages back, and empty the write-ahead log that saw them go: a
-        // 100M-scenario job leaves hundreds of megabytes otherwise.
-        // (The vacuum frees a page per step, so it is stepped to the end.)
-        let mut vacuum = self
-            .db
-            .prepare("PRAGMA incremental_vacuum")
-            .map_err(&fail)?;
-        let mut steps = vacuum.query([]).map_err(&fail)?;
-        while steps.next().map_err(&fail)?.is_some() {}
-        self.db
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(&fail)
+        // 100M-scenario job leaves hundreds of megabytes otherwise. The job has ended either
+        // way, so a failure here is only worth a warning.
+        if let Err(e) = self.reclaim() {
+            tracing::warn!(path = %self.path, "could not give an ended job's space back: {e}");
+        }
+        Ok(())
+    }
+
+    fn reclaim(&self) -> rusqlite::Result<()> {
+        // The vacuum frees a page per step, so it is stepped to the end.
+        let mut vacuum = self.db.prepare("PRAGMA incremental_vacuum")?;
+        let mut steps = vacuum.query([])?;
+        while steps.next()?.is_some() {}
+        self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {

@@ -6,12 +6,12 @@
 //! per worker, and the aggregator on the calling thread, which reports progress and enforces the
 //! job's time-out.
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use mcp_broker::{CoordinatorLink, InMemoryBroker};
 use mcp_consumer::{ConsumerStats, consume};
-use mcp_coordinator::{Aggregator, Progress};
+use mcp_coordinator::{Added, Aggregator, Progress};
 use mcp_producer::{ProducerProgress, produce};
-use mcp_protocol::{FailureTally, JobModel, JobSummary, ResultBatch};
+use mcp_protocol::{FailureTally, JobModel, JobSummary, MAX_RESULT_VALUES, ResultBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_spec::Spec;
@@ -33,6 +33,7 @@ pub fn prepare(
         .map_err(|e| anyhow!("{wasm_origin}: {e}"))?;
     let info = model.info().clone();
     spec.check_model(&info.name, &info.version, &info.inputs)?;
+    check_result_size(&spec, info.outputs.len())?;
     ScenarioGenerator::new(&spec, &info.inputs)
         .map_err(|e| anyhow!("{}: {e}", spec.source.origin))?;
     Ok(Arc::new(JobModel {
@@ -41,6 +42,23 @@ pub fn prepare(
         spec,
         wasm,
     }))
+}
+
+/// Refuses a spec whose result batches would carry more than [`MAX_RESULT_VALUES`] values
+/// with a model of `outputs` outputs (receivers refuse such results).
+fn check_result_size(spec: &Spec, outputs: usize) -> anyhow::Result<()> {
+    let values = u64::from(spec.simulation.batch) * outputs as u64;
+    if values > MAX_RESULT_VALUES as u64 {
+        bail!(
+            "{}: simulation.batch: {} scenarios of a model with {outputs} outputs make result \
+             batches of {values} values, more than {MAX_RESULT_VALUES}; lower the batch to at \
+             most {}",
+            spec.source.origin,
+            spec.simulation.batch,
+            MAX_RESULT_VALUES / outputs
+        );
+    }
+    Ok(())
 }
 
 /// How an embedded job ended.
@@ -108,6 +126,14 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Counts a result; one the aggregator refuses (a model that broke the batch ABI in a way the
+/// sandbox did not catch) is logged, since its batch will then never complete.
+fn count(aggregator: &mut Aggregator, result: ResultBatch) {
+    if let Added::Rejected(why) = aggregator.add(result) {
+        tracing::error!("a result batch was not counted: {why}");
+    }
+}
+
 /// Runs a prepared job to its end, calling `on_progress` now and then.
 pub fn run(
     sandbox: &Sandbox,
@@ -158,7 +184,7 @@ pub fn run(
                 if let Some(hook) = &options.on_result {
                     (hook.0)(&delivery.body);
                 }
-                aggregator.add(delivery.body);
+                count(&mut aggregator, delivery.body);
                 idle = false;
             }
             let paused = options.paused.load(Ordering::Relaxed);
@@ -186,7 +212,7 @@ pub fn run(
             if consumers.iter().all(|c| c.is_finished()) {
                 // Results the workers published just before they finished.
                 while let Some(delivery) = broker.next_result(Duration::ZERO)? {
-                    aggregator.add(delivery.body);
+                    count(&mut aggregator, delivery.body);
                 }
                 if aggregator.is_complete() {
                     break JobEnd::Completed;
@@ -213,7 +239,7 @@ pub fn run(
         }
         // Results published by workers that finished a batch while the job was stopping.
         while let Some(delivery) = broker.next_result(Duration::ZERO)? {
-            aggregator.add(delivery.body);
+            count(&mut aggregator, delivery.body);
         }
         Ok(end)
     })?;
@@ -232,4 +258,26 @@ pub fn run(
         end,
         failures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_too_big_for_one_result_message_is_refused_with_the_batch_that_fits() {
+        let spec = Spec::parse(
+            "[simulation]\nscenarios = 10\nseed = 1\nbatch = 1048576\n[variables]\n",
+            "vars.toml",
+        )
+        .unwrap();
+        assert!(check_result_size(&spec, 64).is_ok());
+        let err = check_result_size(&spec, 65).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "vars.toml: simulation.batch: 1048576 scenarios of a model with 65 outputs make \
+             result batches of 68157440 values, more than 67108864; lower the batch to at most \
+             1032444"
+        );
+    }
 }

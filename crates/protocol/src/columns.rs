@@ -29,6 +29,9 @@ use std::cell::RefCell;
 const RAW: u8 = 0;
 const ZEROS: u8 = 1;
 const LEVELS: u8 = 2;
+/// Most values (all outputs together) one result batch may carry: 512 MiB of them. A spec
+/// whose batch times the model's outputs exceeds it is refused before anything runs.
+pub const MAX_RESULT_VALUES: usize = 1 << 26;
 /// Most distinct values the `levels` encoding takes.
 const MAX_LEVELS: usize = 16;
 
@@ -54,7 +57,18 @@ pub(crate) fn serialize<S: Serializer>(columns: &[Vec<f64>], s: S) -> Result<S::
 /// Deserialises what [`serialize`] wrote, decoding each column straight from the message's
 /// bytes into its values.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
-    struct Columns;
+    deserialize_at_most(d, MAX_RESULT_VALUES)
+}
+
+/// [`deserialize`], refusing more than `cap` values in all: the columns of a result are equally
+/// long (one value per successful scenario), and each column's length is checked against that
+/// and the cap before it is decoded, so a forged message of many highly compressed columns
+/// cannot make the receiver allocate more than the cap.
+fn deserialize_at_most<'de, D: Deserializer<'de>>(
+    d: D,
+    cap: usize,
+) -> Result<Vec<Vec<f64>>, D::Error> {
+    struct Columns(usize);
     impl<'de> Visitor<'de> for Columns {
         type Value = Vec<Vec<f64>>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -62,32 +76,67 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             // No capacity from the peer's length prefix: a forged one must not allocate.
-            let mut columns = Vec::new();
-            while let Some(Column(values)) = seq.next_element()? {
+            let mut columns: Vec<Vec<f64>> = Vec::new();
+            let mut left = self.0;
+            loop {
+                let seed = Column {
+                    len: columns.first().map(Vec::len),
+                    left,
+                };
+                let Some(values) = seq.next_element_seed(seed)? else {
+                    return Ok(columns);
+                };
+                left -= values.len();
                 columns.push(values);
             }
-            Ok(columns)
         }
     }
-    d.deserialize_seq(Columns)
+    d.deserialize_seq(Columns(cap))
 }
 
-/// One column, decoded from a byte string.
-struct Column(Vec<f64>);
+/// One column, decoded from a byte string: `len` values when the first column had that many,
+/// and at most `left`.
+struct Column {
+    len: Option<usize>,
+    left: usize,
+}
 
-impl<'de> serde::Deserialize<'de> for Column {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Column, D::Error> {
-        struct Bytes;
-        impl Visitor<'_> for Bytes {
-            type Value = Column;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a value column as a byte string")
-            }
-            fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Column, E> {
-                decode(bytes).map(Column).map_err(E::custom)
-            }
+impl<'de> serde::de::DeserializeSeed<'de> for Column {
+    type Value = Vec<f64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<f64>, D::Error> {
+        d.deserialize_bytes(self)
+    }
+}
+
+impl Visitor<'_> for Column {
+    type Value = Vec<f64>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a value column as a byte string")
+    }
+    fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Vec<f64>, E> {
+        let n = declared_len(bytes).map_err(E::custom)?;
+        if let Some(len) = self.len
+            && len != n
+        {
+            return Err(E::custom(format!(
+                "value columns of different lengths ({len} and {n})"
+            )));
         }
-        d.deserialize_bytes(Bytes)
+        if n > self.left {
+            return Err(E::custom(
+                "a result batch with more values than a result may have (MAX_RESULT_VALUES)",
+            ));
+        }
+        decode(bytes).map_err(E::custom)
+    }
+}
+
+/// How many values an encoded column says it holds (checked in full by [`decode`]).
+fn declared_len(bytes: &[u8]) -> Result<usize, String> {
+    match bytes.split_first() {
+        Some((&RAW, body)) => Ok(body.len() / 8),
+        Some((_, body)) => count(body).map(|(n, _)| n),
+        None => Err("an empty value column (no encoding tag)".into()),
     }
 }
 
@@ -151,6 +200,21 @@ fn encode_two_levels(values: &[f64], out: &mut Vec<u8>) -> bool {
             return false;
         }
         out.push(byte);
+    }
+    // When one level is +0.0 and almost every value is it, a bitmap and the few others are
+    // smaller still (by a few bytes: two levels cost one 8-byte value more).
+    let second = out[start + size - n.div_ceil(8)..]
+        .iter()
+        .map(|b| b.count_ones() as usize)
+        .sum::<usize>();
+    let zeros = match (a == 0, differ && b == 0) {
+        (true, _) => n - second,
+        (false, true) => second,
+        (false, false) => 0,
+    };
+    if 5 + n.div_ceil(8) + 8 * (n - zeros) < size {
+        out.truncate(start);
+        encode_zeros(values, zeros, out);
     }
     true
 }
@@ -362,7 +426,7 @@ fn decode_levels(body: &[u8]) -> Result<Vec<f64>, String> {
             let index = usize::from((byte >> (j * bits)) & mask);
             let Some(&v) = levels.get(index) else {
                 return Err(format!(
-                    "a levels value column refers to level {index} of {k}"
+                    "a levels value column refers to level index {index}, but has only {k} levels"
                 ));
             };
             out.push(v);
@@ -407,7 +471,10 @@ mod tests {
         // Empty, and too short to gain anything.
         assert_eq!(round_trip(&[]), (RAW, 1));
         assert_eq!(round_trip(&[0.0, 1.5]), (ZEROS, 14));
-        assert_eq!(round_trip(&[0.0, 1.5, 0.0, 1.5]), (LEVELS, 23));
+        assert_eq!(round_trip(&[0.0, 1.5, 0.0, 1.5]), (ZEROS, 22));
+        assert_eq!(round_trip(&[0.0, 1.5, 0.0, 1.5, 1.5, 1.5]), (LEVELS, 23));
+        assert_eq!(round_trip(&[0.0; 100]), (ZEROS, 5 + 13));
+        assert_eq!(round_trip(&[7.0; 100]), (LEVELS, 6 + 8 + 13));
         assert_eq!(round_trip(&[0.1, 0.2]), (RAW, 17));
     }
 
@@ -434,13 +501,37 @@ mod tests {
         two_levels.extend([0u8; 24]);
         two_levels.push(0b11);
         let err = decode(&two_levels).unwrap_err();
-        assert!(err.contains("refers to level 3 of 3"), "{err}");
+        assert!(
+            err.contains("level index 3, but has only 3 levels"),
+            "{err}"
+        );
         two_levels.push(0);
         let err = decode(&two_levels).unwrap_err();
         assert!(
             err.contains("carries 2 bytes of indices instead of 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn columns_of_different_lengths_or_too_many_values_are_refused_before_decoding() {
+        let column = |values: &[f64]| {
+            let mut bytes = Vec::new();
+            encode(values, &mut bytes);
+            serde_bytes::ByteBuf::from(bytes)
+        };
+        let read = |columns: &[serde_bytes::ByteBuf], cap: usize| {
+            let bytes = rmp_serde::to_vec(columns).unwrap();
+            deserialize_at_most(&mut rmp_serde::Deserializer::new(&bytes[..]), cap)
+                .map_err(|e| e.to_string())
+        };
+        let flags = column(&[0.0, 1.0, 1.0, 0.0, 1.0]);
+        let two = read(&[flags.clone(), flags.clone()], 10).unwrap();
+        assert_eq!(two.len(), 2);
+        let err = read(&[flags.clone(), flags.clone(), flags.clone()], 10).unwrap_err();
+        assert!(err.contains("more values than a result may have"), "{err}");
+        let err = read(&[flags, column(&[1.5])], 10).unwrap_err();
+        assert!(err.contains("different lengths (5 and 1)"), "{err}");
     }
 
     mod fuzz {
@@ -467,6 +558,28 @@ mod tests {
                 bytes in proptest::collection::vec(any::<u8>(), 0..200),
             ) {
                 let _ = decode(&bytes);
+            }
+
+            #[test]
+            fn any_body_behind_a_plausible_header_decodes_to_values_or_an_error(
+                tag in 0u8..3,
+                n in 0u32..300,
+                k in 0u8..20,
+                body in proptest::collection::vec(any::<u8>(), 0..400),
+            ) {
+                // Random bytes rarely get past the count; these reach the bitmap, levels and
+                // index checks.
+                let mut bytes = vec![tag];
+                if tag != RAW {
+                    bytes.extend_from_slice(&n.to_le_bytes());
+                }
+                if tag == LEVELS {
+                    bytes.push(k);
+                }
+                bytes.extend(body);
+                if let Ok(values) = decode(&bytes) {
+                    prop_assert!(tag == RAW || values.len() == n as usize);
+                }
             }
         }
     }

@@ -11,6 +11,7 @@ mod failure;
 mod summary;
 mod telemetry;
 
+pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
@@ -220,8 +221,8 @@ mod tests {
                 start: 0,
                 count: 5,
             },
-            moments: vec![Moments::of_slice(&column), Moments::default()],
-            values: vec![column.clone(), vec![]],
+            moments: vec![Moments::of_slice(&column); 2],
+            values: vec![column.clone(), column.iter().rev().copied().collect()],
             failures: vec![],
             eval_seconds: 0.0,
         };
@@ -229,7 +230,8 @@ mod tests {
         let back: ResultBatch = decode(&bytes).unwrap();
         let bits = |c: &[f64]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.values[0]), bits(&column));
-        assert!(back.values[1].is_empty());
+        let reversed: Vec<f64> = column.iter().rev().copied().collect();
+        assert_eq!(bits(&back.values[1]), bits(&reversed));
         // The column is one byte string: 8 bytes a value, not a MessagePack float each.
         let raw: Vec<u8> = column.iter().flat_map(|v| v.to_le_bytes()).collect();
         assert!(bytes.windows(raw.len()).any(|w| w == raw));
@@ -319,8 +321,8 @@ mod tests {
                     moments: vec![Moments::of_slice(&[1.0, 2.0])],
                     // One column in each encoding: raw, zeros, levels.
                     values: vec![
-                        vec![1.5, 2.5, 3.5],
-                        vec![0.0, 0.0, 0.0, 0.0, 7.25, 0.0, 0.0, 0.0, 0.0, 0.0],
+                        (0..20).map(|i| f64::from(i) + 0.5).collect(),
+                        (0..20).map(|i| if i == 4 { 7.25 } else { 0.0 }).collect(),
                         (0..20).map(|i| f64::from(i % 2)).collect(),
                     ],
                     failures: vec![ScenarioFailure {
@@ -331,6 +333,12 @@ mod tests {
                     eval_seconds: 0.1,
                 },
             })
+        }
+
+        #[test]
+        fn the_sample_is_a_valid_message_with_every_column_encoding() {
+            let message = decode::<ResultMessage>(&sample()).unwrap();
+            assert_eq!(message.result.values.len(), 3);
         }
 
         proptest! {
