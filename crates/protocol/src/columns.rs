@@ -140,30 +140,41 @@ fn declared_len(bytes: &[u8]) -> Result<usize, String> {
     }
 }
 
+/// Encoded sizes, tag included, of `n` values raw; with `zeros` of them `+0.0` as a bitmap
+/// and the others; and as `k` levels with their indices.
+fn raw_size(n: usize) -> usize {
+    1 + 8 * n
+}
+
+fn zeros_size(n: usize, zeros: usize) -> usize {
+    5 + n.div_ceil(8) + 8 * (n - zeros)
+}
+
+fn levels_size(n: usize, k: usize) -> usize {
+    6 + 8 * k + (n * index_bits(k)).div_ceil(8)
+}
+
 /// Appends `values`, encoded, to `out`.
 pub(crate) fn encode(values: &[f64], out: &mut Vec<u8>) {
     let n = values.len();
-    let raw_size = 1 + 8 * n;
-    if encode_two_levels(values, out) {
+    let zeros = values.iter().filter(|v| v.to_bits() == 0).count();
+    let smallest_other = raw_size(n).min(zeros_size(n, zeros));
+    if encode_two_levels(values, smallest_other, out) {
         return;
     }
-    let levels_size =
-        |levels: &[u64]| 6 + 8 * levels.len() + (n * index_bits(levels.len())).div_ceil(8);
-    let zeros = values.iter().filter(|v| v.to_bits() == 0).count();
-    let zeros_size = 5 + n.div_ceil(8) + 8 * (n - zeros);
     match distinct_values(values) {
-        Some(levels) if levels_size(&levels) <= zeros_size.min(raw_size) => {
+        Some(levels) if levels_size(n, levels.len()) <= smallest_other => {
             encode_levels(values, &levels, out)
         }
-        _ if zeros_size < raw_size => encode_zeros(values, zeros, out),
+        _ if zeros_size(n, zeros) < raw_size(n) => encode_zeros(values, zeros, out),
         _ => encode_raw(values, out),
     }
 }
 
 /// Encodes a column of one or two distinct values (an indicator, a flag: the commonest
 /// few-valued outputs) as levels, one bit a value, in one branch-free pass; `false`, with `out`
-/// unchanged, when the column has more values or is too short to gain.
-fn encode_two_levels(values: &[f64], out: &mut Vec<u8>) -> bool {
+/// unchanged, when the column has more values or that would not be smaller than `other` bytes.
+fn encode_two_levels(values: &[f64], other: usize, out: &mut Vec<u8>) -> bool {
     let Some(first) = values.first() else {
         return false;
     };
@@ -173,21 +184,13 @@ fn encode_two_levels(values: &[f64], out: &mut Vec<u8>) -> bool {
         .map(|v| v.to_bits())
         .find(|&x| x != a)
         .unwrap_or(a);
-    let (n, differ) = (values.len(), a != b);
-    let k = 1 + usize::from(differ);
-    let (size, raw_size) = (6 + 8 * k + n.div_ceil(8), 1 + 8 * n);
-    if size >= raw_size {
+    let differ = a != b;
+    let levels: &[u64] = if differ { &[a, b] } else { &[a] };
+    if levels_size(values.len(), levels.len()) > other {
         return false;
     }
     let start = out.len();
-    out.reserve(size);
-    out.push(LEVELS);
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.push(k as u8);
-    out.extend_from_slice(&a.to_le_bytes());
-    if differ {
-        out.extend_from_slice(&b.to_le_bytes());
-    }
+    levels_header(values.len(), levels, out);
     for chunk in values.chunks(8) {
         let (mut byte, mut known) = (0u8, true);
         for (j, v) in chunk.iter().enumerate() {
@@ -201,22 +204,18 @@ fn encode_two_levels(values: &[f64], out: &mut Vec<u8>) -> bool {
         }
         out.push(byte);
     }
-    // When one level is +0.0 and almost every value is it, a bitmap and the few others are
-    // smaller still (by a few bytes: two levels cost one 8-byte value more).
-    let second = out[start + size - n.div_ceil(8)..]
-        .iter()
-        .map(|b| b.count_ones() as usize)
-        .sum::<usize>();
-    let zeros = match (a == 0, differ && b == 0) {
-        (true, _) => n - second,
-        (false, true) => second,
-        (false, false) => 0,
-    };
-    if 5 + n.div_ceil(8) + 8 * (n - zeros) < size {
-        out.truncate(start);
-        encode_zeros(values, zeros, out);
-    }
     true
+}
+
+/// The `levels` encoding's tag, count and levels, with room reserved for the indices.
+fn levels_header(n: usize, levels: &[u64], out: &mut Vec<u8>) {
+    out.reserve(levels_size(n, levels.len()));
+    out.push(LEVELS);
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    out.push(levels.len() as u8);
+    for level in levels {
+        out.extend_from_slice(&level.to_le_bytes());
+    }
 }
 
 /// The distinct bit patterns of `values` in order of first appearance, or `None` past
@@ -250,7 +249,7 @@ fn index_bits(k: usize) -> usize {
 }
 
 fn encode_raw(values: &[f64], out: &mut Vec<u8>) {
-    out.reserve(1 + 8 * values.len());
+    out.reserve(raw_size(values.len()));
     out.push(RAW);
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
@@ -281,16 +280,9 @@ fn encode_zeros(values: &[f64], zeros: usize, out: &mut Vec<u8>) {
 }
 
 fn encode_levels(values: &[f64], levels: &[u64], out: &mut Vec<u8>) {
-    let n = values.len();
     let bits = index_bits(levels.len());
     let per_byte = 8 / bits;
-    out.reserve(6 + 8 * levels.len() + (n * bits).div_ceil(8));
-    out.push(LEVELS);
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.push(levels.len() as u8);
-    for level in levels {
-        out.extend_from_slice(&level.to_le_bytes());
-    }
+    levels_header(values.len(), levels, out);
     let mut last: Option<(u64, u8)> = None;
     for chunk in values.chunks(per_byte) {
         let mut byte = 0u8;
