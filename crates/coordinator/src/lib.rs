@@ -63,17 +63,25 @@ pub struct Aggregator {
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
     merged: Vec<Moments>,
-    /// Per output, the values of every batch, as the batches delivered them (no copy).
-    values: Vec<Vec<Vec<f64>>>,
-    /// Per output, the bucket counts of those values (the first pass of percentile selection).
-    counts: Vec<BucketCounts>,
+    kept: Kept,
     scenarios: u64,
     failures: FailureTally,
-    /// Whether values are kept for percentiles (not when only counting, see [`Aggregator::counting`]).
-    keep_values: bool,
-    /// Per output, a sketch of the values instead, for jobs of more than
-    /// [`EXACT_PERCENTILE_VALUES`] values (decided from the spec, so the same for every run of it).
-    sketches: Option<Vec<Sketch>>,
+}
+
+/// What an aggregator keeps of the values, for the percentiles.
+#[derive(Debug)]
+enum Kept {
+    /// Per output, the values of every batch as the batches delivered them (no copy), and
+    /// their bucket counts (the first pass of percentile selection): exact percentiles.
+    Values {
+        values: Vec<Vec<Vec<f64>>>,
+        counts: Vec<BucketCounts>,
+    },
+    /// Per output, a sketch of the values, for jobs of more than [`EXACT_PERCENTILE_VALUES`]
+    /// values (decided from the spec, so the same for every run of it).
+    Sketches(Vec<Sketch>),
+    /// Nothing: an aggregator that only counts (see [`Aggregator::counting`]).
+    Nothing,
 }
 
 impl Aggregator {
@@ -81,8 +89,7 @@ impl Aggregator {
     /// for following a job whose summary is made elsewhere (an embedded run with a dashboard).
     pub fn counting(info: ModelInfo, spec: &Spec) -> Aggregator {
         Aggregator {
-            keep_values: false,
-            sketches: None,
+            kept: Kept::Nothing,
             ..Aggregator::new(info, spec)
         }
     }
@@ -92,9 +99,16 @@ impl Aggregator {
         let sim = spec.simulation;
         let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
         let n_out = info.outputs.len();
-        let sketched = sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES;
+        let kept = if sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES {
+            Kept::Sketches(vec![Sketch::default(); n_out])
+        } else {
+            Kept::Values {
+                values: vec![Vec::new(); n_out],
+                counts: vec![BucketCounts::default(); n_out],
+            }
+        };
         Aggregator {
-            sketches: sketched.then(|| vec![Sketch::default(); n_out]),
+            kept,
             seed: sim.seed,
             total_scenarios: sim.scenarios,
             total_batches,
@@ -103,15 +117,8 @@ impl Aggregator {
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
-            values: vec![Vec::new(); n_out],
-            counts: if sketched {
-                Vec::new()
-            } else {
-                vec![BucketCounts::default(); n_out]
-            },
             scenarios: 0,
             failures: FailureTally::default(),
-            keep_values: !sketched,
             info,
         }
     }
@@ -129,19 +136,19 @@ impl Aggregator {
         self.seen[word] |= bit;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
-        let values = if self.keep_values {
-            result.values
-        } else {
-            if let Some(sketches) = &mut self.sketches {
+        match &mut self.kept {
+            Kept::Values { values, counts } => {
+                for ((all, counts), batch) in values.iter_mut().zip(counts).zip(result.values) {
+                    counts.add(&batch);
+                    all.push(batch);
+                }
+            }
+            Kept::Sketches(sketches) => {
                 for (sketch, batch) in sketches.iter_mut().zip(&result.values) {
                     sketch.add(batch);
                 }
             }
-            Vec::new()
-        };
-        for ((all, counts), batch) in self.values.iter_mut().zip(&mut self.counts).zip(values) {
-            counts.add(&batch);
-            all.push(batch);
+            Kept::Nothing => {}
         }
         self.pending.insert(index, result.moments);
         while let Some(moments) = self.pending.remove(&self.next_batch) {
@@ -250,19 +257,24 @@ impl Aggregator {
                 merged.merge(m);
             }
         }
-        let summaries: Vec<_> = match &self.sketches {
-            Some(sketches) => self
+        let summaries: Vec<_> = match &self.kept {
+            Kept::Sketches(sketches) => self
                 .merged
                 .iter()
                 .zip(sketches)
                 .map(|(moments, sketch)| summarize_sketch(moments, sketch))
                 .collect(),
+            Kept::Nothing => self
+                .merged
+                .iter()
+                .map(|moments| summarize::<&[f64]>(moments, &[], &BucketCounts::default()))
+                .collect(),
             // One thread per output: selecting percentiles is the last big step of a job.
-            None => std::thread::scope(|scope| {
+            Kept::Values { values, counts } => std::thread::scope(|scope| {
                 let handles: Vec<_> = self
                     .merged
                     .iter()
-                    .zip(self.values.iter().zip(&self.counts))
+                    .zip(values.iter().zip(counts))
                     .map(|(moments, (values, counts))| {
                         scope.spawn(move || summarize(moments, values, counts))
                     })
@@ -416,7 +428,7 @@ mod tests {
         let big = EXACT_PERCENTILE_VALUES + 2;
         let small = Aggregator::new(info(), &spec(EXACT_PERCENTILE_VALUES, 2));
         assert!(
-            small.sketches.is_none(),
+            matches!(small.kept, Kept::Values { .. }),
             "up to the limit, percentiles are exact"
         );
         let batches: Vec<ResultBatch> = (0..500u64)
@@ -424,7 +436,7 @@ mod tests {
             .collect();
         let mut forward = Aggregator::new(info(), &spec(big, 2));
         let mut backward = Aggregator::new(info(), &spec(big, 2));
-        assert!(forward.values[0].is_empty() && forward.sketches.is_some());
+        assert!(matches!(forward.kept, Kept::Sketches(_)));
         for b in batches.iter().cloned() {
             forward.add(b);
         }
@@ -432,7 +444,7 @@ mod tests {
             backward.add(b);
         }
         // Values are folded into the sketch as they arrive, never kept.
-        assert!(forward.values[0].is_empty());
+        assert!(matches!(forward.kept, Kept::Sketches(_)));
         let (a, b) = (forward.into_summary(0.0), backward.into_summary(0.0));
         assert_eq!(a, b);
         let y = &a.outputs.0[0].1;
