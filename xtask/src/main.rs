@@ -535,14 +535,10 @@ fn bench_distributed() -> Result<()> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let json = String::from_utf8_lossy(&out.stdout);
-        let value = json
-            .split("\"elapsed_s\":")
-            .nth(1)
-            .and_then(|rest| rest.split([',', '\n', '}']).next())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .context("no elapsed_s in the summary")?;
-        Ok(value)
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        summary["elapsed_s"]
+            .as_f64()
+            .context("no elapsed_s in the summary")
     };
     let (m, s, b1, b64k) = (
         model.to_str().unwrap(),
