@@ -64,27 +64,10 @@ impl Percentiles {
                 .collect();
             return Percentiles::of_sorted(&one);
         }
-        let mut ranks: Vec<usize> = PERCENTILES
-            .iter()
-            .flat_map(|q| {
-                let (lo, hi, _) = rank_of(n, *q);
-                [lo, hi]
-            })
-            .collect();
-        ranks.sort_unstable();
-        ranks.dedup();
+        let ranks = wanted_ranks(n);
         let found = select_by_buckets(chunks, counts, &ranks);
         let at = |r: usize| found[ranks.binary_search(&r).expect("rank was selected")];
-        let p = |q: f64| {
-            let (lo, hi, frac) = rank_of(n, q);
-            if frac == 0.0 {
-                at(lo)
-            } else {
-                let (a, b) = (at(lo), at(hi));
-                a + frac * (b - a)
-            }
-        };
-        Percentiles::from_fn(p)
+        Percentiles::from_fn(|q| interpolated(n, q, at))
     }
 
     /// The values with their labels, e.g. `("p50", 6.0)`.
@@ -106,6 +89,32 @@ fn rank_of(n: usize, q: f64) -> (usize, usize, f64) {
     let h = (n - 1) as f64 * q / 100.0;
     let lo = h.floor() as usize;
     (lo, (lo + 1).min(n - 1), h - lo as f64)
+}
+
+/// The ranks, ascending and distinct, whose values the [`PERCENTILES`] of `n` values need.
+pub(crate) fn wanted_ranks(n: usize) -> Vec<usize> {
+    let mut ranks: Vec<usize> = PERCENTILES
+        .iter()
+        .flat_map(|&q| {
+            let (lo, hi, _) = rank_of(n, q);
+            [lo, hi]
+        })
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    ranks
+}
+
+/// Percentile `q` of `n` (at least 1) values, interpolating linearly between the closest ranks;
+/// `at` gives the value of a rank.
+pub(crate) fn interpolated(n: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
+    let (lo, hi, frac) = rank_of(n, q);
+    if frac == 0.0 {
+        at(lo)
+    } else {
+        let (a, b) = (at(lo), at(hi));
+        a + frac * (b - a)
+    }
 }
 
 /// Maps an f64 to a u64 whose unsigned order is `f64::total_cmp`'s order.
@@ -242,17 +251,7 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     match sorted.len() {
         0 => f64::NAN,
         1 => sorted[0],
-        n => {
-            let h = (n - 1) as f64 * q / 100.0;
-            let lo = h.floor() as usize;
-            let hi = (lo + 1).min(n - 1);
-            let frac = h - lo as f64;
-            if frac == 0.0 {
-                sorted[lo]
-            } else {
-                sorted[lo] + frac * (sorted[hi] - sorted[lo])
-            }
-        }
+        n => interpolated(n, q, |r| sorted[r]),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Percentiles in bounded memory, for jobs too large to keep every value.
 
-use crate::percentiles::order_key;
+use crate::percentiles::{interpolated, order_key, wanted_ranks};
 use crate::{Moments, OutputSummary, Percentiles};
 
 /// Bits of the mantissa that pick a value's bucket within its power of two.
@@ -80,7 +80,7 @@ impl Sketch {
     /// Estimates of the values of ascending `ranks` (0-based, ascending order): within a bucket
     /// of `c` values from `min` to `max`, the rank `i`-th is `min + (max - min) (i + ½) / c`,
     /// exact when the bucket holds one distinct value.
-    fn ranked(&self, ranks: &[u64]) -> Vec<f64> {
+    fn ranked(&self, ranks: &[usize]) -> Vec<f64> {
         let mut found = Vec::with_capacity(ranks.len());
         let mut wanted = ranks.iter().peekable();
         let mut before = 0u64;
@@ -88,6 +88,7 @@ impl Sketch {
             for s in 0..SUBS {
                 let c = binade.counts[s];
                 while let Some(&&r) = wanted.peek() {
+                    let r = r as u64;
                     if r >= before + c {
                         break;
                     }
@@ -109,22 +110,14 @@ impl Sketch {
     /// The percentiles, interpolated between closest ranks as [`crate::percentile_sorted`]
     /// does on sorted values, with each rank's value estimated from its bucket.
     pub fn percentiles(&self) -> Percentiles {
-        let n = self.count;
+        let n = self.count as usize;
         if n == 0 {
             return Percentiles::from_fn(|_| f64::NAN);
         }
-        Percentiles::from_fn(|q| {
-            let h = (n - 1) as f64 * q / 100.0;
-            let lo = h.floor() as u64;
-            let hi = (lo + 1).min(n - 1);
-            let frac = h - lo as f64;
-            let v = self.ranked(&[lo, hi]);
-            if frac == 0.0 {
-                v[0]
-            } else {
-                v[0] + frac * (v[1] - v[0])
-            }
-        })
+        let ranks = wanted_ranks(n);
+        let found = self.ranked(&ranks);
+        let at = |r: usize| found[ranks.binary_search(&r).expect("rank was estimated")];
+        Percentiles::from_fn(|q| interpolated(n, q, at))
     }
 }
 
