@@ -1,18 +1,27 @@
-//! The RabbitMQ transport: the queue topology every role declares, and the AMQP connection.
+//! The RabbitMQ transport: the queue topology every role declares, and each role's link.
 //!
 //! The only crate that knows lapin. Every name lives under a prefix (`mcp` by default) so that
 //! several installations, or several tests, share one broker without meeting. Declaring is
 //! idempotent: every role declares the whole topology when it starts, and a queue that already
-//! exists with other arguments is reported with the command that removes it. The roles reach the
-//! broker only through the link traits of `mcp-broker`.
+//! exists with other arguments is reported with the command that removes it. One module per
+//! link, mirroring the traits of `mcp-broker`: [`producer`], [`consumer`] (a thread's link and
+//! a process's session), [`coordinator`] (`mcp serve`'s link and a follower's), [`control`];
+//! [`connection`] opens them all.
 
-mod links;
+pub mod connection;
+pub mod consumer;
+pub mod control;
+pub mod coordinator;
+mod delivery;
+pub mod producer;
 pub mod topology;
 
-pub use links::{
-    AmqpBroker, AmqpConsumer, AmqpControl, AmqpProducer, AmqpResults, AmqpServe, MAX_UNCONFIRMED,
-    QUEUE_HEADER, REASON_HEADER,
-};
+pub use connection::AmqpBroker;
+pub use consumer::{AmqpConsumer, AmqpConsumerSession, RESULTS_IN_FLIGHT};
+pub use control::AmqpController;
+pub use coordinator::AmqpCoordinator;
+pub use delivery::{JOB_QUEUE_EXPIRES_MS, QUEUE_HEADER, REASON_HEADER};
+pub use producer::{AmqpProducer, MAX_UNCONFIRMED};
 pub use topology::{Topology, TopologyError};
 
 /// `url` with its credentials replaced by `credentials` (`user:password`), which are

@@ -5,7 +5,7 @@
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 20, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 20 times (a poison batch) goes to `P.dead-letters` |
 //! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
-//! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results` |
+//! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results`; each `submit --wait` hears newer jobs on a durable queue of its own, `P.jobs.JOB` |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, durable, transient messages | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, nothing older than a minute, lost with a broker restart (a durable queue because RabbitMQ 4.3 refuses non-durable, non-exclusive ones by default) |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
@@ -121,6 +121,12 @@ impl Topology {
     /// The private results queue `mcp submit --wait` follows job `job` on.
     pub fn job_results_queue(&self, job: &str) -> String {
         self.name(&format!("results.{job}"))
+    }
+
+    /// The private queue of job announcements `mcp submit --wait` hears newer jobs on while it
+    /// follows job `job`.
+    pub fn job_announcements_queue(&self, job: &str) -> String {
+        self.name(&format!("jobs.{job}"))
     }
 
     /// The queue of job announcements, read by the coordinator.

@@ -1,33 +1,14 @@
-//! The role links over a real RabbitMQ: what a producer publishes, consumers and a result
-//! listener receive, with the job attached; garbage goes to the dead-letter queue.
+//! The role links over a real RabbitMQ: what a producer publishes, consumers and a follower
+//! receive, with the job attached; what the operator's link sends reaches a consumer session.
 
 use super::{broker_url, setup};
-use mcp_broker::{ConsumerLink, CoordinatorLink, Polled, ProducerLink};
-use mcp_broker_amqp::AmqpBroker;
-use mcp_protocol::{JobModel, ModelInfo, ResultBatch, ScenarioBatch};
-use mcp_spec::Spec;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn job(id: &str) -> Arc<JobModel> {
-    let spec = Spec::parse(
-        "[simulation]\nscenarios = 30\nseed = 1\nbatch = 10\n[variables]\nx = { dist = \"constant\", value = 1 }\n",
-        "vars.toml",
-    )
-    .unwrap();
-    Arc::new(JobModel {
-        job: id.to_string(),
-        info: ModelInfo {
-            name: "m".into(),
-            version: "1".into(),
-            inputs: vec!["x".into()],
-            outputs: vec!["y".into()],
-            digest: "sha256:00".into(),
-        },
-        spec,
-        wasm: vec![0, 97, 115, 109],
-    })
-}
+use mcp_broker::{
+    ConsumerLink, ConsumerSession, ControlLink, CoordinatorLink, Incoming, Polled, ProducerLink,
+};
+use mcp_broker_amqp::{AmqpBroker, AmqpController};
+use mcp_protocol::{ControlAction, ControlCommand, ScenarioBatch};
+use mcp_testkit::{eventually, fixtures};
+use std::time::Duration;
 
 fn batch(index: u64) -> ScenarioBatch {
     ScenarioBatch {
@@ -38,29 +19,38 @@ fn batch(index: u64) -> ScenarioBatch {
 }
 
 fn next(consumer: &dyn ConsumerLink) -> mcp_broker::Delivery<ScenarioBatch> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        assert!(Instant::now() < deadline, "no batch arrived");
-        if let Polled::Ready(d) = consumer.next_batch(Duration::from_millis(200)).unwrap() {
-            return d;
+    eventually("a batch", Duration::from_secs(20), || {
+        match consumer.next_batch(Duration::from_millis(200)).unwrap() {
+            Polled::Ready(d) => Some(d),
+            _ => None,
         }
-    }
+    })
+}
+
+/// The next message the coordinator's link brings.
+fn incoming(link: &dyn CoordinatorLink) -> Incoming {
+    link.next(Duration::from_secs(20))
+        .unwrap()
+        .expect("a message")
 }
 
 #[test]
 fn batches_and_results_carry_their_job() {
     let prefix = setup_prefix();
     let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
-    let listener = broker.result_listener("job-1").unwrap();
+    let follower = broker.follower("job-1").unwrap();
     let producer = broker.producer().unwrap();
-    producer.publish_model(job("job-1")).unwrap();
+    producer
+        .publish_model(fixtures::job_model("job-1", 30, 10))
+        .unwrap();
     for i in 0..3 {
         producer.publish_batch(batch(i)).unwrap();
     }
     producer.finish().unwrap();
 
-    let a = broker.consumer("a", 1).unwrap();
-    let b = broker.consumer("b", 1).unwrap();
+    let session = broker.consumer_session("s", 1).unwrap();
+    let a = session.consumer("a").unwrap();
+    let b = session.consumer("b").unwrap();
     // The model stays current for everyone who looks.
     assert_eq!(a.current_model().unwrap().unwrap().job, "job-1");
     assert_eq!(b.current_model().unwrap().unwrap().job, "job-1");
@@ -70,13 +60,7 @@ fn batches_and_results_carry_their_job() {
         let d = next(consumer);
         assert_eq!(d.job, "job-1");
         seen.push(d.body.index);
-        let result = ResultBatch {
-            batch: d.body,
-            moments: vec![mcp_stats::Moments::of([1.0])],
-            values: vec![vec![1.0]],
-            failures: vec![],
-            eval_seconds: 0.0,
-        };
+        let result = fixtures::result(d.body.index, 10, vec![1.0; 10]);
         consumer.publish_result(&d.job, result).unwrap();
         consumer.ack_batch(d.tag).unwrap();
     }
@@ -85,16 +69,62 @@ fn batches_and_results_carry_their_job() {
 
     let mut results = Vec::new();
     while results.len() < 3 {
-        let r = listener
-            .next_result(Duration::from_secs(20))
-            .unwrap()
-            .expect("a result");
+        let Incoming::Result(r) = incoming(&follower) else {
+            panic!("only results were published")
+        };
         assert_eq!(r.job, "job-1");
         results.push(r.body.batch.index);
-        listener.ack_result(r.tag).unwrap();
+        follower.ack(r.tag).unwrap();
     }
     results.sort();
     assert_eq!(results, [0, 1, 2]);
+    broker.delete_follower("job-1").unwrap();
+    cleanup(&prefix);
+}
+
+#[test]
+fn a_follower_hears_newer_jobs_and_a_session_hears_the_operator() {
+    let prefix = setup_prefix();
+    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
+    broker.prepare_follower("job-1").unwrap();
+    let producer = broker.producer().unwrap();
+    producer
+        .announce(&fixtures::announcement("job-2", 10, 10, 2))
+        .unwrap();
+    let follower = broker.follower("job-1").unwrap();
+    match incoming(&follower) {
+        Incoming::Job(d) => assert_eq!(d.body.job, "job-2"),
+        other => panic!("{other:?}"),
+    }
+
+    let session = broker.consumer_session("s", 1).unwrap();
+    let controller = AmqpController::new(&broker_url(), &prefix);
+    let pause = ControlCommand {
+        action: ControlAction::Pause,
+        consumer: Some("s".into()),
+        job: None,
+    };
+    controller.send(&pause).unwrap();
+    let command = eventually("the command", Duration::from_secs(20), || {
+        session.next_command(Duration::from_millis(200)).unwrap()
+    });
+    assert_eq!(command, pause);
+
+    // Cancelling retires the job's model, and tells consumers to drop its batches.
+    producer
+        .publish_model(fixtures::job_model("job-2", 10, 10))
+        .unwrap();
+    controller.cancel("job-2").unwrap();
+    let consumer = session.consumer("c").unwrap();
+    assert!(consumer.current_model().unwrap().is_none());
+    let cancel = eventually("the cancel command", Duration::from_secs(20), || {
+        session.next_command(Duration::from_millis(200)).unwrap()
+    });
+    assert_eq!(
+        (cancel.action, cancel.job.as_deref()),
+        (ControlAction::Cancel, Some("job-2"))
+    );
+    broker.delete_follower("job-1").unwrap();
     cleanup(&prefix);
 }
 
@@ -103,9 +133,17 @@ fn a_new_model_replaces_the_old_one() {
     let prefix = setup_prefix();
     let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
     let producer = broker.producer().unwrap();
-    producer.publish_model(job("old")).unwrap();
-    producer.publish_model(job("new")).unwrap();
-    let consumer = broker.consumer("c", 1).unwrap();
+    producer
+        .publish_model(fixtures::job_model("old", 30, 10))
+        .unwrap();
+    producer
+        .publish_model(fixtures::job_model("new", 30, 10))
+        .unwrap();
+    let consumer = broker
+        .consumer_session("s", 1)
+        .unwrap()
+        .consumer("c")
+        .unwrap();
     assert_eq!(consumer.current_model().unwrap().unwrap().job, "new");
     cleanup(&prefix);
 }

@@ -11,8 +11,9 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection};
 use mcp_broker_amqp::{Topology, TopologyError, connect, topology::DELIVERY_LIMIT};
+use mcp_testkit::eventually;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn broker_url() -> String {
     std::env::var("MCP_TEST_BROKER")
@@ -116,43 +117,47 @@ async fn a_model_past_its_time_to_live_is_gone() {
     topo.delete(&ch).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_batch_rejected_too_often_is_dead_lettered() {
-    let (_conn, ch, topo) = setup().await;
-    topo.declare(&ch).await.unwrap();
+#[test]
+fn a_batch_rejected_too_often_is_dead_lettered() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_conn, ch, topo) = runtime.block_on(setup());
     let (work, dead) = (topo.scenarios_queue(), topo.dead_letter_queue());
-    publish(&ch, &work, b"garbage", BasicProperties::default()).await;
+    runtime.block_on(async {
+        topo.declare(&ch).await.unwrap();
+        publish(&ch, &work, b"garbage", BasicProperties::default()).await;
+    });
     let mut deliveries = 0;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let letter = loop {
-        assert!(Instant::now() < deadline, "the batch never reached {dead}");
-        if let Some(m) = ch
-            .basic_get(work.as_str().into(), BasicGetOptions { no_ack: false })
-            .await
-            .unwrap()
-        {
-            deliveries += 1;
-            m.delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..BasicNackOptions::default()
-                })
-                .await
-                .unwrap();
-        }
-        // Dead-lettering happens after the last reject, asynchronously: poll for it.
-        if let Some(letter) = get(&ch, &dead).await {
-            break letter;
-        }
-        tokio::task::yield_now().await;
-    };
+    let letter = eventually(
+        &format!("the batch in {dead}"),
+        Duration::from_secs(30),
+        || {
+            runtime.block_on(async {
+                if let Some(m) = ch
+                    .basic_get(work.as_str().into(), BasicGetOptions { no_ack: false })
+                    .await
+                    .unwrap()
+                {
+                    deliveries += 1;
+                    m.delivery
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..BasicNackOptions::default()
+                        })
+                        .await
+                        .unwrap();
+                }
+                // Dead-lettering happens after the last reject, asynchronously: poll for it.
+                get(&ch, &dead).await
+            })
+        },
+    );
     assert_eq!(letter.delivery.data, b"garbage");
     assert_eq!(
         deliveries,
         DELIVERY_LIMIT + 1,
         "delivered once, then redelivered up to the limit"
     );
-    topo.delete(&ch).await.unwrap();
+    runtime.block_on(topo.delete(&ch)).unwrap();
 }
 
 #[tokio::test]

@@ -1,25 +1,42 @@
-//! The in-memory broker: channels between threads of one process.
+//! The in-memory broker: the transport of an embedded run, between threads of one process.
 
-use crate::{BrokerError, ConsumerLink, CoordinatorLink, Delivery, Polled, ProducerLink};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use crate::{
+    BrokerError, ConsumerLink, ConsumerSession, ControlLink, CoordinatorLink, Delivery, Incoming,
+    Polled, ProducerLink,
+};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
+use mcp_protocol::{
+    ConsumerStatus, ControlAction, ControlCommand, JobAnnouncement, JobId, JobModel,
+    ProducerStatus, ResultBatch, ScenarioBatch,
+};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Channels for one embedded job: a bounded batch queue and a results queue.
+/// How long the coordinator sleeps between polls of an empty stream. Polling rather than
+/// blocking: a blocked receiver would cost every sender a wake-up call.
+const POLL: Duration = Duration::from_millis(2);
+
+/// The transport of one embedded job: a bounded batch queue, the current model, one stream of
+/// everything the coordinator reads, and one of control commands. A cheap handle: clones share
+/// the same queues.
 ///
 /// Acknowledgements are no-ops: nothing in one process can lose a message that was handed over.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct InMemoryBroker {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     model: Mutex<Option<Arc<JobModel>>>,
     batches: Mutex<BatchQueue>,
     batch_ready: Condvar,
     room_ready: Condvar,
     capacity: usize,
-    results_tx: Sender<ResultBatch>,
-    results_rx: Receiver<ResultBatch>,
+    incoming: (Sender<Incoming>, Receiver<Incoming>),
+    commands: (Sender<ControlCommand>, Receiver<ControlCommand>),
     tags: AtomicU64,
 }
 
@@ -27,7 +44,9 @@ pub struct InMemoryBroker {
 /// the producer wakes once per half queue rather than once per batch.
 #[derive(Debug, Default)]
 struct BatchQueue {
-    queue: VecDeque<ScenarioBatch>,
+    /// The job of the batches published now.
+    job: JobId,
+    queue: VecDeque<(JobId, ScenarioBatch)>,
     finished: bool,
     producer_waiting: bool,
     consumers_waiting: usize,
@@ -35,18 +54,19 @@ struct BatchQueue {
 
 impl InMemoryBroker {
     /// A broker whose batch queue holds at most `capacity` batches.
-    pub fn new(capacity: usize) -> Arc<InMemoryBroker> {
-        let (results_tx, results_rx) = unbounded();
-        Arc::new(InMemoryBroker {
-            model: Mutex::default(),
-            batches: Mutex::default(),
-            batch_ready: Condvar::new(),
-            room_ready: Condvar::new(),
-            capacity: capacity.max(1),
-            results_tx,
-            results_rx,
-            tags: AtomicU64::new(0),
-        })
+    pub fn new(capacity: usize) -> InMemoryBroker {
+        InMemoryBroker {
+            shared: Arc::new(Shared {
+                model: Mutex::default(),
+                batches: Mutex::default(),
+                batch_ready: Condvar::new(),
+                room_ready: Condvar::new(),
+                capacity: capacity.max(1),
+                incoming: unbounded(),
+                commands: unbounded(),
+                tags: AtomicU64::new(0),
+            }),
+        }
     }
 
     /// Closes the batch queue: consumers finish, a blocked producer returns.
@@ -54,70 +74,99 @@ impl InMemoryBroker {
         let _ = self.finish();
     }
 
-    fn job(&self) -> String {
-        self.model
-            .lock()
-            .expect("model lock")
-            .as_ref()
-            .map(|m| m.job.clone())
-            .unwrap_or_default()
-    }
-
     /// Throws away every queued batch (a cancelled or timed-out job); returns how many.
     pub fn discard_batches(&self) -> usize {
-        let mut q = self.batches.lock().expect("batch lock");
+        let mut q = self.batches();
         let n = q.queue.len();
         q.queue.clear();
-        self.room_ready.notify_all();
+        self.shared.room_ready.notify_all();
         n
     }
 
+    /// Whether everything sent to the coordinator has been read.
+    pub fn is_idle(&self) -> bool {
+        self.shared.incoming.1.is_empty()
+    }
+
+    fn batches(&self) -> std::sync::MutexGuard<'_, BatchQueue> {
+        self.shared.batches.lock().expect("batch lock")
+    }
+
+    fn model(&self) -> std::sync::MutexGuard<'_, Option<Arc<JobModel>>> {
+        self.shared.model.lock().expect("model lock")
+    }
+
     fn tag(&self) -> u64 {
-        self.tags.fetch_add(1, Ordering::Relaxed)
+        self.shared.tags.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn deliver(&self, message: Incoming) -> Result<(), BrokerError> {
+        self.shared
+            .incoming
+            .0
+            .send(message)
+            .map_err(|_| BrokerError::Closed)
     }
 }
 
 impl ProducerLink for InMemoryBroker {
+    fn announce(&self, job: &JobAnnouncement) -> Result<(), BrokerError> {
+        let delivery = Delivery {
+            job: job.job.clone(),
+            body: job.clone(),
+            tag: self.tag(),
+            redelivered: false,
+        };
+        self.deliver(Incoming::Job(Box::new(delivery)))
+    }
+
     fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError> {
-        *self.model.lock().expect("model lock") = Some(model);
+        self.batches().job = model.job.clone();
+        *self.model() = Some(model);
         Ok(())
     }
 
     fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
-        let mut q = self.batches.lock().expect("batch lock");
-        while q.queue.len() >= self.capacity && !q.finished {
+        let mut q = self.batches();
+        while q.queue.len() >= self.shared.capacity && !q.finished {
             q.producer_waiting = true;
-            q = self.room_ready.wait(q).expect("batch lock");
+            q = self.shared.room_ready.wait(q).expect("batch lock");
         }
         q.producer_waiting = false;
         if q.finished {
             return Err(BrokerError::Closed);
         }
-        q.queue.push_back(batch);
+        let job = q.job.clone();
+        q.queue.push_back((job, batch));
         if q.consumers_waiting > 0 {
-            self.batch_ready.notify_one();
+            self.shared.batch_ready.notify_one();
         }
         Ok(())
     }
 
     fn finish(&self) -> Result<(), BrokerError> {
-        self.batches.lock().expect("batch lock").finished = true;
-        self.batch_ready.notify_all();
-        self.room_ready.notify_all();
+        self.batches().finished = true;
+        self.shared.batch_ready.notify_all();
+        self.shared.room_ready.notify_all();
         Ok(())
+    }
+
+    fn report(&self, status: &ProducerStatus) -> Result<(), BrokerError> {
+        self.deliver(Incoming::Producer(status.clone()))
     }
 }
 
 impl ConsumerLink for InMemoryBroker {
     fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError> {
-        Ok(self.model.lock().expect("model lock").clone())
+        Ok(self.model().clone())
     }
 
     fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
-        let mut q = self.batches.lock().expect("batch lock");
+        let mut q = self.batches();
         if q.queue.is_empty() && !q.finished {
             q.consumers_waiting += 1;
             q = self
+                .shared
                 .batch_ready
                 .wait_timeout_while(q, wait, |q| q.queue.is_empty() && !q.finished)
                 .expect("batch lock")
@@ -125,13 +174,13 @@ impl ConsumerLink for InMemoryBroker {
             q.consumers_waiting -= 1;
         }
         match q.queue.pop_front() {
-            Some(body) => {
-                if q.producer_waiting && q.queue.len() <= self.capacity / 2 {
-                    self.room_ready.notify_one();
+            Some((job, body)) => {
+                if q.producer_waiting && q.queue.len() <= self.shared.capacity / 2 {
+                    self.shared.room_ready.notify_one();
                 }
                 drop(q);
                 Ok(Polled::Ready(Delivery {
-                    job: self.job(),
+                    job,
                     body,
                     tag: self.tag(),
                     redelivered: false,
@@ -142,10 +191,13 @@ impl ConsumerLink for InMemoryBroker {
         }
     }
 
-    fn publish_result(&self, _job: &str, result: ResultBatch) -> Result<(), BrokerError> {
-        self.results_tx
-            .send(result)
-            .map_err(|_| BrokerError::Closed)
+    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
+        self.deliver(Incoming::Result(Delivery {
+            job: job.to_string(),
+            body: result,
+            tag: self.tag(),
+            redelivered: false,
+        }))
     }
 
     fn ack_batch(&self, _tag: u64) -> Result<(), BrokerError> {
@@ -153,21 +205,65 @@ impl ConsumerLink for InMemoryBroker {
     }
 }
 
-impl CoordinatorLink for InMemoryBroker {
-    fn next_result(&self, wait: Duration) -> Result<Option<Delivery<ResultBatch>>, BrokerError> {
-        match self.results_rx.recv_timeout(wait) {
-            Ok(body) => Ok(Some(Delivery {
-                job: self.job(),
-                body,
-                tag: self.tag(),
-                redelivered: false,
-            })),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(BrokerError::Closed),
+impl ConsumerSession for InMemoryBroker {
+    fn link(&self, _name: &str) -> Result<Box<dyn ConsumerLink>, BrokerError> {
+        Ok(Box::new(self.clone()))
+    }
+
+    fn next_command(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
+        match self.shared.commands.1.recv_timeout(wait) {
+            Ok(command) => Ok(Some(command)),
+            Err(_) => Ok(None),
         }
     }
 
-    fn ack_result(&self, _tag: u64) -> Result<(), BrokerError> {
+    fn send_status(&self, status: &ConsumerStatus) -> Result<(), BrokerError> {
+        self.deliver(Incoming::Consumer(status.clone()))
+    }
+}
+
+impl ControlLink for InMemoryBroker {
+    fn send(&self, command: &ControlCommand) -> Result<(), BrokerError> {
+        self.shared
+            .commands
+            .0
+            .send(command.clone())
+            .map_err(|_| BrokerError::Closed)
+    }
+
+    fn cancel(&self, job: &str) -> Result<(), BrokerError> {
+        {
+            let mut model = self.model();
+            if model.as_ref().is_some_and(|m| m.job == job) {
+                *model = None;
+            }
+        }
+        self.send(&ControlCommand {
+            action: ControlAction::Cancel,
+            consumer: None,
+            job: Some(job.to_string()),
+        })
+    }
+}
+
+impl CoordinatorLink for InMemoryBroker {
+    fn next(&self, wait: Duration) -> Result<Option<Incoming>, BrokerError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.shared.incoming.1.try_recv() {
+                Ok(message) => return Ok(Some(message)),
+                Err(TryRecvError::Disconnected) => return Err(BrokerError::Closed),
+                Err(TryRecvError::Empty) => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+    }
+
+    fn ack(&self, _tag: u64) -> Result<(), BrokerError> {
         Ok(())
     }
 }
@@ -184,6 +280,13 @@ mod tests {
         }
     }
 
+    fn body(p: Polled<ScenarioBatch>) -> Option<ScenarioBatch> {
+        match p {
+            Polled::Ready(d) => Some(d.body),
+            _ => None,
+        }
+    }
+
     #[test]
     fn batches_flow_in_order_and_end_when_finished() {
         let broker = InMemoryBroker::new(4);
@@ -191,10 +294,6 @@ mod tests {
         broker.publish_batch(batch(1)).unwrap();
         broker.finish().unwrap();
         let wait = Duration::from_secs(1);
-        let body = |p: Polled<ScenarioBatch>| match p {
-            Polled::Ready(d) => Some(d.body),
-            _ => None,
-        };
         assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(0)));
         assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(1)));
         assert_eq!(broker.next_batch(wait).unwrap(), Polled::Finished);
@@ -211,15 +310,9 @@ mod tests {
         };
         // The second publish can only complete once the first batch has been taken.
         let wait = Duration::from_secs(5);
-        let Polled::Ready(first) = broker.next_batch(wait).unwrap() else {
-            panic!("the first batch is queued")
-        };
-        assert_eq!(first.body, batch(0));
+        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(0)));
         producer.join().unwrap().unwrap();
-        let Polled::Ready(second) = broker.next_batch(wait).unwrap() else {
-            panic!("the second batch was published")
-        };
-        assert_eq!(second.body, batch(1));
+        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(1)));
     }
 
     #[test]
@@ -233,5 +326,32 @@ mod tests {
         broker.shut_down();
         assert_eq!(producer.join().unwrap(), Err(BrokerError::Closed));
         assert!(broker.current_model().unwrap().is_none());
+    }
+
+    #[test]
+    fn the_coordinator_reads_announcements_results_and_heartbeats_in_order() {
+        let broker = InMemoryBroker::new(1);
+        let wait = Duration::from_millis(10);
+        assert_eq!(broker.next(wait).unwrap(), None);
+        let result = ResultBatch {
+            batch: batch(0),
+            moments: vec![],
+            values: vec![],
+            failures: vec![],
+            eval_seconds: 0.0,
+        };
+        broker.publish_result("j", result.clone()).unwrap();
+        match broker.next(wait).unwrap() {
+            Some(Incoming::Result(d)) => assert_eq!((d.job.as_str(), d.body), ("j", result)),
+            other => panic!("{other:?}"),
+        }
+        let pause = ControlCommand {
+            action: ControlAction::Pause,
+            consumer: None,
+            job: None,
+        };
+        broker.send(&pause).unwrap();
+        assert_eq!(broker.next_command(wait).unwrap(), Some(pause));
+        assert_eq!(broker.next_command(wait).unwrap(), None);
     }
 }

@@ -1,12 +1,15 @@
 //! The `mcp` command line: argument parsing, terminal output and exit codes, over the roles.
 //!
-//! Everything here is glue: reading files, choosing where output goes (summaries on stdout,
-//! progress and logs on stderr), and formatting the summary table. The work is done by
-//! `mcp-embedded` and the crates below it. Only this crate knows clap.
+//! Everything here is glue: reading files, building the parts a command needs (a broker
+//! connection, the roles, the HTTP server), choosing where output goes (summaries on stdout,
+//! progress and logs on stderr), and formatting the summary table. One module per command; the
+//! work is done by the role crates, `mcp-embedded` and `mcp-server`. Only this crate knows clap.
 
 pub mod args;
-pub mod cluster;
 pub mod commands;
-pub mod dashboard;
-pub mod serve;
+mod consumer;
+mod control;
+mod inspect;
+mod serve;
+mod submit;
 pub mod table;

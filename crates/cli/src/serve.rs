@@ -1,22 +1,22 @@
 //! `mcp serve`: the coordinator process. Records results and job announcements from the broker
-//! into the job history before acknowledging them, and serves the HTTP API.
+//! into the job history before acknowledging them, and serves the HTTP API and dashboard.
 
 use crate::args::ServeArgs;
-use crate::cluster::{Backoff, connect, new_job_id, resolve_broker};
+use crate::commands::{reconnect, resolve_broker, sandbox, token_or_new};
 use anyhow::{Context, anyhow};
-use mcp_broker_amqp::AmqpBroker;
-use mcp_coordinator::{Book, ServeError, now_ms};
-use mcp_protocol::{ControlAction, ControlCommand};
+use mcp_broker::{CoordinatorLink, ProducerLink};
+use mcp_broker_amqp::{AmqpBroker, AmqpController};
+use mcp_coordinator::{Book, ServeError, coordinate_reconnecting};
+use mcp_producer::{ProducerProgress, SubmissionLimits};
+use mcp_protocol::{JobAnnouncement, now_ms};
 use mcp_sandbox::Sandbox;
-use mcp_server::{Api, Controller, Submitted, Submitter};
-use mcp_spec::Spec;
+use mcp_server::{Api, HttpServer, Submitted, Submitter};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Where the job history lives unless `--db` says otherwise.
-pub fn default_db() -> PathBuf {
+fn default_db() -> PathBuf {
     let data = std::env::var_os("XDG_DATA_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
@@ -27,28 +27,17 @@ pub fn default_db() -> PathBuf {
     }
 }
 
-/// A new random token: 128 bits from the operating system, in hex.
-pub fn new_token() -> anyhow::Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("could not read /dev/urandom for a token; give one with --token or MCP_TOKEN")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Runs the coordinator until SIGTERM or Ctrl-C.
-pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = resolve_broker(&args.broker, &args.connection)?;
+    let prefix = args.connection.prefix.clone();
     let db = args.db.clone().unwrap_or_else(default_db);
-    let book = Book::open(&db, now_ms())?;
-    let book = Arc::new(Mutex::new(book));
+    let book = Arc::new(Mutex::new(Book::open(&db, now_ms())?));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())
             .context("could not install the signal handler")?;
     }
-
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
         format!(
             "could not listen on {}; choose another address with --listen (port 0 picks a \
@@ -56,39 +45,25 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
-    listener.set_nonblocking(true)?;
-    let address = listener.local_addr()?;
-    let submitter = ClusterSubmitter {
+    let submitter = ApiSubmitter {
         url: url.clone(),
-        prefix: args.connection.prefix.clone(),
-        sandbox: Sandbox::new().context("could not start the WebAssembly engine")?,
-        limits: SubmitLimits {
+        prefix: prefix.clone(),
+        sandbox: sandbox()?,
+        limits: SubmissionLimits {
             scenarios: args.max_scenarios,
             batch: args.max_batch,
             outputs: args.max_outputs,
         },
     };
-    let controller = ClusterController {
-        url: url.clone(),
-        prefix: args.connection.prefix.clone(),
-        broker: Mutex::default(),
-    };
-    let (token, generated) = match args.token.clone() {
-        Some(token) if !token.is_empty() => (token, false),
-        _ => (new_token()?, true),
-    };
+    let (token, generated) = token_or_new(args.token.as_deref())?;
     let api = Api::new(book.clone(), Some(Arc::new(submitter)))
-        .with_controller(Arc::new(controller))
+        .with_controller(Arc::new(AmqpController::new(&url, &prefix)))
         .with_token(&token)
         .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20));
-    let http = {
-        let stop = stop.clone();
-        std::thread::Builder::new()
-            .name("mcp-http".into())
-            .spawn(move || http(listener, api, stop))?
-    };
+    let http = HttpServer::start(listener, api)?;
     println!(
-        "mcp serve: dashboard on http://{address}/ (API under /api/jobs), history in {}",
+        "mcp serve: dashboard on http://{}/ (API under /api/jobs), history in {}",
+        http.address(),
         db.display()
     );
     if generated {
@@ -100,107 +75,33 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let name = "mcp serve";
-    let mut backoff = Backoff::new();
-    let outcome = loop {
-        let broker = match connect(&url, &args.connection.prefix, name, Some(&stop)) {
-            Ok(broker) => broker,
-            Err(_) if stop.load(Ordering::Relaxed) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        let link = match broker.serve_link(args.prefetch) {
-            Ok(link) => link,
-            Err(e) => {
-                backoff.wait(&url, name, &e);
-                continue;
-            }
-        };
+    let mut reconnect = reconnect(name, &url).until(&stop);
+    let mut connect = || -> Result<Box<dyn CoordinatorLink>, _> {
+        let broker = AmqpBroker::connect(&url, &prefix, name)?;
         tracing::info!(db = %db.display(), "coordinator connected");
-        match mcp_coordinator::serve(&link, &book, &stop) {
-            Ok(()) => break Ok(()),
-            Err(ServeError::Store(e)) => break Err(anyhow!("{e}")),
-            Err(ServeError::Broker(e)) if !stop.load(Ordering::Relaxed) => {
-                backoff.wait(&url, name, &e)
-            }
-            Err(ServeError::Broker(_)) => break Ok(()),
-        }
+        Ok(Box::new(broker.coordinator(args.prefetch)?))
     };
+    let mut until = |_: &Book| stop.load(Ordering::Relaxed);
+    let outcome = coordinate_reconnecting(&mut connect, &mut reconnect, &book, &mut until, name);
     stop.store(true, Ordering::Relaxed);
-    http.join().expect("HTTP thread")?;
-    outcome
-}
-
-/// Serves the API until `stop` is set.
-pub(crate) fn http(
-    listener: std::net::TcpListener,
-    api: Api,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mcp-http")
-        .enable_all()
-        .build()
-        .context("could not start the HTTP runtime")?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let shutdown = async move {
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        mcp_server::run(listener, api, shutdown).await
-    })?;
-    Ok(())
-}
-
-/// Takes uploads from the API: validates them like `mcp submit` does, then publishes them from
-/// a thread of their own.
-struct ClusterSubmitter {
-    url: String,
-    prefix: String,
-    sandbox: Sandbox,
-    limits: SubmitLimits,
-}
-
-/// What the operator allows a job submitted through the API.
-#[derive(Debug, Clone, Copy)]
-struct SubmitLimits {
-    scenarios: u64,
-    batch: u32,
-    outputs: usize,
-}
-
-impl SubmitLimits {
-    /// Checks a validated job against the limits, naming the one it exceeds.
-    fn check(&self, job: &mcp_protocol::JobModel, spec_name: &str) -> Result<(), String> {
-        let sim = &job.spec.simulation;
-        if sim.scenarios > self.scenarios {
-            return Err(format!(
-                "{spec_name}: simulation.scenarios is {}, more than this server takes ({}); \
-                 split the job or ask the operator to raise --max-scenarios",
-                sim.scenarios, self.scenarios
-            ));
-        }
-        if sim.batch > self.batch {
-            return Err(format!(
-                "{spec_name}: simulation.batch is {}, more than this server takes ({}); use a \
-                 smaller batch or ask the operator to raise --max-batch",
-                sim.batch, self.batch
-            ));
-        }
-        let outputs = job.info.outputs.len();
-        if outputs > self.outputs {
-            return Err(format!(
-                "the model has {outputs} outputs, more than this server takes ({}); ask the \
-                 operator to raise --max-outputs",
-                self.outputs
-            ));
-        }
-        Ok(())
+    http.stop()?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(ServeError::Store(e)) => Err(anyhow!("{e}")),
+        Err(e @ ServeError::Broker(_)) => Err(anyhow!("{e}")),
     }
 }
 
-impl Submitter for ClusterSubmitter {
+/// Takes uploads from the API: validates them like `mcp submit` does, checks the operator's
+/// limits, then publishes them from a thread of their own.
+struct ApiSubmitter {
+    url: String,
+    prefix: String,
+    sandbox: Sandbox,
+    limits: SubmissionLimits,
+}
+
+impl Submitter for ApiSubmitter {
     fn submit(
         &self,
         model: Vec<u8>,
@@ -208,11 +109,14 @@ impl Submitter for ClusterSubmitter {
         spec: &str,
         spec_name: &str,
     ) -> Result<Submitted, String> {
-        let spec = Spec::parse(spec, spec_name).map_err(|e| e.to_string())?;
-        let job = new_job_id(&mcp_sandbox::ModelDigest::of(&model).0);
-        let job = mcp_embedded::prepare(&self.sandbox, model, model_name, spec, &job)
-            .map_err(|e| format!("{e:#}"))?;
-        self.limits.check(&job, spec_name)?;
+        let job = mcp_producer::accept(
+            &self.sandbox,
+            &self.limits,
+            model,
+            model_name,
+            spec,
+            spec_name,
+        )?;
         let submitted = Submitted {
             id: job.job.clone(),
             scenarios: job.spec.simulation.scenarios,
@@ -222,67 +126,27 @@ impl Submitter for ClusterSubmitter {
         std::thread::Builder::new()
             .name(format!("submit {}", job.job))
             .spawn(move || {
-                if let Err(e) = crate::cluster::submit(&url, &prefix, job, false, &mut |_| {}) {
-                    tracing::error!("publishing an uploaded job failed: {e:#}");
+                let name = format!("mcp submit {}", job.job);
+                let mut reconnect = reconnect(&name, &url);
+                let mut connect = || -> Result<Box<dyn ProducerLink>, _> {
+                    Ok(Box::new(
+                        AmqpBroker::connect(&url, &prefix, &name)?.producer()?,
+                    ))
+                };
+                let announcement = JobAnnouncement::of(&job, now_ms());
+                let progress = ProducerProgress::default();
+                let published = mcp_producer::publish(
+                    &mut connect,
+                    &mut reconnect,
+                    job,
+                    &announcement,
+                    &progress,
+                );
+                if let Err(e) = published {
+                    tracing::error!("publishing an uploaded job failed: {e}");
                 }
             })
             .map_err(|e| format!("could not start publishing: {e}"))?;
         Ok(submitted)
-    }
-}
-
-/// Sends the dashboard's commands through the broker's control exchange.
-struct ClusterController {
-    url: String,
-    prefix: String,
-    /// A connection kept between commands; made again when it fails.
-    broker: Mutex<Option<Arc<AmqpBroker>>>,
-}
-
-impl ClusterController {
-    fn with_broker<T>(
-        &self,
-        f: impl Fn(&AmqpBroker) -> Result<T, mcp_broker::BrokerError>,
-    ) -> Result<T, String> {
-        let mut slot = self.broker.lock().expect("controller lock");
-        let mut last = String::new();
-        for _ in 0..2 {
-            if slot.is_none() {
-                let broker = AmqpBroker::connect(&self.url, &self.prefix, "mcp serve control")
-                    .map_err(|e| e.to_string())?;
-                *slot = Some(broker);
-            }
-            match f(slot.as_ref().expect("a broker")) {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    tracing::warn!("control command failed: {e}");
-                    last = e.to_string();
-                    *slot = None;
-                }
-            }
-        }
-        Err(last)
-    }
-}
-
-impl Controller for ClusterController {
-    fn control(&self, action: ControlAction, consumer: Option<&str>) -> Result<(), String> {
-        let command = ControlCommand {
-            action,
-            consumer: consumer.map(str::to_string),
-            job: None,
-        };
-        self.with_broker(|b| b.publish_control(&command))
-    }
-
-    fn cancel(&self, job: &str) -> Result<(), String> {
-        // No consumer starts the job again, and those on it drop its remaining batches.
-        self.with_broker(|b| b.retire_model(job))?;
-        let command = ControlCommand {
-            action: ControlAction::Cancel,
-            consumer: None,
-            job: Some(job.to_string()),
-        };
-        self.with_broker(|b| b.publish_control(&command))
     }
 }

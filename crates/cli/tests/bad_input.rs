@@ -1,7 +1,9 @@
 //! Bad input: every message names the file, field or import at fault and the fix, the exit
 //! code is not zero, and nothing runs.
 
-use super::*;
+use crate::support::*;
+use mcp_testkit::model_path;
+use std::path::Path;
 
 /// Runs `mcp args`, expects exit code 1 and returns stderr.
 fn refused(args: &[&str]) -> String {

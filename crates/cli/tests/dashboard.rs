@@ -2,10 +2,12 @@
 //! `web/node_modules`, both installed by `cargo xtask test`) against `mcp serve` during a live
 //! job. Screenshots go to `target/dashboard/`.
 
-use super::distributed::{Consumer, Prefix, shared};
-use super::serve::{Serve, TOKEN, publish_spec};
-use super::*;
-use mcp_testkit::target_dir;
+use crate::support::broker::*;
+use crate::support::serve::{Serve, TOKEN, publish_spec};
+use crate::support::*;
+use mcp_testkit::{project_file, target_dir, within};
+use serde_json::Value;
+use std::process::Command;
 
 #[test]
 fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
@@ -13,7 +15,7 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
     let prefix = Prefix::new();
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
-    let _consumer = Consumer::start(&prefix, "c1");
+    let _consumer = start_consumer(&prefix, "c1");
     let (model, spec) = pricing();
     let text = std::fs::read_to_string(&spec).unwrap();
     // Big batches, many of them: the job outlasts the browser's checks.
@@ -60,16 +62,6 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
     }
 }
 
-/// `mcp submit --dashboard` (embedded), killed if the test ends first.
-struct Embedded(std::process::Child);
-
-impl Drop for Embedded {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `GET url`, or `POST url` with a JSON `body` and the `token`; the status and the JSON answer.
 fn http(url: &str, post: Option<&str>, token: &str) -> (u16, Value) {
     let mut response = match post {
@@ -92,20 +84,14 @@ fn http(url: &str, post: Option<&str>, token: &str) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// Polls `GET url` until `done` holds (at most a minute).
+/// Polls `GET url` until `done` holds.
 fn wait_for(url: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let (_, value) = http(url, None, "");
-        if done(&value) {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "gave up on {url}: {value}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut last = Value::Null;
+    let found = within(PATIENCE, || {
+        last = http(url, None, "").1;
+        done(&last).then(|| last.clone())
+    });
+    found.unwrap_or_else(|| panic!("gave up on {url}: {last}"))
 }
 
 #[test]
@@ -128,7 +114,7 @@ fn an_embedded_run_serves_the_dashboard_and_obeys_its_buttons() {
         .unwrap();
     let mut stderr_lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let stdout_pipe = child.stdout.take().unwrap();
-    let mut guard = Embedded(child);
+    let mut guard = Process::of(child);
     // "mcp submit: dashboard on http://ADDR/ (token for its buttons: TOKEN)"
     let line = stderr_lines.next().unwrap().unwrap();
     let rest = line
@@ -175,7 +161,7 @@ fn an_embedded_run_serves_the_dashboard_and_obeys_its_buttons() {
     assert_eq!(job["total"], 500_000_000u64);
     let (status, _) = http(&format!("{url}/api/jobs/local/cancel"), Some(""), &token);
     assert_eq!(status, 202);
-    let code = guard.0.wait().unwrap().code();
+    let code = guard.exit_status().code();
     assert_eq!(code, Some(130), "a cancelled run exits 130");
     let summary: Value = serde_json::from_reader(stdout_pipe).unwrap();
     let done = summary["scenarios"].as_u64().unwrap();

@@ -2,191 +2,18 @@
 //! `mcp consumer` processes and `mcp submit --broker --wait`, each test under its own prefix.
 //! Every test checks exact totals, and that the outputs equal the embedded run's, bit for bit.
 
-use super::*;
-use futures_lite::StreamExt;
-use lapin::BasicProperties;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
-use mcp_broker_amqp::Topology;
-use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// Tests share the broker; the one that restarts it takes it for itself.
-static BROKER: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
-pub(crate) fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
-    BROKER.read().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(crate) fn broker_url() -> String {
-    std::env::var("MCP_TEST_BROKER")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
-}
-
-/// A fresh prefix, whose queues and exchanges are deleted when it goes.
-pub(crate) struct Prefix(pub(crate) String);
-
-impl Prefix {
-    pub(crate) fn new() -> Prefix {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        Prefix(format!(
-            "mcp-cli-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ))
-    }
-
-    pub(crate) fn topology(&self) -> Topology {
-        Topology::new(&self.0)
-    }
-}
-
-impl Drop for Prefix {
-    fn drop(&mut self) {
-        let topology = self.topology();
-        let _ = runtime().block_on(async {
-            let conn = mcp_broker_amqp::connect(&broker_url(), "cleanup").await?;
-            let ch = conn.create_channel().await?;
-            topology.delete(&ch).await
-        });
-    }
-}
-
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// An `mcp consumer` process, killed (SIGKILL) when dropped.
-pub(crate) struct Consumer(pub(crate) Child);
-
-impl Consumer {
-    pub(crate) fn start(prefix: &Prefix, id: &str) -> Consumer {
-        let child = Command::new(env!("CARGO_BIN_EXE_mcp"))
-            .args(["consumer", "--broker", &broker_url(), "--prefix", &prefix.0])
-            .args(["--id", id, "--threads", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mcp consumer");
-        Consumer(child)
-    }
-
-    /// Waits (at most a minute) for the process to exit by itself.
-    fn exit_status(&mut self) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the consumer did not exit"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-
-    pub(crate) fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Consumer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-pub(crate) fn submit_args<'a>(
-    prefix: &'a Prefix,
-    model: &'a str,
-    spec: &'a str,
-    n: &'a str,
-) -> Vec<String> {
-    [
-        "submit",
-        model,
-        "--spec",
-        spec,
-        "--scenarios",
-        n,
-        "--broker",
-        &broker_url(),
-        "--prefix",
-        &prefix.0,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// A running `mcp submit --wait`, killed if the test ends before it does.
-struct Submit(Option<Child>);
-
-impl Drop for Submit {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// `mcp submit --wait --json` on the broker, started as a child process.
-fn start_wait(prefix: &Prefix, scenarios: &str) -> Submit {
-    let (model, spec) = pricing();
-    let mut args = submit_args(
-        prefix,
-        model.to_str().unwrap(),
-        spec.to_str().unwrap(),
-        scenarios,
-    );
-    args.extend(["--wait".to_string(), "--json".to_string()]);
-    let child = Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mcp submit");
-    Submit(Some(child))
-}
-
-fn finish(mut submit: Submit) -> Value {
-    let child = submit.0.take().expect("a running submit");
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "submit failed:\n{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The embedded summary of the pricing job with `scenarios` scenarios.
-pub(crate) fn embedded(scenarios: &str) -> Value {
-    let (model, spec) = pricing();
-    submit_json(&model, &spec, &["--scenarios", scenarios])
-}
-
-pub(crate) fn check_same_as_embedded(distributed: &Value, scenarios: &str) {
-    let local = embedded(scenarios);
-    assert_eq!(
-        distributed["scenarios"], local["scenarios"],
-        "every scenario counted once"
-    );
-    assert_eq!(
-        serde_json::to_string(&distributed["outputs"]).unwrap(),
-        serde_json::to_string(&local["outputs"]).unwrap(),
-        "distributed outputs differ from embedded"
-    );
-}
+use crate::support::broker::*;
+use crate::support::*;
+use mcp_testkit::model_path;
+use serde_json::Value;
+use std::process::Command;
 
 #[test]
 fn two_consumers_give_the_embedded_answer() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let _a = Consumer::start(&prefix, "a");
-    let _b = Consumer::start(&prefix, "b");
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
     let summary = finish(start_wait(&prefix, "60000"));
     check_same_as_embedded(&summary, "60000");
 }
@@ -195,9 +22,9 @@ fn two_consumers_give_the_embedded_answer() {
 fn failed_scenarios_are_counted_the_same_as_embedded() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let _a = Consumer::start(&prefix, "a");
-    let _b = Consumer::start(&prefix, "b");
-    let (_dir, spec) = spec_file(super::jobs::FAULTY);
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let (_dir, spec) = spec_file(crate::jobs::FAULTY);
     let model = model_path("faulty");
     let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
     let mut args = submit_args(&prefix, m, s, "3000");
@@ -228,7 +55,7 @@ fn a_consumer_started_after_the_submit_takes_the_job() {
     let submit = start_wait(&prefix, "30000");
     // The job is published before any consumer exists; the late one finds model and batches.
     wait_for_queue_messages(&prefix.topology().scenarios_queue(), 1);
-    let _late = Consumer::start(&prefix, "late");
+    let _late = start_consumer(&prefix, "late");
     check_same_as_embedded(&finish(submit), "30000");
 }
 
@@ -236,8 +63,8 @@ fn a_consumer_started_after_the_submit_takes_the_job() {
 fn a_consumer_killed_mid_job_loses_nothing() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let mut victim = Consumer::start(&prefix, "victim");
-    let _survivor = Consumer::start(&prefix, "survivor");
+    let mut victim = start_consumer(&prefix, "victim");
+    let _survivor = start_consumer(&prefix, "survivor");
     let results = ResultTap::new(&prefix);
     let submit = start_wait(&prefix, "300000");
     // Kill one consumer as soon as results flow, with batches in flight.
@@ -251,57 +78,22 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
     let _broker = shared();
     let prefix = Prefix::new();
     let topology = prefix.topology();
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "poison")
-            .await
-            .unwrap();
+    let (runtime, conn) = connect("poison");
+    runtime.block_on(async {
         let ch = confirming_channel(&conn).await;
         topology.declare(&ch).await.unwrap();
-        ch.basic_publish(
-            "".into(),
-            topology.scenarios_queue().into(),
-            BasicPublishOptions::default(),
-            b"\xff\xfe garbage, not a batch",
-            BasicProperties::default(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        let garbage = b"\xff\xfe garbage, not a batch";
+        publish_to(&ch, "", &topology.scenarios_queue(), garbage).await;
     });
-    let _c = Consumer::start(&prefix, "c");
+    let _c = start_consumer(&prefix, "c");
     check_same_as_embedded(&finish(start_wait(&prefix, "20000")), "20000");
-    assert_eq!(queue_messages(&topology.dead_letter_queue()), 1);
+    assert_eq!(queue_state(&topology.dead_letter_queue()).0, 1);
     // It is kept as it came, with why and where from.
-    let (data, headers) = runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        let got = ch
-            .basic_get(
-                topology.dead_letter_queue().into(),
-                lapin::options::BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
-            .expect("the dead letter");
-        let headers = got
-            .delivery
-            .properties
-            .headers()
-            .clone()
-            .unwrap_or_default();
-        (got.delivery.data.clone(), headers)
-    });
+    let (data, headers) = take(&topology.dead_letter_queue()).expect("the dead letter");
     assert_eq!(data, b"\xff\xfe garbage, not a batch");
-    let header = |name: &str| match headers.inner().get(name) {
-        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
-        other => panic!("{name}: {other:?}"),
-    };
-    assert!(header(mcp_broker_amqp::REASON_HEADER).starts_with("not an mcp message"));
+    assert!(header(&headers, mcp_broker_amqp::REASON_HEADER).starts_with("not an mcp message"));
     assert_eq!(
-        header(mcp_broker_amqp::QUEUE_HEADER),
+        header(&headers, mcp_broker_amqp::QUEUE_HEADER),
         topology.scenarios_queue()
     );
 }
@@ -312,46 +104,19 @@ fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_liv
     let prefix = Prefix::new();
     let topology = prefix.topology();
     // A producer that skipped validation: the model's bytes are not Wasm.
-    let spec = mcp_spec::Spec::parse(
-        "[simulation]\nscenarios = 3\nseed = 1\nbatch = 1\n[variables]\nx = { dist = \"constant\", value = 1 }\n",
-        "vars.toml",
-    )
-    .unwrap();
-    let model = mcp_protocol::JobModel {
-        job: "broken".into(),
-        info: mcp_protocol::ModelInfo {
-            name: "broken".into(),
-            version: "1".into(),
-            inputs: vec!["x".into()],
-            outputs: vec!["y".into()],
-            digest: "sha256:00".into(),
-        },
-        spec,
-        wasm: b"not wasm at all".to_vec(),
-    };
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "broken")
-            .await
-            .unwrap();
+    let mut model = (*mcp_testkit::fixtures::job_model("broken", 3, 1)).clone();
+    model.wasm = b"not wasm at all".to_vec();
+    let (runtime, conn) = connect("broken");
+    runtime.block_on(async {
         let ch = confirming_channel(&conn).await;
         topology.declare(&ch).await.unwrap();
-        let publish = |queue: String, body: Vec<u8>| {
-            let ch = ch.clone();
-            async move {
-                ch.basic_publish(
-                    "".into(),
-                    queue.into(),
-                    BasicPublishOptions::default(),
-                    &body,
-                    BasicProperties::default(),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-            }
-        };
-        publish(topology.model_queue(), mcp_protocol::encode(&model)).await;
+        publish_to(
+            &ch,
+            "",
+            &topology.model_queue(),
+            &mcp_protocol::encode(&model),
+        )
+        .await;
         for index in 0..3 {
             let message = mcp_protocol::BatchMessage {
                 job: "broken".into(),
@@ -361,13 +126,14 @@ fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_liv
                     count: 1,
                 },
             };
-            publish(topology.scenarios_queue(), mcp_protocol::encode(&message)).await;
+            let body = mcp_protocol::encode(&message);
+            publish_to(&ch, "", &topology.scenarios_queue(), &body).await;
         }
     });
-    let mut consumer = Consumer::start(&prefix, "c");
+    let mut consumer = start_consumer(&prefix, "c");
     wait_for_queue(&topology.dead_letter_queue(), |ready, _| ready == 3);
     assert!(
-        consumer.0.try_wait().unwrap().is_none(),
+        consumer.running(),
         "the consumer must survive a broken model"
     );
     // And it still takes real work.
@@ -403,10 +169,9 @@ fn a_new_submission_supersedes_the_running_job() {
     wait_for_queue(&prefix.topology().scenarios_queue(), |ready, _| {
         ready >= 196 + 98 + 40
     });
-    let _c = Consumer::start(&prefix, "c");
+    let _c = start_consumer(&prefix, "c");
     check_same_as_embedded(&finish(submit_b), "40000");
-    let mut waiter_a = waiter_a;
-    let out = waiter_a.0.take().unwrap().wait_with_output().unwrap();
+    let out = waiter_a.output();
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(" was superseded by job "),
@@ -417,21 +182,12 @@ fn a_new_submission_supersedes_the_running_job() {
     assert_eq!(partial["scenarios"], 0, "none of A's batches ran");
 }
 
-pub(crate) fn control(prefix: &Prefix, args: &[&str]) {
-    let url = broker_url();
-    let mut all = vec!["control"];
-    all.extend_from_slice(args);
-    all.extend(["--broker", &url, "--prefix", &prefix.0]);
-    let out = mcp(&all);
-    assert!(out.status.success(), "mcp {all:?}: {}", stderr(&out));
-}
-
 #[test]
 fn a_paused_consumer_takes_no_batches_until_resumed() {
     let _broker = shared();
     let prefix = Prefix::new();
     let scenarios = prefix.topology().scenarios_queue();
-    let _c = Consumer::start(&prefix, "c");
+    let _c = start_consumer(&prefix, "c");
     wait_for_queue(&scenarios, |_, consumers| consumers == 1);
     control(&prefix, &["pause", "--consumer", "c"]);
     // Pausing cancels the consumer's subscription: the queue sees no consumer at all.
@@ -444,15 +200,15 @@ fn a_paused_consumer_takes_no_batches_until_resumed() {
 
 /// Runs a job on one consumer, stops it with `stop` once results flow, checks that it exits 0,
 /// and lets a second consumer finish the job with exact totals.
-fn drain_mid_job(stop: impl FnOnce(&Prefix, &Consumer)) {
+fn drain_mid_job(stop: impl FnOnce(&Prefix, &Process)) {
     let prefix = Prefix::new();
-    let mut first = Consumer::start(&prefix, "first");
+    let mut first = start_consumer(&prefix, "first");
     let results = ResultTap::new(&prefix);
     let submit = start_wait(&prefix, "300000");
     results.wait_for_first();
     stop(&prefix, &first);
     assert!(first.exit_status().success(), "a drained consumer exits 0");
-    let _second = Consumer::start(&prefix, "second");
+    let _second = start_consumer(&prefix, "second");
     check_same_as_embedded(&finish(submit), "300000");
 }
 
@@ -466,7 +222,7 @@ fn a_drained_consumer_exits_cleanly_and_another_finishes_the_job() {
 fn sigterm_drains_a_consumer() {
     let _broker = shared();
     drain_mid_job(|_, consumer| {
-        let pid = consumer.0.id().to_string();
+        let pid = consumer.id().to_string();
         assert!(
             Command::new("kill")
                 .args(["-TERM", &pid])
@@ -518,26 +274,21 @@ fn a_queue_with_other_arguments_stops_a_consumer_with_the_fix() {
     let _broker = shared();
     let prefix = Prefix::new();
     let results = prefix.topology().results_queue();
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "misconfigure")
-            .await
-            .unwrap();
+    let (runtime, conn) = connect("misconfigure");
+    runtime.block_on(async {
         let ch = conn.create_channel().await.unwrap();
-        let mut other = FieldTable::default();
+        let mut other = lapin::types::FieldTable::default();
         other.insert(
             "x-max-length".into(),
             lapin::types::AMQPValue::LongLongInt(7),
         );
-        ch.queue_declare(
-            results.as_str().into(),
-            QueueDeclareOptions::durable(),
-            other,
-        )
-        .await
-        .unwrap();
+        let durable = lapin::options::QueueDeclareOptions::durable();
+        ch.queue_declare(results.as_str().into(), durable, other)
+            .await
+            .unwrap();
     });
     // Retrying cannot help, so the consumer does not wait for the broker: it stops and says why.
-    let mut consumer = Consumer::start(&prefix, "c");
+    let mut consumer = start_consumer(&prefix, "c");
     assert_eq!(consumer.exit_status().code(), Some(1));
 }
 
@@ -545,24 +296,11 @@ fn a_queue_with_other_arguments_stops_a_consumer_with_the_fix() {
 fn consumers_send_heartbeats() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let _c = Consumer::start(&prefix, "beat");
+    let _c = start_consumer(&prefix, "beat");
     let queue = prefix.topology().consumer_stats_queue();
     wait_for_queue(&queue, |ready, _| ready >= 1);
-    let status: mcp_protocol::ConsumerStatus = runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "heartbeat")
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        let m = ch
-            .basic_get(
-                queue.as_str().into(),
-                lapin::options::BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
-            .expect("a heartbeat");
-        mcp_protocol::decode(&m.delivery.data).unwrap()
-    });
+    let (beat, _) = take(&queue).expect("a heartbeat");
+    let status: mcp_protocol::ConsumerStatus = mcp_protocol::decode(&beat).unwrap();
     assert_eq!(status.id, "beat");
     assert!(!status.host.is_empty());
     assert_eq!(status.state, mcp_protocol::ConsumerState::Active);
@@ -572,10 +310,10 @@ fn consumers_send_heartbeats() {
 
 #[test]
 fn a_broker_restart_mid_job_loses_nothing() {
-    let _broker = BROKER.write().unwrap_or_else(|e| e.into_inner());
+    let _broker = exclusive();
     let prefix = Prefix::new();
-    let _a = Consumer::start(&prefix, "a");
-    let _b = Consumer::start(&prefix, "b");
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
     let results = ResultTap::new(&prefix);
     let submit = start_wait(&prefix, "300000");
     results.wait_for_first();
@@ -583,144 +321,4 @@ fn a_broker_restart_mid_job_loses_nothing() {
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     check_same_as_embedded(&finish(submit), "300000");
-}
-
-/// A channel whose publishes the broker confirms: awaiting a publish then means the broker has
-/// the message (without confirms, dropping the connection can lose messages still in flight).
-pub(crate) async fn confirming_channel(conn: &lapin::Connection) -> lapin::Channel {
-    let ch = conn.create_channel().await.unwrap();
-    ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    ch
-}
-
-pub(crate) fn rabbitmqctl(args: &[&str]) {
-    let out = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl must be on PATH (cargo xtask test installs RabbitMQ)");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        stderr(&out)
-    );
-}
-
-/// Messages ready in `queue`; 0 while it does not exist yet.
-fn queue_messages(queue: &str) -> u32 {
-    queue_state(queue).0
-}
-
-/// Polls until `queue`'s (ready messages, consumers) satisfy `done`.
-fn wait_for_queue(queue: &str, done: impl Fn(u32, u32) -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let (ready, consumers) = queue_state(queue);
-        if done(ready, consumers) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{queue} stayed at {ready} ready, {consumers} consumers"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// (Messages ready, consumers) of `queue`; (0, 0) while it does not exist yet.
-fn queue_state(queue: &str) -> (u32, u32) {
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        match ch
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await
-        {
-            Ok(q) => (q.message_count(), q.consumer_count()),
-            Err(e) if e.to_string().contains("NOT_FOUND") => (0, 0),
-            Err(e) => panic!("inspecting {queue}: {e}"),
-        }
-    })
-}
-
-/// Polls until `queue` holds at least `n` messages (the broker is the synchronisation point).
-pub(crate) fn wait_for_queue_messages(queue: &str, n: u32) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while queue_messages(queue) < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{queue} never held {n} messages"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// A private queue on the results exchange, to see results as they flow.
-struct ResultTap {
-    runtime: tokio::runtime::Runtime,
-    consumer: lapin::Consumer,
-    _conn: lapin::Connection,
-}
-
-impl ResultTap {
-    fn new(prefix: &Prefix) -> ResultTap {
-        let runtime = runtime();
-        let topology = prefix.topology();
-        let (conn, consumer) = runtime.block_on(async {
-            let conn = mcp_broker_amqp::connect(&broker_url(), "tap")
-                .await
-                .unwrap();
-            let ch = conn.create_channel().await.unwrap();
-            topology.declare(&ch).await.unwrap();
-            let q = ch
-                .queue_declare(
-                    "".into(),
-                    QueueDeclareOptions {
-                        exclusive: true,
-                        auto_delete: true,
-                        ..QueueDeclareOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await
-                .unwrap();
-            let name = q.name().to_string();
-            topology
-                .bind(&ch, &name, &topology.results_exchange(), "")
-                .await
-                .unwrap();
-            let consumer = ch
-                .basic_consume(
-                    name.into(),
-                    "tap".into(),
-                    BasicConsumeOptions {
-                        no_ack: true,
-                        ..BasicConsumeOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await
-                .unwrap();
-            (conn, consumer)
-        });
-        ResultTap {
-            runtime,
-            consumer,
-            _conn: conn,
-        }
-    }
-
-    fn wait_for_first(mut self) {
-        let first = self.runtime.block_on(async {
-            tokio::time::timeout(std::time::Duration::from_secs(60), self.consumer.next()).await
-        });
-        assert!(matches!(first, Ok(Some(Ok(_)))), "no result arrived");
-    }
 }

@@ -1,148 +1,17 @@
 //! The broker connection under faults and in the open: a broker that is not there when the roles
 //! start, `amqps://` with a private CA, and broker credentials that must never show.
 
-use super::distributed::{
-    Prefix, broker_url, check_same_as_embedded, rabbitmqctl, runtime, shared,
-};
-use super::serve::Serve;
-use super::*;
-use std::io::{BufRead, BufReader, Read};
+use crate::support::broker::*;
+use crate::support::serve::Serve;
+use crate::support::*;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-/// The lines a child process prints on one stream, collected as they come.
-struct Lines {
-    incoming: mpsc::Receiver<String>,
-    seen: String,
-}
-
-impl Lines {
-    fn of(stream: impl Read + Send + 'static) -> Lines {
-        let (tx, incoming) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Lines {
-            incoming,
-            seen: String::new(),
-        }
-    }
-
-    /// Waits (at most a minute) for a line containing `needle`.
-    fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.seen.contains(needle) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.incoming.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push_str(&line);
-                    self.seen.push('\n');
-                }
-                Err(_) => panic!("never printed {needle:?}; so far:\n{}", self.seen),
-            }
-        }
-    }
-
-    /// Everything printed so far.
-    fn text(&mut self) -> &str {
-        while let Ok(line) = self.incoming.try_recv() {
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-        }
-        &self.seen
-    }
-}
-
-/// A child process with its stderr collected, killed when dropped.
-struct Role {
-    child: Child,
-    stderr: Lines,
-}
-
-impl Role {
-    fn spawn(mut command: Command) -> Role {
-        let mut child = command.stderr(Stdio::piped()).spawn().expect("start mcp");
-        let stderr = Lines::of(child.stderr.take().unwrap());
-        Role { child, stderr }
-    }
-
-    /// Waits (at most two minutes) for the process to exit; returns its status and stdout.
-    fn finish(&mut self) -> (std::process::ExitStatus, String) {
-        let mut stdout = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            out.read_to_string(&mut stdout).unwrap();
-        }
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, stdout);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit",
-                self.child.id()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Role {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mcp_command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp"));
-    command
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null());
-    command
-}
-
-fn consumer_command(broker: &str, prefix: &Prefix, id: &str) -> Command {
-    let mut command = mcp_command(&["consumer", "--broker", broker, "--prefix", &prefix.0]);
-    command
-        .args(["--id", id, "--threads", "1"])
-        .env_remove("MCP_BROKER_CA");
-    command
-}
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// `mcp serve` on `broker` with a fresh history in `dir`, its stderr piped.
 fn serve_command(broker: &str, prefix: &Prefix, dir: &Path) -> Command {
     let mut command = Serve::command(broker, prefix, &dir.join("history.sqlite3"));
     command.stderr(Stdio::piped());
-    command
-}
-
-/// `mcp submit pricing --wait --json` on `broker`.
-fn submit_command(broker: &str, prefix: &Prefix, scenarios: &str) -> Command {
-    let (model, spec) = pricing();
-    let mut command = mcp_command(&[
-        "submit",
-        model.to_str().unwrap(),
-        "--spec",
-        spec.to_str().unwrap(),
-        "--scenarios",
-        scenarios,
-        "--broker",
-        broker,
-        "--prefix",
-        &prefix.0,
-        "--wait",
-        "--json",
-    ]);
-    command.stdout(Stdio::piped());
     command
 }
 
@@ -195,10 +64,8 @@ fn forward(listener: TcpListener, to: SocketAddr) {
 /// whichever role reaches the broker first.
 fn coordinator_ran_before(prefix: &Prefix) {
     let topology = prefix.topology();
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "setup")
-            .await
-            .unwrap();
+    let (runtime, conn) = connect("setup");
+    runtime.block_on(async {
         let ch = conn.create_channel().await.unwrap();
         topology.declare(&ch).await.unwrap();
         for (queue, exchange) in [
@@ -223,7 +90,7 @@ fn every_role_waits_for_a_broker_that_is_not_there_yet() {
     let mut consumer = Role::spawn(consumer_command(&url, &prefix, "early"));
     let mut serve = Serve::spawn(serve_command(&url, &prefix, dir.path()));
     let mut serve_log = Lines::of(serve.take_stderr());
-    let mut submit = Role::spawn(submit_command(&url, &prefix, "40000"));
+    let mut submit = Role::spawn(submit_wait_command(&url, &prefix, "40000"));
     // Each role says what it waits for, and keeps trying.
     consumer.stderr.wait_for(&waiting);
     serve_log.wait_for(&waiting);
@@ -264,7 +131,7 @@ fn amqps_with_a_private_ca_gives_the_embedded_answer() {
             Role::spawn(command)
         })
         .collect();
-    let mut command = submit_command(&url, &prefix, "50000");
+    let mut command = submit_wait_command(&url, &prefix, "50000");
     command.env("MCP_BROKER_CA", &ca);
     let mut submit = Role::spawn(command);
     let (status, stdout) = submit.finish();
@@ -362,7 +229,7 @@ fn broker_credentials_never_show_in_ps_logs_or_the_api() {
     let mut consumer = Role::spawn(with_secret(consumer_command(&url, &prefix, "secretive")));
     let mut serve = Serve::spawn(with_secret(serve_command(&url, &prefix, dir.path())));
     let mut serve_log = Lines::of(serve.take_stderr());
-    let mut submit = Role::spawn(with_secret(submit_command(&url, &prefix, "20000")));
+    let mut submit = Role::spawn(with_secret(submit_wait_command(&url, &prefix, "20000")));
     let (status, stdout) = submit.finish();
     assert!(status.success(), "{}", submit.stderr.text());
     check_same_as_embedded(&serde_json::from_str(&stdout).unwrap(), "20000");
@@ -370,7 +237,10 @@ fn broker_credentials_never_show_in_ps_logs_or_the_api() {
     serve.wait_for("/api/consumers", |c| c.to_string().contains("secretive"));
 
     let secret = &user.password;
-    for (pid, what) in [(consumer.child.id(), "consumer"), (serve.pid(), "serve")] {
+    for (pid, what) in [
+        (consumer.process.id(), "consumer"),
+        (serve.process.id(), "serve"),
+    ] {
         assert!(
             !process_shows(pid, secret),
             "ps shows the password of mcp {what}"

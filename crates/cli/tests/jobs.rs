@@ -1,6 +1,8 @@
 //! Jobs that run: convergence to known answers, determinism, failures, time-outs.
 
-use super::*;
+use crate::support::*;
+use mcp_testkit::{model_path, project_file};
+use serde_json::Value;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Black–Scholes price of a European call, and N(d2), the risk-neutral probability of

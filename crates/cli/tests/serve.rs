@@ -1,134 +1,11 @@
 //! `mcp serve` over a real RabbitMQ: the job history survives a SIGKILL mid-job, keeps
 //! superseded jobs, sees lost consumers, and takes uploads through the HTTP API.
 
-use super::distributed::{
-    Consumer, Prefix, broker_url, check_same_as_embedded, confirming_channel, control, runtime,
-    shared, submit_args, wait_for_queue_messages,
-};
-use super::*;
-use std::io::BufRead;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-/// The token the tests' coordinators run with.
-pub(crate) const TOKEN: &str = "test-token";
-
-/// An `mcp serve` process on a free port, killed (SIGKILL) when dropped.
-pub(crate) struct Serve {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl Serve {
-    pub(crate) fn start(prefix: &Prefix, db: &Path) -> Serve {
-        Serve::spawn(Serve::command(&broker_url(), prefix, db))
-    }
-
-    /// The command line of a coordinator on `broker` (stdout piped, stderr dropped).
-    pub(crate) fn command(broker: &str, prefix: &Prefix, db: &Path) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mcp"));
-        command
-            .args(["serve", "--broker", broker, "--prefix", &prefix.0])
-            .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
-            .args(["--max-scenarios", "1000000"])
-            .env("MCP_TOKEN", TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        command
-    }
-
-    /// Starts `command` and reads the dashboard's URL from the first line it prints.
-    pub(crate) fn spawn(mut command: Command) -> Serve {
-        let mut child = command.spawn().expect("start mcp serve");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        // "mcp serve: dashboard on http://ADDR/ (API under /api/jobs), history in DB"
-        let url = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://"))
-            .and_then(|w| w.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"));
-        Serve {
-            child,
-            url: format!("http://{url}"),
-        }
-    }
-
-    /// `GET path` as JSON, whatever the status (errors are `{"error": ...}`).
-    pub(crate) fn get(&self, path: &str) -> Value {
-        ureq::get(&format!("{}{path}", self.url))
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .call()
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-            .body_mut()
-            .read_json()
-            .unwrap()
-    }
-
-    /// Polls `GET /api/jobs/{id}` until `done` holds (at most two minutes).
-    pub(crate) fn wait_for_job(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-        self.wait_for(&format!("/api/jobs/{id}"), done)
-    }
-
-    pub(crate) fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let value = self.get(path);
-            if done(&value) {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gave up waiting on {path}: {value}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The coordinator's stderr, when its command piped it.
-    pub(crate) fn take_stderr(&mut self) -> std::process::ChildStderr {
-        self.child.stderr.take().expect("stderr piped")
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// `mcp submit` (no --wait) of the pricing job; returns the job id it prints.
-fn publish(prefix: &Prefix, scenarios: &str) -> String {
-    publish_spec(prefix, &pricing().1, scenarios)
-}
-
-/// `mcp submit` (no --wait) of the pricing model with `spec`; returns the job id it prints.
-pub(crate) fn publish_spec(prefix: &Prefix, spec: &Path, scenarios: &str) -> String {
-    let model = pricing().0;
-    let args = submit_args(
-        prefix,
-        model.to_str().unwrap(),
-        spec.to_str().unwrap(),
-        scenarios,
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = mcp(&args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
+use crate::support::broker::*;
+use crate::support::serve::{Serve, TOKEN, publish};
+use crate::support::*;
+use serde_json::Value;
+use std::path::Path;
 
 /// Scenarios evaluated (0 while the job is not known yet).
 fn scenarios(job: &Value) -> u64 {
@@ -149,7 +26,7 @@ fn a_serve_killed_mid_job_and_restarted_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.sqlite3");
     let mut serve = Serve::start(&prefix, &db);
-    let _consumer = Consumer::start(&prefix, "c");
+    let _consumer = start_consumer(&prefix, "c");
     let id = publish(&prefix, "300000");
     serve.wait_for_job(&id, |j| scenarios(j) > 0);
     // Hold the job mid-way: the consumer finishes only the batches it already holds.
@@ -182,7 +59,7 @@ fn history_keeps_superseded_jobs_and_consumers_are_seen_lost() {
     let prefix = Prefix::new();
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
-    let mut consumer = Consumer::start(&prefix, "c1");
+    let mut consumer = start_consumer(&prefix, "c1");
     let old = publish(&prefix, "2000000");
     serve.wait_for_job(&old, |j| scenarios(j) > 0);
     let new = publish(&prefix, "20480");
@@ -265,7 +142,7 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let prefix = Prefix::new();
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
-    let _consumer = Consumer::start(&prefix, "c1");
+    let _consumer = start_consumer(&prefix, "c1");
     let (model, spec) = pricing();
     let spec = std::fs::read_to_string(spec).unwrap();
 
@@ -314,60 +191,20 @@ fn garbage_on_the_coordinators_queues_is_dead_lettered_with_a_reason() {
     serve.wait_for("/api/queues", |q| {
         q.as_array().is_some_and(|q| !q.is_empty())
     });
-    runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "garbage")
-            .await
-            .unwrap();
+    let (runtime, conn) = connect("garbage");
+    runtime.block_on(async {
         let ch = confirming_channel(&conn).await;
         for exchange in [topology.results_exchange(), topology.jobs_exchange()] {
-            ch.basic_publish(
-                exchange.as_str().into(),
-                "".into(),
-                lapin::options::BasicPublishOptions::default(),
-                b"\x00 not msgpack at all",
-                lapin::BasicProperties::default(),
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+            publish_to(&ch, &exchange, "", b"\x00 not msgpack at all").await;
         }
     });
     wait_for_queue_messages(&topology.dead_letter_queue(), 2);
-    let headers = runtime().block_on(async {
-        let conn = mcp_broker_amqp::connect(&broker_url(), "inspect")
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        let mut headers = Vec::new();
-        for _ in 0..2 {
-            let got = ch
-                .basic_get(
-                    topology.dead_letter_queue().into(),
-                    lapin::options::BasicGetOptions { no_ack: true },
-                )
-                .await
-                .unwrap()
-                .expect("a dead letter");
-            headers.push(
-                got.delivery
-                    .properties
-                    .headers()
-                    .clone()
-                    .unwrap_or_default(),
-            );
-        }
-        headers
-    });
-    let mut from: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            let text = |name: &str| match h.inner().get(name) {
-                Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
-                other => panic!("{name}: {other:?}"),
-            };
-            assert!(text(mcp_broker_amqp::REASON_HEADER).starts_with("not an mcp message"));
-            text(mcp_broker_amqp::QUEUE_HEADER)
+    let mut from: Vec<String> = (0..2)
+        .map(|_| {
+            let (_, headers) = take(&topology.dead_letter_queue()).expect("a dead letter");
+            let reason = header(&headers, mcp_broker_amqp::REASON_HEADER);
+            assert!(reason.starts_with("not an mcp message"), "{reason}");
+            header(&headers, mcp_broker_amqp::QUEUE_HEADER)
         })
         .collect();
     from.sort();

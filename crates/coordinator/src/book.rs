@@ -1,210 +1,84 @@
-//! The coordinator's books: every job with its state and aggregate, every consumer with its
-//! last heartbeat, the queues' depths. Backed by the [`Store`], so a restart picks up each
-//! running job from its recorded batches.
+//! The coordinator's books: every running [`Job`], the history ([`Store`]), the fleet
+//! ([`Roster`]), the queues' depths. A restart picks up each running job from its recorded
+//! batches.
 
-use crate::live::{Live, LiveView};
-use crate::store::{JobRecord, JobState, Store, StoreResult};
-use crate::{Added, Aggregator};
+use crate::aggregator::Added;
+use crate::consumers::{Roster, SeenConsumer};
+use crate::job::{EndCause, Ended, Job, JobState};
+use crate::store::{JobRecord, Store, StoreResult};
 use mcp_broker::QueueDepth;
-use mcp_protocol::{
-    ConsumerState, ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef,
-    OutputSummaries, ProducerStatus, ResultBatch,
-};
-use mcp_spec::Spec;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use mcp_protocol::{ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// A consumer silent for this long is shown as lost.
-pub const LOST_AFTER: Duration = Duration::from_secs(5);
-/// A consumer silent for this long (stopped or lost) is forgotten.
-pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
-
-/// A running job: its announcement, its aggregate so far, the producer's last report.
-#[derive(Debug)]
-struct Running {
-    announcement: JobAnnouncement,
-    aggregator: Aggregator,
-    live: Live,
-    producer: Option<ProducerStatus>,
-    /// Aggregated elsewhere (see [`Book::follow`]): nothing stored, ended by its owner.
-    external: bool,
-}
-
-/// A consumer's last heartbeat and when it arrived (on this machine's clock).
-#[derive(Debug)]
-struct Seen {
-    status: ConsumerStatus,
-    at: Instant,
-}
-
-/// A job as the API shows it: the summary's shape (`model`, `seed`, `scenarios`, `failed`,
-/// `elapsed_s`, `outputs`) and what the history knows besides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JobView {
-    /// The job's id.
-    pub id: JobId,
-    /// Where it stands.
-    pub state: JobState,
-    /// The model.
-    pub model: ModelRef,
-    /// The job's seed.
-    pub seed: u64,
-    /// Scenarios evaluated so far (succeeded or failed).
-    pub scenarios: u64,
-    /// Scenarios that failed so far.
-    pub failed: u64,
-    /// Scenarios in the job.
-    pub total: u64,
-    /// Seconds from submission to its end (or until now, while it runs).
-    pub elapsed_s: f64,
-    /// Per output, in model order; empty while the job runs.
-    pub outputs: OutputSummaries,
-    /// Failures per kind and the first failed scenarios.
-    pub failures: FailureTally,
-    /// When it was submitted, in milliseconds since the Unix epoch.
-    pub submitted_at_ms: u64,
-    /// When it ended.
-    pub ended_at_ms: Option<u64>,
-    /// Why it failed, when it did.
-    pub message: Option<String>,
-    /// The producer's last report, while the job runs.
-    pub producer: Option<ProducerStatus>,
-    /// The job's spec.
-    pub spec: Spec,
-}
-
-/// A consumer as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ConsumerView {
-    /// Its last heartbeat; `state` there is what the consumer said.
-    #[serde(flatten)]
-    pub status: ConsumerStatus,
-    /// What the coordinator makes of it: the consumer's own state, or `lost` when it has been
-    /// silent for [`LOST_AFTER`].
-    pub seen_state: SeenState,
-    /// Seconds since its last heartbeat arrived.
-    pub silent_s: f64,
-}
-
-/// A consumer's state as the coordinator sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeenState {
-    /// Working or waiting for work.
-    Active,
-    /// Paused by a control command.
-    Paused,
-    /// Finishing its batches before it exits.
-    Draining,
-    /// Exited cleanly.
-    Stopped,
-    /// Silent for longer than [`LOST_AFTER`] without saying it stopped.
-    Lost,
-}
+/// Jobs that ended in this process whose outcome stays at hand (the newest is the live view's).
+const RECENT: usize = 8;
 
 /// The coordinator's state.
 #[derive(Debug)]
 pub struct Book {
     store: Store,
-    running: BTreeMap<JobId, Running>,
+    /// Whether running jobs keep live statistics (for a live view).
+    live: bool,
+    running: BTreeMap<JobId, Job>,
     /// Jobs known to have ended: their late results are dropped without a look-up.
     ended: HashSet<JobId>,
-    consumers: BTreeMap<String, Seen>,
+    /// The jobs that ended last in this process, newest first.
+    recent: VecDeque<Ended>,
+    roster: Roster,
     queues: Vec<QueueDepth>,
-    /// The job that ended last, with its live statistics, for the live view.
-    last_ended: Option<(JobId, Live)>,
 }
 
-/// A job in a list: no spec, no outputs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JobBrief {
-    /// The job's id.
-    pub id: JobId,
+/// A job as the books know it.
+#[derive(Debug)]
+pub enum JobEntry<'a> {
+    /// Running: its aggregate so far.
+    Running(&'a Job),
+    /// As the history records it.
+    Recorded(Box<JobRecord>),
+}
+
+impl JobEntry<'_> {
     /// Where it stands.
-    pub state: JobState,
-    /// The model's name.
-    pub model: String,
-    /// Scenarios evaluated.
-    pub scenarios: u64,
-    /// Scenarios that failed.
-    pub failed: u64,
-    /// Scenarios in the job.
-    pub total: u64,
-    /// When it was submitted, in milliseconds since the Unix epoch.
-    pub submitted_at_ms: u64,
-    /// When it ended.
-    pub ended_at_ms: Option<u64>,
-}
+    pub fn state(&self) -> JobState {
+        match self {
+            JobEntry::Running(_) => JobState::Running,
+            JobEntry::Recorded(r) => r.state,
+        }
+    }
 
-impl From<&JobView> for JobBrief {
-    fn from(v: &JobView) -> JobBrief {
-        JobBrief {
-            id: v.id.clone(),
-            state: v.state,
-            model: v.model.name.clone(),
-            scenarios: v.scenarios,
-            failed: v.failed,
-            total: v.total,
-            submitted_at_ms: v.submitted_at_ms,
-            ended_at_ms: v.ended_at_ms,
+    /// Scenarios evaluated (succeeded or failed).
+    pub fn scenarios(&self) -> u64 {
+        match self {
+            JobEntry::Running(job) => job.progress().scenarios,
+            JobEntry::Recorded(r) => r.summary.as_ref().map_or(0, |s| s.scenarios),
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        match self {
+            JobEntry::Running(job) => job.id(),
+            JobEntry::Recorded(r) => &r.announcement.job,
         }
     }
 }
 
-/// The job a live view follows, with its live statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CurrentJob {
-    /// The job (its summary once it ended).
-    #[serde(flatten)]
-    pub job: JobView,
-    /// Running statistics per output, and time per scenario.
-    pub live: LiveView,
+/// The job a live view follows: the newest running one, else the one that ended last here.
+#[derive(Debug)]
+pub enum Current<'a> {
+    /// Running.
+    Running(&'a Job),
+    /// Ended in this process.
+    Ended(&'a Ended),
 }
-
-/// Everything a live view shows, at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Snapshot {
-    /// When it was taken, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
-    /// The running job, else the one that ended last.
-    pub job: Option<CurrentJob>,
-    /// The consumers.
-    pub consumers: Vec<ConsumerView>,
-    /// The queues' depths.
-    pub queues: Vec<QueueDepthView>,
-    /// The latest jobs, newest first.
-    pub jobs: Vec<JobBrief>,
-}
-
-/// A queue's depth, as views show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueueDepthView {
-    /// Its name.
-    pub name: String,
-    /// Messages ready.
-    pub messages: u32,
-    /// Subscribers.
-    pub consumers: u32,
-}
-
-/// Jobs a snapshot lists.
-const SNAPSHOT_JOBS: usize = 20;
 
 impl Book {
     /// Opens the history at `path` and picks up every job that was running, from its
-    /// recorded batches.
+    /// recorded batches. Running jobs keep live statistics.
     pub fn open(path: &Path, now_ms: u64) -> StoreResult<Book> {
-        let store = Store::open(path)?;
-        let mut book = Book {
-            store,
-            running: BTreeMap::new(),
-            ended: HashSet::new(),
-            consumers: BTreeMap::new(),
-            queues: Vec::new(),
-            last_ended: None,
-        };
+        let mut book = Book::with_store(Store::open(path)?, true);
         for record in book.store.running()? {
             book.start(record.announcement)?;
         }
@@ -212,25 +86,36 @@ impl Book {
         Ok(book)
     }
 
+    /// Books with the history in memory (see [`Store::in_memory`]): a coordinator following
+    /// the jobs of its own process, or one job to its end. `live` keeps live statistics.
+    pub fn in_memory(live: bool) -> StoreResult<Book> {
+        Ok(Book::with_store(Store::in_memory()?, live))
+    }
+
+    fn with_store(store: Store, live: bool) -> Book {
+        Book {
+            store,
+            live,
+            running: BTreeMap::new(),
+            ended: HashSet::new(),
+            recent: VecDeque::new(),
+            roster: Roster::default(),
+            queues: Vec::new(),
+        }
+    }
+
     /// Starts following a job, counting the batches already recorded for it.
     fn start(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
-        let mut aggregator = Aggregator::new(announcement.info.clone(), &announcement.spec);
-        let mut live = Live::new(&announcement.info.outputs);
-        let recorded = self.store.results(&announcement.job)?;
+        let mut job = Job::new(announcement, self.live);
+        let recorded = self.store.results(job.id())?;
         let n = recorded.len();
         for result in recorded {
-            if !aggregator.has(result.batch.index) && aggregator.check(&result).is_ok() {
-                live.add(&result);
-            }
-            if let Added::Rejected(why) = aggregator.add(result) {
-                tracing::warn!(job = %announcement.job, "ignored a recorded result batch: {why}");
+            if let Added::Rejected(why) = job.add(result) {
+                tracing::warn!(job = %job.id(), "ignored a recorded result batch: {why}");
             }
         }
-        tracing::info!(job = %announcement.job, batches = n, "following job");
-        self.running.insert(
-            announcement.job.clone(),
-            Running::new(announcement, aggregator, live, false),
-        );
+        tracing::info!(job = %job.id(), batches = n, "following job");
+        self.running.insert(job.id().to_string(), job);
         Ok(())
     }
 
@@ -244,75 +129,43 @@ impl Book {
         {
             return Ok(());
         }
-        let newer_running = self
+        let at = announcement.submitted_at_ms;
+        let newer = self
             .running
             .values()
-            .any(|r| r.announcement.submitted_at_ms > announcement.submitted_at_ms);
+            .filter(|j| j.announcement().submitted_at_ms > at)
+            .max_by_key(|j| j.announcement().submitted_at_ms)
+            .map(|j| j.id().to_string());
         let older: Vec<JobId> = self
             .running
             .values()
-            .filter(|r| r.announcement.submitted_at_ms <= announcement.submitted_at_ms)
-            .map(|r| r.announcement.job.clone())
+            .filter(|j| j.announcement().submitted_at_ms <= at)
+            .map(|j| j.id().to_string())
             .collect();
         self.store.insert_job(&announcement, JobState::Running)?;
         self.start(announcement)?;
         for job in older {
-            self.end(&job, JobState::Superseded, now_ms, None)?;
+            self.end(&job, EndCause::Superseded { by: id.clone() }, now_ms)?;
         }
-        if newer_running {
+        if let Some(by) = newer {
             // Announced late (a newer job is already running): it was superseded at once.
-            self.end(&id, JobState::Superseded, now_ms, None)?;
+            self.end(&id, EndCause::Superseded { by }, now_ms)?;
         }
         self.settle(now_ms)
     }
 
-    /// Follows a job whose summary is made elsewhere (an embedded run): its batches feed the
-    /// live statistics and progress but are not stored, and [`Book::finish`] ends it.
-    pub fn follow(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
-        self.store.insert_job(&announcement, JobState::Running)?;
-        let aggregator = Aggregator::counting(announcement.info.clone(), &announcement.spec);
-        let live = Live::new(&announcement.info.outputs);
-        self.running.insert(
-            announcement.job.clone(),
-            Running::new(announcement, aggregator, live, true),
-        );
-        Ok(())
-    }
-
-    /// Ends a followed job with the summary its owner made.
-    pub fn finish(
-        &mut self,
-        job: &str,
-        state: JobState,
-        summary: &JobSummary,
-        failures: &FailureTally,
-        now_ms: u64,
-    ) -> StoreResult<()> {
-        let Some(mut running) = self.running.remove(job) else {
-            return Ok(());
-        };
-        running.live.sample();
-        self.store
-            .end_job(job, state, now_ms, None, summary, failures)?;
-        self.ended.insert(job.to_string());
-        self.last_ended = Some((job.to_string(), running.live));
-        Ok(())
-    }
-
     /// Records result batches (one transaction), then counts them. Batches of jobs that ended
-    /// are dropped; batches of jobs not announced yet are kept for when they are.
+    /// are dropped; batches of jobs not announced yet are kept for when they are (on a history
+    /// on disk; one in memory keeps no batches).
     pub fn record(&mut self, results: Vec<(JobId, ResultBatch)>, now_ms: u64) -> StoreResult<()> {
         let mut keep = Vec::with_capacity(results.len());
-        let mut external = Vec::new();
         for (job, result) in results {
-            if let Some(Err(why)) = self.running.get(&job).map(|r| r.aggregator.check(&result)) {
+            if let Some(Err(why)) = self.running.get(&job).map(|j| j.check(&result)) {
                 // Neither recorded nor counted: it would make the summary wrong.
                 tracing::warn!(job, "ignored a result batch: {why}");
                 continue;
             }
-            if self.running.get(&job).is_some_and(|r| r.external) {
-                external.push((job, result));
-            } else if self.running.contains_key(&job) {
+            if self.running.contains_key(&job) {
                 keep.push((job, result));
             } else if !self.ended.contains(&job) {
                 if self.store.job(&job)?.is_some() {
@@ -324,105 +177,66 @@ impl Book {
         }
         self.store
             .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)))?;
-        for (job, result) in keep.into_iter().chain(external) {
+        for (job, result) in keep {
             let Some(running) = self.running.get_mut(&job) else {
                 continue;
             };
-            let new = !running.aggregator.has(result.batch.index);
-            if new && result.moments.len() == running.live_outputs() {
-                running.live.add(&result);
-            }
-            if let Added::Rejected(why) = running.aggregator.add(result) {
+            if let Added::Rejected(why) = running.add(result) {
                 tracing::warn!(job, "ignored a result batch: {why}");
             }
         }
         self.settle(now_ms)
     }
 
-    /// Ends the jobs every batch of which has been counted.
+    /// Ends the jobs that ended by themselves: every batch counted, or their time-out passed.
     fn settle(&mut self, now_ms: u64) -> StoreResult<()> {
-        let complete: Vec<(JobId, bool)> = self
+        let settled: Vec<(JobId, EndCause)> = self
             .running
             .values()
-            .filter(|r| !r.external && r.aggregator.is_complete())
-            .map(|r| {
-                let p = r.aggregator.progress();
-                (r.announcement.job.clone(), p.failed == p.total)
-            })
+            .filter_map(|j| Some((j.id().to_string(), j.settled(now_ms)?)))
             .collect();
-        for (job, all_failed) in complete {
-            if all_failed {
-                let message = "every scenario failed; see the failures";
-                self.end(&job, JobState::Failed, now_ms, Some(message))?;
-            } else {
-                self.end(&job, JobState::Completed, now_ms, None)?;
-            }
+        for (job, cause) in settled {
+            self.end(&job, cause, now_ms)?;
         }
         Ok(())
     }
 
-    /// Ends a running job in `state`, recording its (possibly partial) summary.
-    fn end(
-        &mut self,
-        job: &str,
-        state: JobState,
-        now_ms: u64,
-        message: Option<&str>,
-    ) -> StoreResult<()> {
+    /// Ends a running job for `cause`, recording its (possibly partial) summary.
+    fn end(&mut self, job: &str, cause: EndCause, now_ms: u64) -> StoreResult<()> {
         let Some(running) = self.running.remove(job) else {
             return Ok(());
         };
-        let mut running = running;
-        running.live.sample();
-        let failures = running.aggregator.failures().clone();
-        let elapsed_s = now_ms.saturating_sub(running.announcement.submitted_at_ms) as f64 / 1e3;
-        let summary = running.aggregator.into_summary(elapsed_s);
-        self.store
-            .end_job(job, state, now_ms, message, &summary, &failures)?;
-        tracing::info!(job, state = ?state, scenarios = summary.scenarios, "job ended");
+        let ended = running.end(cause, now_ms);
+        self.store.end_job(
+            job,
+            ended.state,
+            now_ms,
+            ended.message.as_deref(),
+            &ended.summary,
+            &ended.failures,
+        )?;
+        tracing::info!(job, state = ?ended.state, scenarios = ended.summary.scenarios, "job ended");
         self.ended.insert(job.to_string());
-        self.last_ended = Some((job.to_string(), running.live));
+        self.recent.push_front(ended);
+        self.recent.truncate(RECENT);
         Ok(())
     }
 
     /// Cancels a running job: it ends now, its summary covering the batches counted so far.
     /// `Ok(false)` when the job is not running.
     pub fn cancel(&mut self, job: &str, now_ms: u64) -> StoreResult<bool> {
-        match self.running.get(job) {
-            None => return Ok(false),
-            // Its owner stops it and ends it with its summary.
-            Some(r) if r.external => return Ok(true),
-            Some(_) => {}
+        if !self.running.contains_key(job) {
+            return Ok(false);
         }
-        self.end(
-            job,
-            JobState::Cancelled,
-            now_ms,
-            Some("cancelled by a user"),
-        )?;
+        self.end(job, EndCause::Cancelled, now_ms)?;
         Ok(true)
     }
 
-    /// Ends the running jobs whose time-out has passed, as timed out.
+    /// Once a second: ends the running jobs whose time-out has passed, forgets consumers
+    /// silent for an hour.
     pub fn tick(&mut self, now_ms: u64) -> StoreResult<()> {
-        let late: Vec<JobId> = self
-            .running
-            .values()
-            .filter(|r| {
-                if r.external {
-                    return false;
-                }
-                let timeout_ms = r.announcement.spec.limits.timeout_s.saturating_mul(1000);
-                now_ms > r.announcement.submitted_at_ms.saturating_add(timeout_ms)
-            })
-            .map(|r| r.announcement.job.clone())
-            .collect();
-        for job in late {
-            self.end(&job, JobState::TimedOut, now_ms, None)?;
-        }
-        let now = Instant::now();
-        self.consumers
-            .retain(|_, seen| now.duration_since(seen.at) < FORGET_AFTER);
+        self.settle(now_ms)?;
+        self.roster.forget_silent(Instant::now());
         Ok(())
     }
 
@@ -437,21 +251,20 @@ impl Book {
         if let Some(refused) = &status.refused
             && self.running.contains_key(&refused.job)
         {
-            let message = format!(
-                "consumer {} could not load the model: {}",
-                status.id, refused.error
-            );
-            self.end(&refused.job, JobState::Failed, now_ms, Some(&message))?;
+            let cause = EndCause::Refused {
+                consumer: status.id.clone(),
+                error: refused.error.clone(),
+            };
+            self.end(&refused.job.clone(), cause, now_ms)?;
         }
-        self.consumers
-            .insert(status.id.clone(), Seen { status, at });
+        self.roster.heard(status, at);
         Ok(())
     }
 
     /// Takes a producer's report.
     pub fn producer_status(&mut self, status: ProducerStatus) {
         if let Some(running) = self.running.get_mut(&status.job) {
-            running.producer = Some(status);
+            running.set_producer(status);
         }
     }
 
@@ -465,244 +278,104 @@ impl Book {
         &self.queues
     }
 
-    /// The consumers heard from in the last hour, by id.
-    pub fn consumers(&self, now: Instant) -> Vec<ConsumerView> {
-        self.consumers
-            .values()
-            .map(|seen| {
-                let silent = now.saturating_duration_since(seen.at);
-                let seen_state = match seen.status.state {
-                    ConsumerState::Stopped => SeenState::Stopped,
-                    _ if silent >= LOST_AFTER => SeenState::Lost,
-                    ConsumerState::Active => SeenState::Active,
-                    ConsumerState::Paused => SeenState::Paused,
-                    ConsumerState::Draining => SeenState::Draining,
-                };
-                ConsumerView {
-                    status: seen.status.clone(),
-                    seen_state,
-                    silent_s: silent.as_secs_f64(),
-                }
-            })
-            .collect()
+    /// The consumers heard from in the last hour, by id, as seen at `now`.
+    pub fn consumers(&self, now: Instant) -> Vec<SeenConsumer> {
+        self.roster.consumers(now)
+    }
+
+    /// A running job.
+    pub fn running(&self, id: &str) -> Option<&Job> {
+        self.running.get(id)
+    }
+
+    /// How a job that ended in this process ended (the last few are kept).
+    pub fn ended(&self, id: &str) -> Option<&Ended> {
+        self.recent.iter().find(|e| e.announcement.job == id)
     }
 
     /// One job, running or from the history.
-    pub fn job(&self, id: &str, now_ms: u64) -> StoreResult<Option<JobView>> {
+    pub fn job(&self, id: &str) -> StoreResult<Option<JobEntry<'_>>> {
         if let Some(running) = self.running.get(id) {
-            return Ok(Some(Self::running_view(running, now_ms)));
+            return Ok(Some(JobEntry::Running(running)));
         }
-        Ok(self.store.job(id)?.map(Self::history_view))
+        Ok(self.store.job(id)?.map(|r| JobEntry::Recorded(Box::new(r))))
     }
 
     /// The `limit` most recently submitted jobs, newest first.
-    pub fn jobs(&self, limit: usize, now_ms: u64) -> StoreResult<Vec<JobView>> {
+    pub fn jobs(&self, limit: usize) -> StoreResult<Vec<JobEntry<'_>>> {
         Ok(self
             .store
             .jobs(limit)?
             .into_iter()
             .map(|record| match self.running.get(&record.announcement.job) {
-                Some(running) => Self::running_view(running, now_ms),
-                None => Self::history_view(record),
+                Some(running) => JobEntry::Running(running),
+                None => JobEntry::Recorded(Box::new(record)),
             })
             .collect())
     }
 
-    /// What a live view shows now; adds a point to the current job's convergence series.
-    pub fn snapshot(&mut self, now: Instant, now_ms: u64) -> StoreResult<Snapshot> {
+    /// The job a live view follows; adds a point to a running one's convergence series.
+    pub fn current(&mut self) -> Option<Current<'_>> {
         let newest = self
             .running
             .values_mut()
-            .max_by_key(|r| r.announcement.submitted_at_ms);
-        let job = match newest {
-            Some(running) => {
-                running.live.sample();
-                Some(CurrentJob {
-                    job: Self::running_view(running, now_ms),
-                    live: running.live.view(None),
-                })
+            .max_by_key(|j| j.announcement().submitted_at_ms);
+        match newest {
+            Some(job) => {
+                job.sample();
+                Some(Current::Running(job))
             }
-            None => match &self.last_ended {
-                Some((id, live)) => self.store.job(id)?.map(|record| {
-                    let summary = record.summary.clone();
-                    CurrentJob {
-                        job: Self::history_view(record),
-                        live: live.view(summary.as_ref()),
-                    }
-                }),
-                None => None,
-            },
-        };
-        let jobs = self
-            .jobs(SNAPSHOT_JOBS, now_ms)?
-            .iter()
-            .map(JobBrief::from)
-            .collect();
-        Ok(Snapshot {
-            at_ms: now_ms,
-            job,
-            consumers: self.consumers(now),
-            queues: self
-                .queues
-                .iter()
-                .map(|q| QueueDepthView {
-                    name: q.name.clone(),
-                    messages: q.messages,
-                    consumers: q.consumers,
-                })
-                .collect(),
-            jobs,
-        })
-    }
-
-    fn running_view(running: &Running, now_ms: u64) -> JobView {
-        let a = &running.announcement;
-        let progress = running.aggregator.progress();
-        JobView {
-            id: a.job.clone(),
-            state: JobState::Running,
-            model: model_ref(a),
-            seed: a.spec.simulation.seed,
-            scenarios: progress.scenarios,
-            failed: progress.failed,
-            total: progress.total,
-            elapsed_s: now_ms.saturating_sub(a.submitted_at_ms) as f64 / 1e3,
-            outputs: OutputSummaries::default(),
-            failures: running.aggregator.failures().clone(),
-            submitted_at_ms: a.submitted_at_ms,
-            ended_at_ms: None,
-            message: None,
-            producer: running.producer.clone(),
-            spec: a.spec.clone(),
-        }
-    }
-
-    fn history_view(record: JobRecord) -> JobView {
-        let a = record.announcement;
-        let summary = record.summary.unwrap_or_else(|| JobSummary {
-            model: model_ref(&a),
-            seed: a.spec.simulation.seed,
-            scenarios: 0,
-            failed: 0,
-            elapsed_s: 0.0,
-            outputs: OutputSummaries::default(),
-        });
-        JobView {
-            id: a.job.clone(),
-            state: record.state,
-            model: summary.model,
-            seed: summary.seed,
-            scenarios: summary.scenarios,
-            failed: summary.failed,
-            total: a.spec.simulation.scenarios,
-            elapsed_s: summary.elapsed_s,
-            outputs: summary.outputs,
-            failures: record.failures.unwrap_or_default(),
-            submitted_at_ms: a.submitted_at_ms,
-            ended_at_ms: record.ended_at_ms,
-            message: record.message,
-            producer: None,
-            spec: a.spec,
+            None => self.recent.front().map(Current::Ended),
         }
     }
 }
 
-impl Running {
-    fn new(
-        announcement: JobAnnouncement,
-        aggregator: Aggregator,
-        live: Live,
-        external: bool,
-    ) -> Running {
-        Running {
-            announcement,
-            aggregator,
-            live,
-            producer: None,
-            external,
+impl From<&Ended> for JobRecord {
+    fn from(e: &Ended) -> JobRecord {
+        JobRecord {
+            announcement: e.announcement.clone(),
+            state: e.state,
+            ended_at_ms: Some(e.ended_at_ms),
+            message: e.message.clone(),
+            summary: Some(e.summary.clone()),
+            failures: Some(e.failures.clone()),
         }
-    }
-
-    fn live_outputs(&self) -> usize {
-        self.announcement.info.outputs.len()
-    }
-}
-
-fn model_ref(a: &JobAnnouncement) -> ModelRef {
-    ModelRef {
-        name: a.info.name.clone(),
-        version: a.info.version.clone(),
-        digest: a.info.digest.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_protocol::{ModelInfo, RefusedModel, ScenarioBatch};
-    use mcp_stats::Moments;
+    use crate::aggregator::Aggregator;
+    use mcp_protocol::RefusedModel;
+    use mcp_testkit::fixtures::{self, heartbeat};
 
     fn announcement(id: &str, submitted_at_ms: u64) -> JobAnnouncement {
-        let text = "[simulation]\nscenarios = 6\nseed = 3\nbatch = 2\n[limits]\ntimeout_s = 10\n\
-                    [variables]\nx = { dist = \"constant\", value = 1.0 }\n";
-        JobAnnouncement {
-            job: id.to_string(),
-            info: ModelInfo {
-                name: "m".into(),
-                version: "1".into(),
-                inputs: vec!["x".into()],
-                outputs: vec!["y".into()],
-                digest: "sha256:00".into(),
-            },
-            spec: Spec::parse(text, "vars.toml").unwrap(),
-            submitted_at_ms,
-        }
-    }
-
-    fn result(index: u64) -> ResultBatch {
-        let values = vec![index as f64, 0.5 + index as f64];
-        ResultBatch {
-            batch: ScenarioBatch {
-                index,
-                start: index * 2,
-                count: 2,
-            },
-            moments: vec![Moments::of(values.iter().copied())],
-            values: vec![values],
-            failures: vec![],
-            eval_seconds: 0.0,
-        }
+        let mut a = fixtures::announcement(id, 6, 2, submitted_at_ms);
+        a.spec.limits.timeout_s = 10;
+        a
     }
 
     fn batches(job: &str, indices: &[u64]) -> Vec<(JobId, ResultBatch)> {
         indices
             .iter()
-            .map(|&i| (job.to_string(), result(i)))
+            .map(|&i| {
+                let values = vec![i as f64, 0.5 + i as f64];
+                (job.to_string(), fixtures::result(i, 2, values))
+            })
             .collect()
     }
 
-    fn heartbeat(id: &str) -> ConsumerStatus {
-        ConsumerStatus {
-            id: id.into(),
-            host: "h".into(),
-            state: ConsumerState::Active,
-            batches: 0,
-            scenarios: 0,
-            scenarios_per_s: 0.0,
-            last_s_per_scenario: 0.0,
-            mean_s_per_scenario: 0.0,
-            failures: 0,
-            expired: 0,
-            rss_bytes: 0,
-            cpu_percent: 0.0,
-            sent_at_ms: 20_001,
-            refused: None,
-        }
+    fn state(book: &Book, job: &str) -> (JobState, u64) {
+        let entry = book.job(job).unwrap().unwrap();
+        (entry.state(), entry.scenarios())
     }
 
-    fn state(book: &Book, job: &str) -> (JobState, u64) {
-        let view = book.job(job, 0).unwrap().unwrap();
-        (view.state, view.scenarios)
+    fn recorded(book: &Book, job: &str) -> JobRecord {
+        match book.job(job).unwrap() {
+            Some(JobEntry::Recorded(r)) => *r,
+            other => panic!("{job} is not in the history: {other:?}"),
+        }
     }
 
     #[test]
@@ -719,22 +392,27 @@ mod tests {
         assert_eq!(state(&book, "a"), (JobState::Running, 4));
         // Redeliveries of recorded batches count once; the last batch completes the job.
         book.record(batches("a", &[0, 1, 2]), 4).unwrap();
-        let view = book.job("a", 5).unwrap().unwrap();
+        let done = recorded(&book, "a");
         assert_eq!(
-            (view.state, view.scenarios, view.total),
-            (JobState::Completed, 6, 6)
+            (done.state, done.summary.as_ref().unwrap().scenarios),
+            (JobState::Completed, 6)
         );
 
-        let mut direct = Aggregator::new(announcement("a", 1).info, &announcement("a", 1).spec);
+        let a = announcement("a", 1);
+        let mut direct = Aggregator::new(a.info, &a.spec);
         for (_, r) in batches("a", &[0, 1, 2]) {
             direct.add(r);
         }
-        assert_eq!(view.outputs, direct.into_summary(0.0).outputs);
+        assert_eq!(
+            done.summary.as_ref().unwrap().outputs,
+            direct.into_summary(0.0).outputs
+        );
+        assert_eq!(book.ended("a").map(JobRecord::from), Some(done.clone()));
         // The history keeps the summary, not the batches.
         assert!(book.store.results("a").unwrap().is_empty());
         drop(book);
         let book = Book::open(&db, 6).unwrap();
-        assert_eq!(book.job("a", 6).unwrap().unwrap(), view);
+        assert_eq!(recorded(&book, "a"), done);
     }
 
     #[test]
@@ -745,6 +423,10 @@ mod tests {
         book.record(batches("old", &[0]), 2).unwrap();
         book.announce(announcement("new", 5), 5).unwrap();
         assert_eq!(state(&book, "old"), (JobState::Superseded, 2));
+        assert_eq!(
+            book.ended("old").unwrap().superseded_by.as_deref(),
+            Some("new")
+        );
         assert_eq!(state(&book, "new"), (JobState::Running, 0));
         // Late results of the superseded job are dropped.
         book.record(batches("old", &[1]), 6).unwrap();
@@ -752,14 +434,18 @@ mod tests {
         // An announcement that arrives after a newer job's is superseded at once.
         book.announce(announcement("late", 3), 7).unwrap();
         assert_eq!(state(&book, "late").0, JobState::Superseded);
+        assert_eq!(
+            book.ended("late").unwrap().superseded_by.as_deref(),
+            Some("new")
+        );
         // Announcing again changes nothing.
         book.announce(announcement("old", 1), 8).unwrap();
         assert_eq!(state(&book, "old").0, JobState::Superseded);
-        let ids: Vec<_> = book
-            .jobs(10, 9)
+        let ids: Vec<String> = book
+            .jobs(10)
             .unwrap()
-            .into_iter()
-            .map(|j| j.id)
+            .iter()
+            .map(|j| j.id().to_string())
             .collect();
         assert_eq!(ids, ["new", "late", "old"]);
     }
@@ -775,28 +461,14 @@ mod tests {
                 .sum::<u64>()
         };
         let mut book = Book::open(&db, 0).unwrap();
-        let mut job = announcement("big", 1);
-        job.spec.simulation.scenarios = 400_000;
-        job.spec.simulation.batch = 2000;
-        book.announce(job, 1).unwrap();
+        book.announce(fixtures::announcement("big", 400_000, 2000, 1), 1)
+            .unwrap();
         let empty = on_disk();
         // 200 batches of 2000 all-different values: 16 kB each on disk.
         let results: Vec<_> = (0..200u64)
             .map(|i| {
                 let values: Vec<f64> = (0..2000).map(|k| (i * 2000 + k) as f64 * 0.37).collect();
-                let batch = ScenarioBatch {
-                    index: i,
-                    start: i * 2000,
-                    count: 2000,
-                };
-                let result = ResultBatch {
-                    batch,
-                    moments: vec![Moments::of_slice(&values)],
-                    values: vec![values],
-                    failures: vec![],
-                    eval_seconds: 0.0,
-                };
-                ("big".to_string(), result)
+                ("big".to_string(), fixtures::result(i, 2000, values))
             })
             .collect();
         let (last, most) = results.split_last().unwrap();
@@ -817,9 +489,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
         book.record(batches("j", &[0, 1]), 1).unwrap();
-        assert!(book.job("j", 1).unwrap().is_none());
+        assert!(book.job("j").unwrap().is_none());
         book.announce(announcement("j", 1), 2).unwrap();
         assert_eq!(state(&book, "j"), (JobState::Running, 4));
+    }
+
+    #[test]
+    fn a_history_in_memory_counts_without_storing_batches() {
+        let mut book = Book::in_memory(false).unwrap();
+        book.announce(announcement("j", 1), 1).unwrap();
+        book.record(batches("j", &[1, 0]), 2).unwrap();
+        assert_eq!(state(&book, "j"), (JobState::Running, 4));
+        assert!(book.store.results("j").unwrap().is_empty());
+        assert!(book.running("j").unwrap().live().is_none());
+        book.record(batches("j", &[2]), 3).unwrap();
+        assert_eq!(book.ended("j").unwrap().state, JobState::Completed);
     }
 
     #[test]
@@ -842,64 +526,37 @@ mod tests {
             }),
             ..heartbeat("C1")
         };
-        let at = Instant::now();
-        book.consumer_status(status, at, 20_001).unwrap();
-        let view = book.job("broken", 20_002).unwrap().unwrap();
+        book.consumer_status(status, Instant::now(), 20_001)
+            .unwrap();
+        let view = recorded(&book, "broken");
         assert_eq!(view.state, JobState::Failed);
         assert_eq!(
             view.message.as_deref(),
             Some("consumer C1 could not load the model: missing export")
         );
-        let seen = |after| book.consumers(at + after)[0].seen_state;
-        assert_eq!(seen(Duration::from_millis(4_900)), SeenState::Active);
-        assert_eq!(seen(LOST_AFTER), SeenState::Lost);
+        assert_eq!(book.consumers(Instant::now())[0].status.id, "C1");
     }
 
     #[test]
-    fn a_snapshot_with_fifty_consumers_and_ten_million_scenarios_stays_compact() {
+    fn the_live_view_follows_the_newest_running_job_then_the_last_ended() {
         let dir = tempfile::tempdir().unwrap();
         let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
-        let mut job = announcement("big", 1);
-        job.spec.simulation.scenarios = 10_000_000;
-        job.spec.simulation.batch = 8192;
-        book.follow(job).unwrap();
-        let at = Instant::now();
-        for c in 0..50 {
-            let mut status = heartbeat(&format!("consumer-{c:02}"));
-            status.scenarios = 200_000;
-            book.consumer_status(status, at, 2).unwrap();
-        }
-        let batches = 10_000_000u64.div_ceil(8192);
-        let mut size = 0;
-        for index in 0..batches {
-            let count = (10_000_000 - index * 8192).min(8192) as u32;
-            let values: Vec<f64> = (0..count)
-                .map(|i| ((index * 8192 + u64::from(i)) as f64 * 0.618).fract())
-                .collect();
-            let result = ResultBatch {
-                batch: ScenarioBatch {
-                    index,
-                    start: index * 8192,
-                    count,
-                },
-                moments: vec![Moments::of_slice(&values)],
-                values: vec![values],
-                failures: vec![],
-                eval_seconds: 1e-3,
-            };
-            book.record(vec![("big".to_string(), result)], 3).unwrap();
-            if index % 8 == 0 {
-                // A snapshot every few batches, as twice a second would take during the job.
-                let snapshot = book.snapshot(at, 4).unwrap();
-                size = serde_json::to_string(&snapshot).unwrap().len();
+        assert!(book.current().is_none());
+        book.announce(announcement("a", 1), 1).unwrap();
+        book.record(batches("a", &[0]), 2).unwrap();
+        match book.current() {
+            Some(Current::Running(job)) => {
+                assert_eq!(job.live().unwrap().view(None).outputs[0].count, 2)
             }
+            other => panic!("{other:?}"),
         }
-        let snapshot = book.snapshot(at, 5).unwrap();
-        let job = snapshot.job.as_ref().unwrap();
-        assert_eq!(job.job.scenarios, 10_000_000);
-        assert_eq!(job.live.outputs[0].count, 10_000_000);
-        assert_eq!(snapshot.consumers.len(), 50);
-        assert!(job.live.outputs[0].convergence.len() <= 512);
-        assert!(size < 96 * 1024, "a snapshot is {size} bytes");
+        assert!(book.cancel("a", 3).unwrap());
+        assert!(!book.cancel("a", 4).unwrap(), "it is not running any more");
+        match book.current() {
+            Some(Current::Ended(e)) => {
+                assert_eq!((e.state, e.summary.scenarios), (JobState::Cancelled, 2))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -7,9 +7,9 @@
 //! file system. The database runs in WAL mode with `synchronous = FULL`, so a committed batch
 //! survives a crash of the process and of the machine.
 
+use crate::job::JobState;
 use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch, decode, encode};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use std::path::Path;
 
 /// Version of the schema below; a database of another version is refused with the fix.
@@ -35,53 +35,35 @@ CREATE TABLE IF NOT EXISTS results (
 ) WITHOUT ROWID;
 ";
 
-/// Where a job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Batches are being evaluated.
-    Running,
-    /// Every scenario was evaluated (some may have failed).
-    Completed,
-    /// A newer submission replaced it; its summary covers the batches evaluated before.
-    Superseded,
-    /// Its time-out passed before every scenario was evaluated.
-    TimedOut,
-    /// It cannot finish: its model does not load, or every scenario failed.
-    Failed,
-    /// A user cancelled it; its summary covers the batches evaluated before.
-    Cancelled,
+/// How the history names `state`.
+fn state_name(state: JobState) -> &'static str {
+    match state {
+        JobState::Running => "running",
+        JobState::Completed => "completed",
+        JobState::Superseded => "superseded",
+        JobState::TimedOut => "timed_out",
+        JobState::Failed => "failed",
+        JobState::Cancelled => "cancelled",
+    }
 }
 
-impl JobState {
-    fn as_str(self) -> &'static str {
-        match self {
-            JobState::Running => "running",
-            JobState::Completed => "completed",
-            JobState::Superseded => "superseded",
-            JobState::TimedOut => "timed_out",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
+/// The state the history names `s`.
+fn parse_state(s: &str) -> rusqlite::Result<JobState> {
+    Ok(match s {
+        "running" => JobState::Running,
+        "completed" => JobState::Completed,
+        "superseded" => JobState::Superseded,
+        "timed_out" => JobState::TimedOut,
+        "failed" => JobState::Failed,
+        "cancelled" => JobState::Cancelled,
+        other => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown job state `{other}`").into(),
+            ));
         }
-    }
-
-    fn parse(s: &str) -> rusqlite::Result<JobState> {
-        Ok(match s {
-            "running" => JobState::Running,
-            "completed" => JobState::Completed,
-            "superseded" => JobState::Superseded,
-            "timed_out" => JobState::TimedOut,
-            "failed" => JobState::Failed,
-            "cancelled" => JobState::Cancelled,
-            other => {
-                return Err(rusqlite::Error::FromSqlConversionFailure(
-                    2,
-                    rusqlite::types::Type::Text,
-                    format!("unknown job state `{other}`").into(),
-                ));
-            }
-        })
-    }
+    })
 }
 
 /// A job as the history keeps it.
@@ -106,6 +88,8 @@ pub struct JobRecord {
 pub struct Store {
     db: Connection,
     path: String,
+    /// Whether running jobs' result batches are stored, to be counted again after a restart.
+    keep_results: bool,
 }
 
 /// Turns a database error into a [`StoreError`] naming the file.
@@ -151,8 +135,26 @@ impl Store {
         let store = Store {
             db,
             path: path.display().to_string(),
+            keep_results: true,
         };
         store.init().map_err(|e| err(e.to_string()))?;
+        Ok(store)
+    }
+
+    /// A history in memory, for a coordinator that follows jobs of its own process or one job
+    /// to its end: nothing survives the process, so no result batch is stored (a restart has
+    /// nothing to pick up).
+    pub fn in_memory() -> StoreResult<Store> {
+        let err = |e: rusqlite::Error| StoreError {
+            path: ":memory:".to_string(),
+            message: e.to_string(),
+        };
+        let store = Store {
+            db: Connection::open_in_memory().map_err(err)?,
+            path: ":memory:".to_string(),
+            keep_results: false,
+        };
+        store.init().map_err(err)?;
         Ok(store)
     }
 
@@ -201,7 +203,7 @@ impl Store {
                 params![
                     job.job,
                     encode(job),
-                    state.as_str(),
+                    state_name(state),
                     job.submitted_at_ms as i64
                 ],
             )
@@ -214,6 +216,9 @@ impl Store {
         &mut self,
         results: impl IntoIterator<Item = (&'a str, &'a ResultBatch)>,
     ) -> StoreResult<()> {
+        if !self.keep_results {
+            return Ok(());
+        }
         let fail = on(&self.path);
         let tx = self.db.transaction().map_err(&fail)?;
         {
@@ -270,7 +275,7 @@ impl Store {
              failures = ?6 WHERE id = ?1",
             params![
                 job,
-                state.as_str(),
+                state_name(state),
                 ended_at_ms as i64,
                 message,
                 summary,
@@ -302,7 +307,7 @@ impl Store {
         let announcement = decode::<JobAnnouncement>(&announcement).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
         })?;
-        let state = JobState::parse(&row.get::<_, String>(1)?)?;
+        let state = parse_state(&row.get::<_, String>(1)?)?;
         let json = |i: usize| -> rusqlite::Result<Option<String>> { row.get(i) };
         Ok(JobRecord {
             announcement,

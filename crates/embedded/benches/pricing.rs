@@ -4,8 +4,10 @@
 //! this one run, so the ratios compare like with like on a shared, noisy machine: each case runs
 //! `REPEATS` times and the fastest run counts.
 
-use mcp_embedded::{RunOptions, default_workers, prepare, run};
+use mcp_consumer::default_threads;
+use mcp_embedded::run;
 use mcp_model_sdk::Model;
+use mcp_producer::prepare;
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_spec::Spec;
@@ -91,16 +93,12 @@ fn main() {
 
     let job = prepare(&sandbox, wasm, "pricing.wasm", spec, "bench").expect("prepare");
     let embedded = |workers: usize| {
-        let options = RunOptions {
-            workers,
-            ..RunOptions::default()
-        };
         best_rate(SCENARIOS, || {
-            let outcome = run(&sandbox, job.clone(), &options, &mut |_| {}).expect("run");
-            assert_eq!(outcome.summary.scenarios, SCENARIOS);
+            let ended = run(&sandbox, job.clone(), workers, &mut |_| {}).expect("run");
+            assert_eq!(ended.summary.scenarios, SCENARIOS);
         })
     };
-    let cores = default_workers();
+    let cores = default_threads();
     let e2e_1 = embedded(1);
     let e2e_all = embedded(cores);
 

@@ -1,14 +1,26 @@
-//! The producer role: publishes a job's model, then its scenario batches.
+//! The producer role: validates a job, announces it, publishes its model, then its scenario
+//! batches, and reports its progress.
 //!
 //! A batch is a range of scenario indices (`index`, `start`, `count`); consumers generate the
 //! inputs themselves, since scenario `i` is a pure function of (spec, seed, i). The producer
-//! therefore does no sampling and no Wasm: its cost is one small message per batch, and its pace
-//! is set by the transport's backpressure. It knows no transport beyond [`ProducerLink`].
+//! therefore does no sampling and runs no model beyond validating it ([`validate`]): its cost is
+//! one small message per batch, and its pace is set by the transport's backpressure. It knows no
+//! transport beyond [`ProducerLink`]; [`publish`] survives a transport that fails and comes back.
+
+mod publish;
+pub mod validate;
+
+pub use publish::{new_job_id, publish};
+pub use validate::{SubmissionLimits, accept, prepare};
 
 use mcp_broker::{BrokerError, ProducerLink};
-use mcp_protocol::{JobModel, ScenarioBatch};
+use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often a producer reports its progress.
+pub const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// The batches of a job of `scenarios` scenarios, `batch` at a time, in order.
 pub fn batches(scenarios: u64, batch: u32) -> impl Iterator<Item = ScenarioBatch> {
@@ -24,7 +36,7 @@ pub fn batches(scenarios: u64, batch: u32) -> impl Iterator<Item = ScenarioBatch
 }
 
 /// Progress a producer reports while it publishes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProducerProgress {
     /// Scenarios published so far.
     pub published: AtomicU64,
@@ -32,6 +44,41 @@ pub struct ProducerProgress {
     pub next_batch: AtomicU64,
     /// Set by anyone to make the producer stop early.
     pub stop: AtomicBool,
+    /// When publishing began.
+    started: Instant,
+}
+
+impl Default for ProducerProgress {
+    fn default() -> Self {
+        ProducerProgress {
+            published: AtomicU64::new(0),
+            next_batch: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl ProducerProgress {
+    /// The report of `job` (`total` scenarios) in `state`.
+    fn status(&self, job: &str, total: u64, state: ProducerState) -> ProducerStatus {
+        let generated = self.published.load(Ordering::Relaxed);
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        let rate = generated as f64 / elapsed_s.max(1e-9);
+        ProducerStatus {
+            job: job.to_string(),
+            generated,
+            total,
+            rate,
+            elapsed_s,
+            eta_s: if rate > 0.0 {
+                total.saturating_sub(generated) as f64 / rate
+            } else {
+                f64::NAN
+            },
+            state,
+        }
+    }
 }
 
 /// How a producer run ended.
@@ -44,20 +91,30 @@ pub enum ProducerEnd {
 }
 
 /// Publishes `model`, then the batches of its job from `progress.next_batch` on, then says the
-/// job is finished. After a failure, calling it again with the same progress resumes the job
-/// (moving `next_batch` back first republishes batches that may not have been stored; the
-/// coordinator counts each batch once).
+/// job is finished, reporting progress every [`REPORT_EVERY`]. After a failure, calling it
+/// again with the same progress resumes the job (moving `next_batch` back first republishes
+/// batches that may not have been stored; the coordinator counts each batch once).
 pub fn produce(
     link: &dyn ProducerLink,
     model: Arc<JobModel>,
     progress: &ProducerProgress,
 ) -> Result<ProducerEnd, BrokerError> {
     let sim = model.spec.simulation;
+    let job = model.job.clone();
+    let report = |state| {
+        let status = progress.status(&job, sim.scenarios, state);
+        if let Err(e) = link.report(&status) {
+            tracing::debug!("producer telemetry not sent: {e}");
+        }
+    };
     link.publish_model(model)?;
+    let mut last_report = Instant::now();
+    report(ProducerState::Publishing);
     let first = progress.next_batch.load(Ordering::Relaxed);
     for batch in batches(sim.scenarios, sim.batch).skip(first as usize) {
         if progress.stop.load(Ordering::Relaxed) {
             link.finish()?;
+            report(ProducerState::Stopped);
             return Ok(ProducerEnd::Stopped);
         }
         match link.publish_batch(batch) {
@@ -75,14 +132,20 @@ pub fn produce(
             (batch.start + u64::from(batch.count)).min(sim.scenarios),
             Ordering::Relaxed,
         );
+        if last_report.elapsed() >= REPORT_EVERY {
+            report(ProducerState::Publishing);
+            last_report = Instant::now();
+        }
     }
     link.finish()?;
+    report(ProducerState::Done);
     Ok(ProducerEnd::Completed)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::batches;
+    use super::*;
+    use mcp_broker::{ConsumerLink, CoordinatorLink, InMemoryBroker, Incoming, Polled};
 
     #[test]
     fn batches_cover_every_scenario_once() {
@@ -92,5 +155,31 @@ mod tests {
         assert_eq!((all[2].index, all[2].start, all[2].count), (2, 2048, 452));
         assert_eq!(batches(0, 10).count(), 0);
         assert_eq!(batches(10, 10).map(|b| b.count).sum::<u32>(), 10);
+    }
+
+    #[test]
+    fn a_producer_publishes_every_batch_and_reports_when_done() {
+        let broker = InMemoryBroker::new(16);
+        let model = mcp_testkit::fixtures::job_model("j", 25, 10);
+        let progress = ProducerProgress::default();
+        assert_eq!(
+            produce(&broker, model, &progress),
+            Ok(ProducerEnd::Completed)
+        );
+        let mut starts = Vec::new();
+        while let Polled::Ready(d) = broker.next_batch(Duration::ZERO).unwrap() {
+            assert_eq!(d.job, "j");
+            starts.push((d.body.start, d.body.count));
+        }
+        assert_eq!(starts, [(0, 10), (10, 10), (20, 5)]);
+        let mut last = None;
+        while let Some(Incoming::Producer(status)) = broker.next(Duration::ZERO).unwrap() {
+            last = Some(status);
+        }
+        let last = last.expect("a report");
+        assert_eq!(
+            (last.state, last.generated, last.total),
+            (ProducerState::Done, 25, 25)
+        );
     }
 }

@@ -29,6 +29,13 @@ pub const PROTOCOL_VERSION: u16 = 3;
 /// A job's identity: unique per submission.
 pub type JobId = String;
 
+/// Milliseconds since the Unix epoch: the clock every message's timestamps use.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// What a model says about itself (`describe()`), plus its content digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelInfo {

@@ -1,9 +1,43 @@
-//! Test helpers: finding the model components that `cargo xtask build-models` wrote.
+//! Test helpers: finding the model components that `cargo xtask build-models` wrote, waiting
+//! for a condition with a deadline, and (feature `fixtures`) small jobs, results and heartbeats.
 //!
 //! Tests never hard-code paths: they ask for a model by name and get a clear message naming the
-//! command to run when it has not been built. Used only as a dev-dependency.
+//! command to run when it has not been built. Tests never sleep in place of synchronising: they
+//! wait for the state they need with [`eventually`]. Used only as a dev-dependency (and by
+//! xtask, for [`eventually`]).
+
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often [`eventually`] looks again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Calls `check` until it returns `Some`, at most until `deadline` has passed, and returns
+/// what it returned; panics naming `what` it waited for when the deadline passes first.
+pub fn eventually<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    match within(deadline, &mut check) {
+        Some(value) => value,
+        None => panic!("gave up after {deadline:?} waiting for {what}"),
+    }
+}
+
+/// Calls `check` until it returns `Some`, at most until `deadline` has passed; `None` when
+/// the deadline passed first (for callers that report the failure themselves).
+pub fn within<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
 
 /// The target directory of the running test binary (`target/debug/deps/<test>` → `target`).
 pub fn target_dir() -> PathBuf {
@@ -58,4 +92,25 @@ pub fn project_file(relative: &str) -> PathBuf {
         .find(|dir| dir.join("Cargo.lock").is_file())
         .unwrap_or(&package);
     root.join(relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eventually_returns_what_the_check_found_and_gives_up_at_the_deadline() {
+        let mut calls = 0;
+        let found = eventually("the third call", Duration::from_secs(5), || {
+            calls += 1;
+            (calls == 3).then_some(calls)
+        });
+        assert_eq!(found, 3);
+        assert_eq!(within(Duration::from_millis(50), || None::<()>), None);
+        let gave_up = std::panic::catch_unwind(|| {
+            eventually("nothing", Duration::ZERO, || None::<()>);
+        });
+        let message = *gave_up.unwrap_err().downcast::<String>().unwrap();
+        assert_eq!(message, "gave up after 0ns waiting for nothing");
+    }
 }

@@ -1,81 +1,9 @@
-//! The HTTP API, request by request (`tower::ServiceExt::oneshot`, no socket).
+//! Jobs, consumers and queues; uploads; control commands and cancellation; the token.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use mcp_coordinator::Book;
-use mcp_protocol::{
-    ConsumerState, ConsumerStatus, JobAnnouncement, ModelInfo, ResultBatch, ScenarioBatch,
-};
-use mcp_server::{Api, Submitted, Submitter, router};
-use mcp_spec::Spec;
-use mcp_stats::Moments;
-use serde_json::Value;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tower::ServiceExt;
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    book: Arc<Mutex<Book>>,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
-    Fixture {
-        _dir: dir,
-        book: Arc::new(Mutex::new(book)),
-    }
-}
-
-fn announcement(id: &str) -> JobAnnouncement {
-    let text = "[simulation]\nscenarios = 4\nseed = 9\nbatch = 2\n[limits]\ntimeout_s = 3600\n\
-                [variables]\nx = { dist = \"constant\", value = 1.0 }\n";
-    JobAnnouncement {
-        job: id.into(),
-        info: ModelInfo {
-            name: "m".into(),
-            version: "1".into(),
-            inputs: vec!["x".into()],
-            outputs: vec!["y".into()],
-            digest: "sha256:ab".into(),
-        },
-        spec: Spec::parse(text, "vars.toml").unwrap(),
-        submitted_at_ms: mcp_coordinator::now_ms(),
-    }
-}
-
-fn result(index: u64) -> (String, ResultBatch) {
-    let values = vec![1.0 + index as f64, 2.0];
-    (
-        "j1".into(),
-        ResultBatch {
-            batch: ScenarioBatch {
-                index,
-                start: 2 * index,
-                count: 2,
-            },
-            moments: vec![Moments::of(values.iter().copied())],
-            values: vec![values],
-            failures: vec![],
-            eval_seconds: 0.0,
-        },
-    )
-}
-
-async fn call(api: Api, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(api).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-    (status, body)
-}
-
-async fn get(api: Api, uri: &str) -> (StatusCode, Value) {
-    call(api, Request::get(uri).body(Body::empty()).unwrap()).await
-}
+use super::*;
+use mcp_broker::{BrokerError, ControlLink};
+use mcp_protocol::{ConsumerState, ConsumerStatus, ControlCommand};
+use mcp_server::{Submitted, Submitter};
 
 #[tokio::test]
 async fn jobs_are_listed_and_shown_with_their_state_and_summary() {
@@ -86,7 +14,7 @@ async fn jobs_are_listed_and_shown_with_their_state_and_summary() {
         (StatusCode::OK, Value::Array(vec![]))
     );
 
-    let now = mcp_coordinator::now_ms();
+    let now = mcp_protocol::now_ms();
     f.book
         .lock()
         .unwrap()
@@ -149,20 +77,15 @@ async fn unknown_jobs_routes_and_bad_queries_are_client_errors_with_a_message() 
 async fn consumers_show_their_heartbeat_and_queues_their_depth() {
     let f = fixture();
     let status = ConsumerStatus {
-        id: "C1".into(),
         host: "h1".into(),
         state: ConsumerState::Paused,
         batches: 3,
         scenarios: 3072,
         scenarios_per_s: 1000.0,
-        last_s_per_scenario: 1e-6,
-        mean_s_per_scenario: 1e-6,
         failures: 1,
-        expired: 0,
         rss_bytes: 1 << 20,
         cpu_percent: 50.0,
-        sent_at_ms: 1,
-        refused: None,
+        ..mcp_testkit::fixtures::heartbeat("C1")
     };
     f.book
         .lock()
@@ -326,12 +249,9 @@ async fn a_100_mib_upload_is_refused_before_anything_is_submitted() {
 #[derive(Default)]
 struct FakeController(Mutex<Vec<String>>);
 
-impl mcp_server::Controller for FakeController {
-    fn control(
-        &self,
-        action: mcp_protocol::ControlAction,
-        consumer: Option<&str>,
-    ) -> Result<(), String> {
+impl ControlLink for FakeController {
+    fn send(&self, command: &ControlCommand) -> Result<(), BrokerError> {
+        let (action, consumer) = (command.action, &command.consumer);
         self.0
             .lock()
             .unwrap()
@@ -339,7 +259,7 @@ impl mcp_server::Controller for FakeController {
         Ok(())
     }
 
-    fn cancel(&self, job: &str) -> Result<(), String> {
+    fn cancel(&self, job: &str) -> Result<(), BrokerError> {
         self.0.lock().unwrap().push(format!("cancel {job}"));
         Ok(())
     }
@@ -413,198 +333,6 @@ async fn control_commands_and_cancel_go_to_the_controller() {
         *controller.0.lock().unwrap(),
         ["Pause Some(\"C1\")", "Drain None", "cancel j1"]
     );
-}
-
-#[tokio::test]
-async fn the_dashboard_is_served_from_the_binary() {
-    let f = fixture();
-    let api = Api::new(f.book.clone(), None);
-    for (path, kind, needle) in [
-        ("/", "text/html", "/app.js"),
-        ("/app.js", "text/javascript", "EventSource"),
-        ("/style.css", "text/css", "--accent"),
-        ("/vendor/uPlot.iife.min.js", "text/javascript", "uPlot"),
-    ] {
-        let response = router(api.clone())
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert!(content_type.starts_with(kind), "{path}: {content_type}");
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert!(String::from_utf8_lossy(&body).contains(needle), "{path}");
-    }
-}
-
-/// Reads one SSE event (up to its blank line) from `reader`.
-async fn next_event(reader: &mut (impl tokio::io::AsyncBufRead + Unpin)) -> Vec<String> {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).await.unwrap() > 0,
-            "the stream ended"
-        );
-        let line = line.trim_end().to_string();
-        if line.is_empty() && lines.iter().any(|l: &String| l.starts_with("data:")) {
-            return lines;
-        }
-        // Skip HTTP headers, chunk sizes and keep-alive comments.
-        if line.starts_with("event:")
-            || line.starts_with("data:")
-            || line.starts_with("id:")
-            || line.starts_with("retry:")
-        {
-            lines.push(line);
-        }
-    }
-}
-
-fn field<'a>(event: &'a [String], name: &str) -> &'a str {
-    event
-        .iter()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} in {event:?}"))
-        .trim()
-}
-
-#[tokio::test]
-async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect() {
-    use tokio::io::AsyncWriteExt;
-    let f = fixture();
-    let api = Api::new(f.book.clone(), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mcp_server::run(listener, api, async {
-        let _ = stopped.await;
-    }));
-    let open = || async {
-        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-        socket
-            .write_all(
-                b"GET /api/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n",
-            )
-            .await
-            .unwrap();
-        tokio::io::BufReader::new(socket)
-    };
-    let mut stream = open().await;
-    let first = next_event(&mut stream).await;
-    assert_eq!(field(&first, "event:"), "snapshot");
-    assert_eq!(field(&first, "retry:"), "1000");
-
-    f.book
-        .lock()
-        .unwrap()
-        .announce(announcement("j1"), mcp_coordinator::now_ms())
-        .unwrap();
-    f.book
-        .lock()
-        .unwrap()
-        .record(vec![result(1)], mcp_coordinator::now_ms())
-        .unwrap();
-    // Snapshots come twice a second: wait for one that shows the job's first batch.
-    let seen = loop {
-        let event = next_event(&mut stream).await;
-        let snapshot: Value = serde_json::from_str(field(&event, "data:")).unwrap();
-        if snapshot["job"]["scenarios"] == 2 {
-            break (event, snapshot);
-        }
-    };
-    let (event, snapshot) = seen;
-    assert!(
-        field(&event, "id:").parse::<u64>().unwrap() > field(&first, "id:").parse::<u64>().unwrap()
-    );
-    assert_eq!(snapshot["job"]["id"], "j1");
-    assert_eq!(snapshot["job"]["live"]["outputs"][0]["count"], 2);
-    assert_eq!(snapshot["jobs"][0]["state"], "running");
-
-    // A browser that reconnects gets the latest snapshot at once.
-    drop(stream);
-    let mut again = open().await;
-    let resumed = next_event(&mut again).await;
-    let snapshot: Value = serde_json::from_str(field(&resumed, "data:")).unwrap();
-    assert_eq!(snapshot["job"]["scenarios"], 2);
-    let _ = stop.send(());
-    drop(again);
-    server.await.unwrap().unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_that_stops_reading_slows_nothing() {
-    use tokio::io::AsyncWriteExt;
-    let f = fixture();
-    // Fat snapshots: 200 consumers' heartbeats.
-    for c in 0..200 {
-        let status = ConsumerStatus {
-            id: format!("consumer-{c:03}-{}", "x".repeat(40)),
-            host: "h".repeat(60),
-            state: ConsumerState::Active,
-            batches: 1,
-            scenarios: 1,
-            scenarios_per_s: 1.0,
-            last_s_per_scenario: 1e-6,
-            mean_s_per_scenario: 1e-6,
-            failures: 0,
-            expired: 0,
-            rss_bytes: 1,
-            cpu_percent: 1.0,
-            sent_at_ms: 1,
-            refused: None,
-        };
-        f.book
-            .lock()
-            .unwrap()
-            .consumer_status(status, Instant::now(), 1)
-            .unwrap();
-    }
-    let api = Api::new(f.book.clone(), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mcp_server::run(listener, api.clone(), async {
-        let _ = stopped.await;
-    }));
-    let open = || async {
-        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-        socket
-            .write_all(b"GET /api/events HTTP/1.1\r\nHost: test\r\n\r\n")
-            .await
-            .unwrap();
-        socket
-    };
-    // This browser never reads: its socket buffers fill up.
-    let _stalled = open().await;
-    let size = serde_json::to_string(&f.book.lock().unwrap().snapshot(Instant::now(), 1).unwrap())
-        .unwrap()
-        .len();
-    // Enough snapshots to fill any socket buffer many times over; none of them waits for it.
-    let rounds = (64 << 20) / size + 1;
-    let api2 = api.clone();
-    let refreshing = tokio::task::spawn_blocking(move || {
-        for _ in 0..rounds {
-            api2.refresh();
-        }
-    });
-    tokio::time::timeout(std::time::Duration::from_secs(120), refreshing)
-        .await
-        .expect("building snapshots waited for the stalled browser")
-        .unwrap();
-    // A browser that reads gets the latest snapshot at once.
-    let mut reader = tokio::io::BufReader::new(open().await);
-    let event = next_event(&mut reader).await;
-    let seq: u64 = field(&event, "id:").parse().unwrap();
-    assert!(seq >= rounds as u64, "seq {seq} after {rounds} refreshes");
-    let _ = stop.send(());
-    drop(reader);
-    drop(_stalled);
-    server.abort();
 }
 
 #[tokio::test]

@@ -1,0 +1,366 @@
+//! The consumer's links: per evaluating thread, a subscription to the scenarios queue whose
+//! batches are acknowledged only once their result is confirmed; per process, the control
+//! commands and the heartbeats.
+
+use crate::AmqpBroker;
+use crate::delivery::{
+    Ackers, PERSISTENT, broker_err, confirmed, confirmed_ref, consume, consume_queue, dead_letter,
+};
+use futures_lite::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicQosOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Acker, BasicProperties, Channel, PublisherConfirm};
+use mcp_broker::{BrokerError, ConsumerLink, ConsumerSession, Delivery, Polled};
+use mcp_protocol::{
+    BatchMessage, ConsumerStatus, ControlCommand, JobModel, ResultBatch, ResultMessage,
+    ScenarioBatch, decode, encode,
+};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Most results a consumer keeps in flight (published, confirm pending, batch unacknowledged).
+pub const RESULTS_IN_FLIGHT: usize = 16;
+
+/// A consumer process's session: one link per thread, the control commands, the heartbeats.
+#[derive(Debug)]
+pub struct AmqpConsumerSession {
+    broker: Arc<AmqpBroker>,
+    id: String,
+    prefetch: u16,
+    control: ControlListener,
+}
+
+impl AmqpConsumerSession {
+    pub(crate) fn new(
+        broker: Arc<AmqpBroker>,
+        id: &str,
+        prefetch: u16,
+        control: ControlListener,
+    ) -> AmqpConsumerSession {
+        AmqpConsumerSession {
+            broker,
+            id: id.to_string(),
+            prefetch,
+            control,
+        }
+    }
+
+    /// A consumer link on its own channel, taking at most the session's prefetch of
+    /// unacknowledged batches.
+    pub fn consumer(&self, name: &str) -> Result<AmqpConsumer, BrokerError> {
+        AmqpConsumer::new(self.broker.clone(), name, self.prefetch)
+    }
+}
+
+impl ConsumerSession for AmqpConsumerSession {
+    fn link(&self, name: &str) -> Result<Box<dyn ConsumerLink>, BrokerError> {
+        Ok(Box::new(self.consumer(&format!("{}/{name}", self.id))?))
+    }
+
+    fn next_command(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
+        self.control.next(wait)
+    }
+
+    fn send_status(&self, status: &ConsumerStatus) -> Result<(), BrokerError> {
+        let queue = self.broker.topology().consumer_stats_queue();
+        self.broker.publish_telemetry(&queue, &encode(status))
+    }
+}
+
+/// Takes scenario batches, reads the current model, publishes results.
+#[derive(Debug)]
+pub struct AmqpConsumer {
+    broker: Arc<AmqpBroker>,
+    id: String,
+    channel: Channel,
+    stream: Mutex<lapin::Consumer>,
+    ackers: Ackers,
+    /// While paused the subscription is cancelled, so its stream ends: that is not the end.
+    paused: AtomicBool,
+    /// Results published but not yet confirmed, each with the batch to acknowledge after it.
+    in_flight: Mutex<VecDeque<(PublisherConfirm, Acker)>>,
+}
+
+impl AmqpConsumer {
+    fn new(broker: Arc<AmqpBroker>, id: &str, prefetch: u16) -> Result<AmqpConsumer, BrokerError> {
+        let channel = broker.channel()?;
+        let stream = broker.block_on(async {
+            channel
+                .basic_qos(prefetch, BasicQosOptions::default())
+                .await
+                .map_err(broker_err)?;
+            consume(&channel, &broker.topology().scenarios_queue(), id, false).await
+        })?;
+        Ok(AmqpConsumer {
+            broker,
+            id: id.to_string(),
+            channel,
+            stream: Mutex::new(stream),
+            ackers: Ackers::default(),
+            paused: AtomicBool::new(false),
+            in_flight: Mutex::default(),
+        })
+    }
+
+    fn publish_result_async(
+        &self,
+        job: &str,
+        result: ResultBatch,
+    ) -> Result<PublisherConfirm, BrokerError> {
+        let body = encode(&ResultMessage {
+            job: job.to_string(),
+            consumer: self.id.clone(),
+            result,
+        });
+        self.broker.block_on(async {
+            self.channel
+                .basic_publish(
+                    self.broker.topology().results_exchange().into(),
+                    "".into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    BasicProperties::default().with_delivery_mode(PERSISTENT),
+                )
+                .await
+                .map_err(broker_err)
+        })
+    }
+
+    /// Acknowledges the batches whose results are confirmed, oldest first; waits for the oldest
+    /// while more than `keep` are in flight.
+    fn settle(&self, keep: usize) -> Result<(), BrokerError> {
+        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+        loop {
+            let must_wait = in_flight.len() > keep;
+            let Some((confirm, _)) = in_flight.front_mut() else {
+                break;
+            };
+            let done = if must_wait {
+                Some(self.broker.block_on(confirmed_ref(confirm)))
+            } else {
+                self.broker
+                    .block_on(futures_lite::future::poll_once(confirmed_ref(confirm)))
+            };
+            match done {
+                None => break,
+                Some(result) => {
+                    result?;
+                    let (_, acker) = in_flight.pop_front().expect("non-empty");
+                    self.broker
+                        .block_on(acker.ack(BasicAckOptions::default()))
+                        .map_err(broker_err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ConsumerLink for AmqpConsumer {
+    fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError> {
+        let model = self
+            .broker
+            .block_on(peek_model(&self.channel, &self.broker))?;
+        Ok(model.map(Arc::new))
+    }
+
+    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
+        let mut stream = self.stream.lock().expect("stream lock");
+        let next = self
+            .broker
+            .block_on(async { tokio::time::timeout(wait, stream.next()).await });
+        let delivery = match next {
+            Err(_) => {
+                // Idle: settle the results still in flight rather than hold their batches.
+                drop(stream);
+                self.settle(0)?;
+                return Ok(Polled::Empty);
+            }
+            Ok(None) if self.paused.load(Ordering::Relaxed) => {
+                drop(stream);
+                std::thread::sleep(wait);
+                return Ok(Polled::Empty);
+            }
+            Ok(None) => return Ok(Polled::Finished),
+            Ok(Some(d)) => d.map_err(broker_err)?,
+        };
+        match decode::<BatchMessage>(&delivery.data) {
+            Ok(message) => {
+                let tag = delivery.delivery_tag;
+                self.ackers.hold(tag, delivery.acker);
+                Ok(Polled::Ready(Delivery {
+                    job: message.job,
+                    body: message.batch,
+                    tag,
+                    redelivered: delivery.redelivered,
+                }))
+            }
+            Err(e) => {
+                // Garbage can never succeed: straight to the dead-letter queue, with why.
+                tracing::warn!(consumer = %self.id, "dead-lettered an unreadable batch: {e}");
+                self.broker.block_on(async {
+                    let t = self.broker.topology();
+                    dead_letter(&self.channel, t, &delivery.data, &t.scenarios_queue(), &e.0)
+                        .await?;
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions::default())
+                        .await
+                        .map_err(broker_err)
+                })?;
+                Ok(Polled::Empty)
+            }
+        }
+    }
+
+    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
+        let confirm = self.publish_result_async(job, result)?;
+        self.broker.block_on(confirmed(confirm))
+    }
+
+    fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        self.broker.block_on(self.ackers.ack(tag))
+    }
+
+    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        self.broker.block_on(self.ackers.reject(tag))
+    }
+
+    fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+        let confirm = self.publish_result_async(job, result)?;
+        let acker = self.ackers.take(tag)?;
+        self.in_flight
+            .lock()
+            .expect("in-flight lock")
+            .push_back((confirm, acker));
+        self.settle(RESULTS_IN_FLIGHT)
+    }
+
+    fn flush(&self) -> Result<(), BrokerError> {
+        self.settle(0)
+    }
+
+    fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {
+        self.paused.store(paused, Ordering::Relaxed);
+        let mut stream = self.stream.lock().expect("stream lock");
+        self.broker.block_on(async {
+            if paused {
+                // Deliveries already received stay in the stream and are still evaluated.
+                self.channel
+                    .basic_cancel(self.id.as_str().into(), BasicCancelOptions::default())
+                    .await
+                    .map_err(broker_err)
+            } else {
+                let queue = self.broker.topology().scenarios_queue();
+                *stream = consume(&self.channel, &queue, &self.id, false).await?;
+                Ok(())
+            }
+        })
+    }
+
+    fn drains_while_paused(&self) -> bool {
+        true
+    }
+}
+
+/// Peeks at the current model: takes it unacknowledged and puts it straight back, so that it
+/// stays current for everyone else (on a classic queue requeues cost nothing). An unreadable
+/// model message is dropped rather than put back.
+pub(crate) async fn peek_model(
+    channel: &Channel,
+    broker: &AmqpBroker,
+) -> Result<Option<JobModel>, BrokerError> {
+    let got = channel
+        .basic_get(
+            broker.topology().model_queue().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .map_err(broker_err)?;
+    let Some(message) = got else {
+        return Ok(None);
+    };
+    let model = decode::<JobModel>(&message.delivery.data);
+    message
+        .delivery
+        .nack(BasicNackOptions {
+            requeue: model.is_ok(),
+            ..BasicNackOptions::default()
+        })
+        .await
+        .map_err(broker_err)?;
+    match model {
+        Ok(model) => Ok(Some(model)),
+        Err(e) => {
+            tracing::warn!("dropped an unreadable model message: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// Receives control commands, on a private queue bound to the control exchange.
+#[derive(Debug)]
+pub(crate) struct ControlListener {
+    broker: Arc<AmqpBroker>,
+    _channel: Channel,
+    stream: Mutex<lapin::Consumer>,
+}
+
+impl ControlListener {
+    /// A listener for the commands sent from now on.
+    pub(crate) fn new(broker: Arc<AmqpBroker>) -> Result<ControlListener, BrokerError> {
+        let channel = broker.channel()?;
+        let stream = broker.block_on(async {
+            let queue = channel
+                .queue_declare(
+                    "".into(),
+                    QueueDeclareOptions {
+                        exclusive: true,
+                        auto_delete: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(broker_err)?;
+            let name = queue.name().to_string();
+            let t = broker.topology();
+            t.bind(&channel, &name, &t.control_exchange(), "")
+                .await
+                .map_err(|e| BrokerError::Other(e.to_string()))?;
+            consume_queue(&channel, &name, true).await
+        })?;
+        Ok(ControlListener {
+            broker,
+            _channel: channel,
+            stream: Mutex::new(stream),
+        })
+    }
+
+    /// The next command, waiting at most `wait`; `Err` when the connection is gone.
+    fn next(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
+        let mut stream = self.stream.lock().expect("stream lock");
+        let next = self
+            .broker
+            .block_on(async { tokio::time::timeout(wait, stream.next()).await });
+        match next {
+            Err(_) => Ok(None),
+            Ok(None) => Err(BrokerError::Closed),
+            Ok(Some(d)) => {
+                let d = d.map_err(broker_err)?;
+                match decode::<ControlCommand>(&d.data) {
+                    Ok(command) => Ok(Some(command)),
+                    Err(e) => {
+                        tracing::warn!("ignored an unreadable control message: {e}");
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+}

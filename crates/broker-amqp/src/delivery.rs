@@ -1,0 +1,159 @@
+//! What every AMQP link shares: subscribing, publisher confirms, holding deliveries until they
+//! are acknowledged, and setting aside messages that can never be handled.
+
+use crate::Topology;
+use lapin::Acker;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicRejectOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Confirmation, PublisherConfirm};
+use mcp_broker::BrokerError;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// AMQP delivery mode of messages that must survive a broker restart.
+pub(crate) const PERSISTENT: u8 = 2;
+
+/// How long a follower's private queue outlives its last consumer, in milliseconds.
+pub const JOB_QUEUE_EXPIRES_MS: i64 = 24 * 3600 * 1000;
+
+/// Header naming why a message was dead-lettered by mcp.
+pub const REASON_HEADER: &str = "x-mcp-reason";
+/// Header naming the queue a dead-lettered message came from.
+pub const QUEUE_HEADER: &str = "x-mcp-queue";
+
+pub(crate) fn broker_err(e: lapin::Error) -> BrokerError {
+    BrokerError::Other(format!("RabbitMQ: {e}"))
+}
+
+/// Consumes `queue` under `tag` (a server-chosen one when empty).
+pub(crate) async fn consume(
+    channel: &Channel,
+    queue: &str,
+    tag: &str,
+    no_ack: bool,
+) -> Result<lapin::Consumer, BrokerError> {
+    channel
+        .basic_consume(
+            queue.into(),
+            tag.into(),
+            BasicConsumeOptions {
+                no_ack,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(broker_err)
+}
+
+/// Consumes `queue` under a server-chosen tag.
+pub(crate) async fn consume_queue(
+    channel: &Channel,
+    queue: &str,
+    no_ack: bool,
+) -> Result<lapin::Consumer, BrokerError> {
+    consume(channel, queue, "", no_ack).await
+}
+
+/// Declares the durable queue `name`, expiring [`JOB_QUEUE_EXPIRES_MS`] after its last use,
+/// and binds it to the fanout `exchange`.
+pub(crate) async fn declare_private(
+    channel: &Channel,
+    topology: &Topology,
+    name: &str,
+    exchange: &str,
+) -> Result<(), BrokerError> {
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-expires".into(),
+        AMQPValue::LongLongInt(JOB_QUEUE_EXPIRES_MS),
+    );
+    channel
+        .queue_declare(name.into(), QueueDeclareOptions::durable(), arguments)
+        .await
+        .map_err(broker_err)?;
+    topology
+        .bind(channel, name, exchange, "")
+        .await
+        .map_err(|e| BrokerError::Other(e.to_string()))
+}
+
+/// Sets a message that can never be handled aside: publishes it to the dead-letter queue with
+/// why and where from (on a confirming `channel`), so that the caller can then acknowledge it.
+pub(crate) async fn dead_letter(
+    channel: &Channel,
+    topology: &Topology,
+    data: &[u8],
+    from: &str,
+    reason: &str,
+) -> Result<(), BrokerError> {
+    let mut headers = FieldTable::default();
+    headers.insert(REASON_HEADER.into(), AMQPValue::LongString(reason.into()));
+    headers.insert(QUEUE_HEADER.into(), AMQPValue::LongString(from.into()));
+    let confirm = channel
+        .basic_publish(
+            topology.dead_letter_exchange().into(),
+            topology.dead_letter_queue().into(),
+            BasicPublishOptions::default(),
+            data,
+            BasicProperties::default()
+                .with_delivery_mode(PERSISTENT)
+                .with_headers(headers),
+        )
+        .await
+        .map_err(broker_err)?;
+    confirmed(confirm).await
+}
+
+/// Waits for the broker's confirm of a publish; a negative one is an error.
+pub(crate) async fn confirmed(mut confirm: PublisherConfirm) -> Result<(), BrokerError> {
+    confirmed_ref(&mut confirm).await
+}
+
+pub(crate) async fn confirmed_ref(confirm: &mut PublisherConfirm) -> Result<(), BrokerError> {
+    match confirm.await.map_err(broker_err)? {
+        Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
+        Confirmation::Nack(_) => Err(BrokerError::Other(
+            "RabbitMQ refused to store a message (negative confirm)".to_string(),
+        )),
+    }
+}
+
+/// Deliveries taken but not yet acknowledged, by delivery tag.
+#[derive(Debug, Default)]
+pub(crate) struct Ackers(Mutex<HashMap<u64, Acker>>);
+
+impl Ackers {
+    pub(crate) fn hold(&self, tag: u64, acker: Acker) {
+        self.0.lock().expect("acker lock").insert(tag, acker);
+    }
+
+    pub(crate) fn take(&self, tag: u64) -> Result<Acker, BrokerError> {
+        self.0
+            .lock()
+            .expect("acker lock")
+            .remove(&tag)
+            .ok_or_else(|| BrokerError::Other(format!("no delivery with tag {tag}")))
+    }
+
+    pub(crate) async fn ack(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.take(tag)?;
+        acker
+            .ack(BasicAckOptions::default())
+            .await
+            .map(|_| ())
+            .map_err(broker_err)
+    }
+
+    pub(crate) async fn reject(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.take(tag)?;
+        acker
+            .reject(BasicRejectOptions { requeue: false })
+            .await
+            .map(|_| ())
+            .map_err(broker_err)
+    }
+}

@@ -1,0 +1,118 @@
+//! The link traits: what each role needs of a transport, and nothing more.
+//!
+//! | role | trait | what it does with it |
+//! |---|---|---|
+//! | producer | [`ProducerLink`] | announces a job, publishes its model and batches, reports progress |
+//! | consumer thread | [`ConsumerLink`] | reads the current model, takes batches, publishes results, acknowledges |
+//! | consumer process | [`ConsumerSession`] | opens one [`ConsumerLink`] per thread, reads control commands, sends heartbeats |
+//! | operator, API | [`ControlLink`] | pauses, resumes, drains consumers; stops a cancelled job's work |
+//! | coordinator | [`CoordinatorLink`] | reads announcements, results and telemetry in one stream, acknowledges once recorded |
+
+use crate::{BrokerError, Incoming, Polled, QueueDepth};
+use mcp_protocol::{
+    ConsumerStatus, ControlCommand, JobAnnouncement, JobModel, ProducerStatus, ResultBatch,
+    ScenarioBatch,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a producer needs: announce a job, publish its model, then its batches.
+pub trait ProducerLink: Send + Sync {
+    /// Tells the coordinator about a job, before any of its results can reach it.
+    fn announce(&self, job: &JobAnnouncement) -> Result<(), BrokerError>;
+    /// Makes `model` the current model, replacing any previous one.
+    fn publish_model(&self, model: Arc<JobModel>) -> Result<(), BrokerError>;
+    /// Queues one batch; blocks while the queue is full.
+    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError>;
+    /// Says that no more batches will come for the current job; returns once every batch is
+    /// safely with the transport.
+    fn finish(&self) -> Result<(), BrokerError>;
+    /// Sends a progress report (telemetry: it may be lost).
+    fn report(&self, status: &ProducerStatus) -> Result<(), BrokerError>;
+    /// How many of the batches published last may be lost if the link fails now (published but
+    /// not yet confirmed): a producer resuming on a new link publishes them again.
+    fn unconfirmed_limit(&self) -> u64 {
+        0
+    }
+}
+
+/// What a consumer thread needs: the current model, batches, and a way to send results.
+pub trait ConsumerLink: Send + Sync {
+    /// The current model, if there is one (a job whose time-out passed has none).
+    fn current_model(&self) -> Result<Option<Arc<JobModel>>, BrokerError>;
+    /// The next batch, waiting at most `wait`.
+    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError>;
+    /// Publishes a result of `job`; returns once the transport has taken responsibility for it.
+    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError>;
+    /// Acknowledges a batch, after its result was published.
+    fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
+
+    /// Refuses a batch that can never be evaluated (its model does not load): the transport
+    /// sets it aside (RabbitMQ: the dead-letter queue) instead of redelivering it.
+    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        self.ack_batch(tag)
+    }
+
+    /// Publishes the result of a batch and acknowledges the batch once the result is safe. A
+    /// transport may do both later, in order, to keep several results in flight; [`flush`]
+    /// waits for them.
+    ///
+    /// [`flush`]: ConsumerLink::flush
+    fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+        self.publish_result(job, result)?;
+        self.ack_batch(tag)
+    }
+
+    /// Waits until every completed batch's result is safe and the batch acknowledged.
+    fn flush(&self) -> Result<(), BrokerError> {
+        Ok(())
+    }
+
+    /// Stops (or restarts) the flow of new batches to this consumer; batches already received
+    /// still come out of `next_batch`.
+    fn set_paused(&self, paused: bool) -> Result<(), BrokerError> {
+        let _ = paused;
+        Ok(())
+    }
+
+    /// Whether batches received before a pause still come out of `next_batch` while paused
+    /// (RabbitMQ: the prefetched ones, finished before the consumer idles). When not, a paused
+    /// consumer takes nothing until resumed.
+    fn drains_while_paused(&self) -> bool {
+        false
+    }
+}
+
+/// What a consumer process needs besides a link per evaluating thread: the operator's
+/// commands, and somewhere to send its heartbeats.
+pub trait ConsumerSession: Send + Sync {
+    /// A link for one evaluating thread, named `name` at the broker.
+    fn link(&self, name: &str) -> Result<Box<dyn ConsumerLink>, BrokerError>;
+    /// The next control command, waiting at most `wait`; `Err` when the session is gone.
+    fn next_command(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError>;
+    /// Sends a heartbeat (telemetry: it may be lost).
+    fn send_status(&self, status: &ConsumerStatus) -> Result<(), BrokerError>;
+}
+
+/// What the operator (the CLI, the HTTP API) needs to steer consumers.
+pub trait ControlLink: Send + Sync {
+    /// Sends a command to one consumer or to all of them.
+    fn send(&self, command: &ControlCommand) -> Result<(), BrokerError>;
+    /// Stops the work of a cancelled job: no consumer starts it again, and those on it drop
+    /// its remaining batches.
+    fn cancel(&self, job: &str) -> Result<(), BrokerError>;
+}
+
+/// What the coordinator needs: job announcements, results and telemetry in one stream,
+/// acknowledged once recorded; and the queues' depths.
+pub trait CoordinatorLink: Send + Sync {
+    /// The next message, waiting at most `wait`; job announcements come before results that
+    /// are waiting at the same time. `Ok(None)` on time-out.
+    fn next(&self, wait: Duration) -> Result<Option<Incoming>, BrokerError>;
+    /// Acknowledges a job announcement or a result batch after it was recorded.
+    fn ack(&self, tag: u64) -> Result<(), BrokerError>;
+    /// The depths of the installation's queues (none for a transport without queues).
+    fn queue_depths(&self) -> Result<Vec<QueueDepth>, BrokerError> {
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,42 @@
+//! `mcp consumer`: a consumer process on a broker, until SIGTERM or Ctrl-C drains it.
+
+use crate::args::ConsumerArgs;
+use crate::commands::{reconnect, resolve_broker, sandbox};
+use anyhow::{Context, bail};
+use mcp_broker::ConsumerSession;
+use mcp_broker_amqp::AmqpBroker;
+use mcp_consumer::ConsumerProcess;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Runs a consumer until SIGTERM or Ctrl-C, which drain it: batches in flight finish, are
+/// acknowledged, and the process exits 0. When the broker goes away, it reconnects with
+/// backoff and carries on; batches it had not acknowledged are redelivered by the broker.
+pub(crate) fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
+    let url = resolve_broker(&args.broker, &args.connection)?;
+    let id = args.id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            mcp_consumer::heartbeat::host_name(),
+            std::process::id()
+        )
+    });
+    let threads = match args.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => mcp_consumer::default_threads(),
+    };
+    let sandbox = sandbox()?;
+    let drain = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, drain.clone())
+            .context("could not install the signal handler")?;
+    }
+    let name = format!("mcp consumer {id}");
+    let mut reconnect = reconnect(&name, &url).until(&drain);
+    let mut connect = || -> Result<Box<dyn ConsumerSession>, _> {
+        let broker = AmqpBroker::connect(&url, &args.connection.prefix, &name)?;
+        Ok(Box::new(broker.consumer_session(&id, args.prefetch)?))
+    };
+    ConsumerProcess::new(&id, threads).run(&mut connect, &mut reconnect, &sandbox, &drain)
+}

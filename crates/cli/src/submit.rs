@@ -1,0 +1,235 @@
+//! `mcp submit`: runs a job embedded (optionally with its live dashboard), or publishes it to a
+//! broker and, with `--wait`, follows it to its end; then prints the summary.
+
+use crate::args::SubmitArgs;
+use crate::commands::{
+    EXIT_CANCELLED, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
+    resolve_broker, token_or_new,
+};
+use crate::table;
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mcp_broker::{CoordinatorLink, ProducerLink};
+use mcp_broker_amqp::AmqpBroker;
+use mcp_coordinator::{Ended, JobState};
+use mcp_embedded::Embedded;
+use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
+use mcp_protocol::{JobAnnouncement, JobModel, now_ms};
+use mcp_sandbox::Sandbox;
+use mcp_server::{Api, HttpServer};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = read_spec(&args.spec)?;
+    if let Some(n) = args.scenarios {
+        if n == 0 {
+            bail!("--scenarios must be at least 1");
+        }
+        spec.simulation.scenarios = n;
+    }
+    if let Some(seed) = args.seed {
+        spec.simulation.seed = seed;
+    }
+    let workers = match args.workers {
+        Some(0) => bail!("--workers must be at least 1"),
+        Some(n) => n,
+        None => mcp_consumer::default_threads(),
+    };
+    if args.dashboard.is_some() && args.broker.is_some() {
+        bail!(
+            "--dashboard shows an embedded run; for jobs on a broker, run `mcp serve` and open \
+             its dashboard"
+        );
+    }
+    if args.wait && args.broker.is_none() {
+        bail!(
+            "--wait follows a job on a broker; give --broker (or set MCP_BROKER), or drop --wait \
+             to run embedded"
+        );
+    }
+    let distributed = args.broker.is_some();
+    let (sandbox, job) = prepare_job(&args.model, spec, |digest| {
+        if distributed {
+            new_job_id(digest)
+        } else {
+            mcp_embedded::LOCAL.to_string()
+        }
+    })?;
+    let bar = progress_bar(job.spec.simulation.scenarios);
+    let ended = match &args.broker {
+        Some(url) => {
+            let url = resolve_broker(url, &args.connection)?;
+            match distributed_job(&url, &args, &job, &bar)? {
+                Some(ended) => ended,
+                None => {
+                    bar.finish_and_clear();
+                    eprintln!(
+                        "job {} published: {} scenarios of model {} ({})",
+                        job.job, job.spec.simulation.scenarios, job.info.name, job.info.digest
+                    );
+                    println!("{}", job.job);
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+        None => embedded_job(&args, &sandbox, &job, workers, &bar)?,
+    };
+    bar.finish_and_clear();
+    report(&args, &job, &ended)
+}
+
+/// The progress bar on stderr, when stderr is a terminal.
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:30}] {human_pos}/{human_len} scenarios  {rate}  eta {eta}",
+        )
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", table::count_f(state.per_sec()));
+            },
+        )
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs the job embedded; with `--dashboard`, serves its live page meanwhile.
+fn embedded_job(
+    args: &SubmitArgs,
+    sandbox: &Sandbox,
+    job: &Arc<JobModel>,
+    workers: usize,
+    bar: &ProgressBar,
+) -> anyhow::Result<Ended> {
+    let run = Embedded::new(job.clone(), workers, args.dashboard.is_some())?;
+    let dashboard = match args.dashboard {
+        Some(address) => {
+            let (token, generated) = token_or_new(args.token.as_deref())?;
+            let listener = std::net::TcpListener::bind(address).with_context(|| {
+                format!(
+                    "could not serve the dashboard on {address}; give --dashboard another \
+                     address (port 0 picks a free one)"
+                )
+            })?;
+            let api = Api::new(run.book(), None)
+                .with_controller(run.controller())
+                .with_token(&token);
+            let http = HttpServer::start(listener, api)?;
+            let url = format!("http://{}/", http.address());
+            if generated {
+                eprintln!("mcp submit: dashboard on {url} (token for its buttons: {token})");
+            } else {
+                eprintln!("mcp submit: dashboard on {url}");
+            }
+            Some(http)
+        }
+        None => None,
+    };
+    let ended = run.run(sandbox, &mut |done| bar.set_position(done))?;
+    if let Some(http) = dashboard
+        && let Err(e) = http.stop_after_final_snapshot()
+    {
+        tracing::warn!("dashboard: {e}");
+    }
+    Ok(ended)
+}
+
+/// Publishes the job to the broker at `url`; with `--wait`, follows it to its end on queues of
+/// its own (made before the job is announced, so that nothing slips past). Both survive broker
+/// restarts.
+fn distributed_job(
+    url: &str,
+    args: &SubmitArgs,
+    job: &Arc<JobModel>,
+    bar: &ProgressBar,
+) -> anyhow::Result<Option<Ended>> {
+    let prefix = &args.connection.prefix;
+    let name = format!("mcp submit {}", job.job);
+    let mut reconnect = reconnect(&name, url);
+    let connect = || AmqpBroker::connect(url, prefix, &name);
+    if args.wait {
+        reconnect
+            .connect(|| connect()?.prepare_follower(&job.job))
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let announcement = JobAnnouncement::of(job, now_ms());
+    let mut producer =
+        || -> Result<Box<dyn ProducerLink>, _> { Ok(Box::new(connect()?.producer()?)) };
+    let progress = ProducerProgress::default();
+    let end = mcp_producer::publish(
+        &mut producer,
+        &mut reconnect,
+        job.clone(),
+        &announcement,
+        &progress,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    if end == ProducerEnd::Stopped || !args.wait {
+        return Ok(None);
+    }
+    let mut last = None;
+    let mut follower = || -> Result<Box<dyn CoordinatorLink>, _> {
+        let broker = connect()?;
+        last = Some(broker.clone());
+        Ok(Box::new(broker.follower(&job.job)?))
+    };
+    let ended =
+        mcp_coordinator::follow(&mut follower, &mut reconnect, announcement, &mut |done| {
+            bar.set_position(done)
+        })?;
+    if let Some(broker) = last
+        && let Err(e) = broker.delete_follower(&job.job)
+    {
+        tracing::warn!("could not delete the job's queues: {e}");
+    }
+    Ok(Some(ended))
+}
+
+/// Prints a job's summary as the table or as JSON, and picks the exit code.
+fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<ExitCode> {
+    let (summary, failures) = (&ended.summary, &ended.failures);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        print!("{}", table::summary(summary, failures));
+    }
+    if summary.failed > 0 && args.json {
+        eprintln!("{}", table::failures(failures));
+    }
+    let total = job.spec.simulation.scenarios;
+    Ok(match ended.state {
+        // A job whose every scenario failed still ran to its end: the table says what failed.
+        JobState::Completed | JobState::Failed | JobState::Running => ExitCode::SUCCESS,
+        JobState::TimedOut => {
+            eprintln!(
+                "error: the job timed out after {} s with {} of {total} scenarios evaluated; the \
+                 summary covers those; raise limits.timeout_s in {} to let it finish",
+                job.spec.limits.timeout_s,
+                summary.scenarios,
+                args.spec.display()
+            );
+            ExitCode::from(EXIT_TIMED_OUT)
+        }
+        JobState::Superseded => {
+            eprintln!(
+                "error: job {} was superseded by job {} with {} of {total} scenarios \
+                 evaluated; the summary covers those",
+                job.job,
+                ended.superseded_by.as_deref().unwrap_or("(unknown)"),
+                summary.scenarios
+            );
+            ExitCode::from(EXIT_SUPERSEDED)
+        }
+        JobState::Cancelled => ExitCode::from(EXIT_CANCELLED),
+    })
+}

@@ -1,0 +1,183 @@
+//! The batch loop of one consumer thread: take a batch, make sure its job's model is loaded,
+//! evaluate it, publish the result, and only then acknowledge the batch.
+//!
+//! This file decides when a batch is acknowledged: after its result is safely with the
+//! transport ([`ConsumerLink::complete`]); at once, unevaluated, when its job is over here
+//! (superseded, cancelled, timed out: counted as expired); rejected to the dead-letter queue
+//! when its job's model does not load. A batch whose evaluation is aborted is never
+//! acknowledged, so the transport delivers it again.
+
+use crate::Evaluator;
+use mcp_broker::{BrokerError, ConsumerLink, Polled};
+use mcp_protocol::{JobId, JobModel};
+use mcp_sandbox::Sandbox;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counters a consumer keeps while it works.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    /// Batches evaluated.
+    pub batches: AtomicU64,
+    /// Scenarios evaluated.
+    pub scenarios: AtomicU64,
+    /// Scenarios that failed.
+    pub failures: AtomicU64,
+    /// Nanoseconds spent evaluating, summed over batches.
+    pub eval_nanos: AtomicU64,
+    /// Nanoseconds per scenario of the last batch.
+    pub last_batch_nanos_per_scenario: AtomicU64,
+    /// Scenarios of batches thrown away because their job was superseded or timed out.
+    pub expired: AtomicU64,
+    /// Set by anyone to make the consumer stop after its current batch.
+    pub stop: AtomicBool,
+    /// Set by anyone to make the consumer take no new batches until it is cleared.
+    pub paused: AtomicBool,
+    /// Set by anyone to interrupt the current batch too (its result is thrown away).
+    pub abort: Arc<AtomicBool>,
+    /// The last job whose model did not load here, and the error.
+    pub refused: std::sync::Mutex<Option<(JobId, String)>>,
+    /// Jobs cancelled by a control command: their batches are discarded.
+    pub cancelled: std::sync::Mutex<Vec<JobId>>,
+}
+
+/// Why a job's batches are no longer evaluated by this consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Superseded by a newer job, cancelled, or past its time-out: its batches are discarded.
+    Expired,
+    /// Its model does not load here: its batches are rejected to the dead-letter queue.
+    Unusable,
+}
+
+/// How long a consumer keeps looking for the model of a batch's job when there is none.
+const MODEL_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The current model, looked for again for a while when there is none: another consumer may be
+/// holding it for a moment while it peeks. A different job's model answers at once (the batch's
+/// job was superseded); no model at all after [`MODEL_PATIENCE`] means the job timed out.
+fn current_model_of(
+    link: &dyn ConsumerLink,
+    job: &str,
+) -> Result<Option<Arc<JobModel>>, BrokerError> {
+    let deadline = Instant::now() + MODEL_PATIENCE;
+    loop {
+        match link.current_model()? {
+            Some(model) => return Ok(Some(model)),
+            None if Instant::now() >= deadline => {
+                tracing::info!(job, "no current model: the job timed out");
+                return Ok(None);
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// How long a consumer waits on an empty queue before checking whether it should stop.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Evaluates batches until the transport says there are no more, or `stats.stop` is set.
+///
+/// The model is taken from the transport when the first batch of a job arrives, and compiled
+/// once (the sandbox caches it by digest). A batch of a job that is no longer the current one
+/// (superseded by a newer submission, or past its time-out) is acknowledged without being
+/// evaluated, and counted as expired.
+pub fn consume(
+    link: &dyn ConsumerLink,
+    sandbox: &Sandbox,
+    stats: &ConsumerStats,
+) -> anyhow::Result<()> {
+    let mut current: Option<(JobId, Evaluator)> = None;
+    // Jobs known to be over here: their remaining batches are settled without asking again.
+    let mut ended: HashMap<JobId, Ended> = HashMap::new();
+    let mut paused = false;
+    while !stats.stop.load(Ordering::Relaxed) {
+        let pause = stats.paused.load(Ordering::Relaxed);
+        if pause != paused {
+            link.set_paused(pause)?;
+            paused = pause;
+        }
+        if paused && !link.drains_while_paused() {
+            std::thread::sleep(POLL);
+            continue;
+        }
+        let delivery = match link.next_batch(POLL)? {
+            Polled::Ready(delivery) => delivery,
+            Polled::Empty => continue,
+            Polled::Finished => break,
+        };
+        let job = &delivery.job;
+        if !ended.contains_key(job)
+            && stats
+                .cancelled
+                .lock()
+                .expect("cancelled lock")
+                .contains(job)
+        {
+            tracing::info!(job = %job, "the job was cancelled: its batches are discarded");
+            ended.insert(job.clone(), Ended::Expired);
+        }
+        let is_current = current.as_ref().is_some_and(|(j, _)| j == job);
+        if !is_current && !ended.contains_key(job) {
+            match current_model_of(link, job)? {
+                Some(model) if model.job == *job => {
+                    match Evaluator::new(sandbox, &model, Some(stats.abort.clone())) {
+                        Ok(evaluator) => current = Some((job.clone(), evaluator)),
+                        Err(e) => {
+                            tracing::error!(job = %job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
+                            *stats.refused.lock().expect("refused lock") =
+                                Some((job.clone(), format!("{e:#}")));
+                            ended.insert(job.clone(), Ended::Unusable);
+                        }
+                    }
+                }
+                _ => {
+                    tracing::info!(job = %job, "the job is no longer current: its batches are discarded");
+                    ended.insert(job.clone(), Ended::Expired);
+                }
+            }
+        }
+        match ended.get(job) {
+            // A model that does not load never will: set its batches aside.
+            Some(Ended::Unusable) => {
+                link.reject_batch(delivery.tag)?;
+                continue;
+            }
+            Some(Ended::Expired) => {
+                stats
+                    .expired
+                    .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
+                link.ack_batch(delivery.tag)?;
+                continue;
+            }
+            None => {}
+        }
+        let (job, evaluator) = current.as_mut().expect("the batch's job is current");
+        let Some(result) = evaluator.evaluate(delivery.body) else {
+            // Aborted: the batch is left unacknowledged for the transport to requeue.
+            break;
+        };
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats
+            .scenarios
+            .fetch_add(u64::from(result.batch.count), Ordering::Relaxed);
+        stats
+            .failures
+            .fetch_add(result.failures.len() as u64, Ordering::Relaxed);
+        let nanos = (result.eval_seconds * 1e9) as u64;
+        stats.eval_nanos.fetch_add(nanos, Ordering::Relaxed);
+        stats.last_batch_nanos_per_scenario.store(
+            nanos / u64::from(result.batch.count.max(1)),
+            Ordering::Relaxed,
+        );
+        match link.complete(job, result, delivery.tag) {
+            Ok(()) => {}
+            Err(BrokerError::Closed) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    link.flush()?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Evaluating one batch: its inputs generated from the spec a sandbox call's worth at a time,
+//! run in the job's model, each output summarised into moments.
+
+use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use mcp_sampling::ScenarioGenerator;
+use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits, Sandbox};
+use mcp_stats::Moments;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Evaluates batches of one job's model.
+#[derive(Debug)]
+pub struct Evaluator {
+    runner: ModelRunner,
+    generator: ScenarioGenerator,
+    inputs: Vec<f64>,
+}
+
+impl Evaluator {
+    /// Loads (or finds compiled) the job's model and prepares its input generator; setting
+    /// `abort` interrupts a batch in flight.
+    pub fn new(
+        sandbox: &Sandbox,
+        job: &JobModel,
+        abort: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<Evaluator> {
+        let limits = RunLimits::from_spec(&job.spec.limits);
+        let model = sandbox.load(&job.wasm, &limits)?;
+        let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
+        let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
+        Ok(Evaluator {
+            runner,
+            generator,
+            inputs: Vec::new(),
+        })
+    }
+
+    /// Generates and evaluates one batch; `None` when it was aborted midway.
+    ///
+    /// A large batch is generated and evaluated a call's worth of scenarios at a time, so its
+    /// inputs stay in the CPU's cache between the two.
+    pub fn evaluate(&mut self, batch: ScenarioBatch) -> Option<ResultBatch> {
+        let started = Instant::now();
+        let count = batch.count as usize;
+        let mut values: Vec<Vec<f64>> = Vec::new();
+        let mut failures = Vec::new();
+        let mut done = 0;
+        while done < count || done == 0 {
+            let n = (count - done).min(MAX_SCENARIOS_PER_CALL);
+            let first = batch.start + done as u64;
+            self.generator.fill(first, n, &mut self.inputs);
+            let outcome = self.runner.run_batch(first, n, &self.inputs);
+            if outcome.aborted {
+                return None;
+            }
+            if done == 0 {
+                values = outcome.columns;
+                for column in &mut values {
+                    column.reserve(count - n);
+                }
+            } else {
+                for (all, part) in values.iter_mut().zip(&outcome.columns) {
+                    all.extend_from_slice(part);
+                }
+            }
+            failures.extend(outcome.failures);
+            done += n.max(1);
+        }
+        let moments = values.iter().map(|c| Moments::of_slice(c)).collect();
+        Some(ResultBatch {
+            batch,
+            moments,
+            values,
+            failures,
+            eval_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}

@@ -1,0 +1,397 @@
+//! Counting a job's result batches: each once, however often it is delivered, with moments
+//! merged in batch order and values kept for exact percentiles (or sketched, past
+//! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
+//! and any arrival order.
+
+use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
+use mcp_spec::Spec;
+use mcp_stats::{
+    BucketCounts, EXACT_PERCENTILE_VALUES, Moments, Sketch, summarize, summarize_sketch,
+};
+use std::collections::BTreeMap;
+
+/// Whether a result batch was new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Counted.
+    New,
+    /// Seen before (a redelivery or a republished batch): ignored.
+    Duplicate,
+    /// Not a consistent result of one of this job's batches (see [`Aggregator::check`]):
+    /// ignored, and why.
+    Rejected(String),
+}
+
+/// Progress of a job, cheap to read at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Scenarios evaluated (succeeded or failed).
+    pub scenarios: u64,
+    /// Scenarios that failed.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+}
+
+/// Aggregates the results of one job.
+#[derive(Debug)]
+pub struct Aggregator {
+    info: ModelInfo,
+    seed: u64,
+    total_scenarios: u64,
+    total_batches: u64,
+    batch_size: u64,
+    seen: Vec<u64>,
+    next_batch: u64,
+    pending: BTreeMap<u64, Vec<Moments>>,
+    merged: Vec<Moments>,
+    kept: Kept,
+    scenarios: u64,
+    failures: FailureTally,
+}
+
+/// What an aggregator keeps of the values, for the percentiles.
+#[derive(Debug)]
+enum Kept {
+    /// Per output, the values of every batch as the batches delivered them (no copy), and
+    /// their bucket counts (the first pass of percentile selection): exact percentiles.
+    Values {
+        values: Vec<Vec<Vec<f64>>>,
+        counts: Vec<BucketCounts>,
+    },
+    /// Per output, a sketch of the values, for jobs of more than [`EXACT_PERCENTILE_VALUES`]
+    /// values (decided from the spec, so the same for every run of it).
+    Sketches(Vec<Sketch>),
+}
+
+impl Aggregator {
+    /// An aggregator for a job running `info`'s model under `spec`.
+    pub fn new(info: ModelInfo, spec: &Spec) -> Aggregator {
+        let sim = spec.simulation;
+        let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
+        let n_out = info.outputs.len();
+        let kept = if sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES {
+            Kept::Sketches(vec![Sketch::default(); n_out])
+        } else {
+            Kept::Values {
+                values: vec![Vec::new(); n_out],
+                counts: vec![BucketCounts::default(); n_out],
+            }
+        };
+        Aggregator {
+            kept,
+            seed: sim.seed,
+            total_scenarios: sim.scenarios,
+            total_batches,
+            batch_size: u64::from(sim.batch),
+            seen: vec![0; total_batches.div_ceil(64) as usize],
+            next_batch: 0,
+            pending: BTreeMap::new(),
+            merged: vec![Moments::default(); n_out],
+            scenarios: 0,
+            failures: FailureTally::default(),
+            info,
+        }
+    }
+
+    /// Counts a result batch, unless it was counted before.
+    pub fn add(&mut self, result: ResultBatch) -> Added {
+        if let Err(reason) = self.check(&result) {
+            return Added::Rejected(reason);
+        }
+        let index = result.batch.index;
+        let (word, bit) = ((index / 64) as usize, 1u64 << (index % 64));
+        if self.seen[word] & bit != 0 {
+            return Added::Duplicate;
+        }
+        self.seen[word] |= bit;
+        self.scenarios += u64::from(result.batch.count);
+        self.failures.add(&result.failures);
+        match &mut self.kept {
+            Kept::Values { values, counts } => {
+                for ((all, counts), batch) in values.iter_mut().zip(counts).zip(result.values) {
+                    counts.add(&batch);
+                    all.push(batch);
+                }
+            }
+            Kept::Sketches(sketches) => {
+                for (sketch, batch) in sketches.iter_mut().zip(&result.values) {
+                    sketch.add(batch);
+                }
+            }
+        }
+        self.pending.insert(index, result.moments);
+        while let Some(moments) = self.pending.remove(&self.next_batch) {
+            for (merged, m) in self.merged.iter_mut().zip(&moments) {
+                merged.merge(m);
+            }
+            self.next_batch += 1;
+        }
+        Added::New
+    }
+
+    /// Whether `result` is a consistent result of one of this job's batches: the batch's
+    /// range is the one its index has under the spec, there are moments and values for each
+    /// output, one value per successful scenario, and the failures lie in the batch, in order.
+    /// A result that is not would make the summary wrong without failing anything, so it is
+    /// never counted (a consumer of another mcp version, or a forged message).
+    pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
+        let b = &result.batch;
+        if b.index >= self.total_batches {
+            return Err(format!(
+                "batch {} is past the job's {} batches",
+                b.index, self.total_batches
+            ));
+        }
+        let start = b.index * self.batch_size;
+        let count = self.batch_size.min(self.total_scenarios - start);
+        if (b.start, u64::from(b.count)) != (start, count) {
+            return Err(format!(
+                "batch {} covers scenarios {}..{}, not {start}..{}",
+                b.index,
+                b.start,
+                b.start.saturating_add(u64::from(b.count)),
+                start + count
+            ));
+        }
+        let outputs = self.info.outputs.len();
+        if result.moments.len() != outputs || result.values.len() != outputs {
+            return Err(format!(
+                "batch {} has {} moments and {} value columns for {outputs} outputs",
+                b.index,
+                result.moments.len(),
+                result.values.len()
+            ));
+        }
+        let mut next = start;
+        for f in &result.failures {
+            if f.scenario < next || f.scenario >= start + count {
+                return Err(format!(
+                    "batch {} reports scenario {} failed, out of order or outside the batch",
+                    b.index, f.scenario
+                ));
+            }
+            next = f.scenario + 1;
+        }
+        let succeeded = count - result.failures.len() as u64;
+        for ((name, values), moments) in self
+            .info
+            .outputs
+            .iter()
+            .zip(&result.values)
+            .zip(&result.moments)
+        {
+            if values.len() as u64 != succeeded || moments.count != succeeded {
+                return Err(format!(
+                    "batch {} has {} values and moments of {} for output `{name}`, which {succeeded} \
+                     scenarios produced",
+                    b.index,
+                    values.len(),
+                    moments.count
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether batch `index` has been counted.
+    pub fn has(&self, index: u64) -> bool {
+        index < self.total_batches && self.seen[(index / 64) as usize] & (1u64 << (index % 64)) != 0
+    }
+
+    /// Scenarios done so far.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            scenarios: self.scenarios,
+            failed: self.failures.total(),
+            total: self.total_scenarios,
+        }
+    }
+
+    /// Whether every batch of the job has been counted.
+    pub fn is_complete(&self) -> bool {
+        self.scenarios == self.total_scenarios
+    }
+
+    /// Failures per kind and the first few failed scenarios.
+    pub fn failures(&self) -> &FailureTally {
+        &self.failures
+    }
+
+    /// The final summary. Batches still held back (a job stopped early, with gaps) are merged
+    /// in batch order, so even a partial summary is deterministic for its set of batches.
+    pub fn into_summary(mut self, elapsed_s: f64) -> JobSummary {
+        let pending = std::mem::take(&mut self.pending);
+        for moments in pending.into_values() {
+            for (merged, m) in self.merged.iter_mut().zip(&moments) {
+                merged.merge(m);
+            }
+        }
+        let summaries: Vec<_> = match &self.kept {
+            Kept::Sketches(sketches) => self
+                .merged
+                .iter()
+                .zip(sketches)
+                .map(|(moments, sketch)| summarize_sketch(moments, sketch))
+                .collect(),
+            // One thread per output: selecting percentiles is the last big step of a job.
+            Kept::Values { values, counts } => std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .merged
+                    .iter()
+                    .zip(values.iter().zip(counts))
+                    .map(|(moments, (values, counts))| {
+                        scope.spawn(move || summarize(moments, values, counts))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("summary thread"))
+                    .collect()
+            }),
+        };
+        let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
+        JobSummary {
+            model: ModelRef {
+                name: self.info.name.clone(),
+                version: self.info.version.clone(),
+                digest: self.info.digest.clone(),
+            },
+            seed: self.seed,
+            scenarios: self.scenarios,
+            failed: self.failures.total(),
+            elapsed_s,
+            outputs: OutputSummaries(outputs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use mcp_testkit::fixtures::{model_info as info, spec};
+
+    fn result(index: u64, values: Vec<f64>) -> ResultBatch {
+        mcp_testkit::fixtures::result(index, 2, values)
+    }
+
+    #[test]
+    fn arrival_order_and_duplicates_do_not_change_the_summary() {
+        let batches = [
+            result(0, vec![1.0, 2.0]),
+            result(1, vec![3.5, -1.0]),
+            result(2, vec![0.1, 0.2]),
+        ];
+        let mut in_order = Aggregator::new(info(), &spec(6, 2));
+        for b in batches.iter().cloned() {
+            assert_eq!(in_order.add(b), Added::New);
+        }
+        let mut shuffled = Aggregator::new(info(), &spec(6, 2));
+        for i in [2, 0, 2, 1, 0] {
+            shuffled.add(batches[i].clone());
+        }
+        assert!(shuffled.is_complete());
+        assert_eq!(shuffled.progress().scenarios, 6);
+        let a = in_order.into_summary(0.0);
+        let b = shuffled.into_summary(0.0);
+        assert_eq!(a, b);
+        assert_eq!(a.outputs.0[0].1.count, 6);
+    }
+
+    #[test]
+    fn duplicates_and_strangers_are_not_counted() {
+        let mut agg = Aggregator::new(info(), &spec(4, 2));
+        assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::New);
+        assert_eq!(agg.add(result(1, vec![1.0, 1.0])), Added::Duplicate);
+        assert_eq!(
+            agg.add(result(7, vec![1.0, 1.0])),
+            Added::Rejected("batch 7 is past the job's 2 batches".into())
+        );
+        assert_eq!(agg.progress().scenarios, 2);
+        assert!(!agg.is_complete());
+    }
+
+    #[test]
+    fn inconsistent_results_are_rejected_with_why() {
+        let agg = Aggregator::new(info(), &spec(5, 2));
+        let good = result(0, vec![1.0, 2.0]);
+        assert_eq!(agg.check(&good), Ok(()));
+        // The last batch is shorter.
+        let mut last = result(2, vec![4.0]);
+        last.batch.count = 1;
+        assert_eq!(agg.check(&last), Ok(()));
+        type Spoil = fn(&mut ResultBatch);
+        let cases: [(&str, Spoil); 6] = [
+            ("covers scenarios 1..3, not 0..2", |r| r.batch.start = 1),
+            ("covers scenarios 0..3, not 0..2", |r| r.batch.count = 3),
+            ("has 1 moments and 2 value columns for 1 outputs", |r| {
+                r.values.push(vec![])
+            }),
+            ("has 3 values and moments of 2 for output `y`", |r| {
+                r.values[0].push(0.5)
+            }),
+            (
+                "has 2 values and moments of 2 for output `y`, which 1 scenarios",
+                |r| r.failures.push(failure(1)),
+            ),
+            (
+                "reports scenario 2 failed, out of order or outside the batch",
+                |r| r.failures.push(failure(2)),
+            ),
+        ];
+        for (expected, spoil) in cases {
+            let mut bad = good.clone();
+            spoil(&mut bad);
+            let err = agg.check(&bad).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
+        let mut twice = result(0, vec![1.0]);
+        twice.batch.count = 2;
+        twice.moments[0] = Moments::of([]);
+        twice.values[0].clear();
+        twice.failures = vec![failure(1), failure(1)];
+        assert!(agg.check(&twice).unwrap_err().contains("out of order"));
+    }
+
+    fn failure(scenario: u64) -> mcp_protocol::ScenarioFailure {
+        mcp_protocol::ScenarioFailure {
+            scenario,
+            kind: mcp_protocol::FailureKind::Trap,
+            message: "trap".into(),
+        }
+    }
+
+    #[test]
+    fn jobs_past_the_exact_limit_are_sketched_the_same_in_any_order() {
+        let big = EXACT_PERCENTILE_VALUES + 2;
+        let small = Aggregator::new(info(), &spec(EXACT_PERCENTILE_VALUES, 2));
+        assert!(
+            matches!(small.kept, Kept::Values { .. }),
+            "up to the limit, percentiles are exact"
+        );
+        let batches: Vec<ResultBatch> = (0..500u64)
+            .map(|i| result(i, vec![i as f64 * 0.37, 1000.0 - i as f64]))
+            .collect();
+        let mut forward = Aggregator::new(info(), &spec(big, 2));
+        let mut backward = Aggregator::new(info(), &spec(big, 2));
+        assert!(matches!(forward.kept, Kept::Sketches(_)));
+        for b in batches.iter().cloned() {
+            forward.add(b);
+        }
+        for b in batches.iter().rev().cloned() {
+            backward.add(b);
+        }
+        // Values are folded into the sketch as they arrive, never kept.
+        assert!(matches!(forward.kept, Kept::Sketches(_)));
+        let (a, b) = (forward.into_summary(0.0), backward.into_summary(0.0));
+        assert_eq!(a, b);
+        let y = &a.outputs.0[0].1;
+        assert_eq!(y.count, 1000);
+        assert_eq!(y.percentile_error, mcp_stats::SKETCH_RELATIVE_ERROR);
+        let mut all: Vec<f64> = batches.iter().flat_map(|b| b.values[0].clone()).collect();
+        all.sort_by(f64::total_cmp);
+        let exact = mcp_stats::percentile_sorted(&all, 50.0);
+        assert!((y.percentiles.p50 - exact).abs() <= y.percentile_error * exact.abs());
+    }
+}

@@ -1,0 +1,267 @@
+//! How a job is followed from its announcement to its summary, and how it ends.
+//!
+//! A [`Job`] counts each result batch once (its [`Aggregator`]), keeps live statistics when a
+//! live view wants them, and ends for one of these causes, in one of these states:
+//!
+//! | cause ([`EndCause`]) | state ([`JobState`]) | noticed by |
+//! |---|---|---|
+//! | every batch counted | `completed`, or `failed` when every scenario failed | [`Job::settled`], after each recorded batch |
+//! | submission time + `limits.timeout_s` passed, on the coordinator's clock | `timed_out` | [`Job::settled`], once a second |
+//! | a job submitted later was announced | `superseded` | [`Book::announce`](crate::Book::announce) |
+//! | a user cancelled it | `cancelled` | [`Book::cancel`](crate::Book::cancel) |
+//! | a consumer reported that its model does not load | `failed` | [`Book::consumer_status`](crate::Book::consumer_status) |
+//!
+//! Whatever the cause, the job ends with a summary of the batches counted until then, merged in
+//! batch order: a partial summary is as deterministic as a complete one.
+
+use crate::aggregator::{Added, Aggregator, Progress};
+use crate::live::Live;
+use mcp_protocol::{FailureTally, JobAnnouncement, JobId, JobSummary, ProducerStatus, ResultBatch};
+use serde::Serialize;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Batches are being evaluated.
+    Running,
+    /// Every scenario was evaluated (some may have failed).
+    Completed,
+    /// A newer submission replaced it; its summary covers the batches evaluated before.
+    Superseded,
+    /// Its time-out passed before every scenario was evaluated.
+    TimedOut,
+    /// It cannot finish: its model does not load, or every scenario failed.
+    Failed,
+    /// A user cancelled it; its summary covers the batches evaluated before.
+    Cancelled,
+}
+
+/// Why a job ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndCause {
+    /// Every batch was counted.
+    Complete,
+    /// Its time-out passed.
+    TimedOut,
+    /// Job `by`, submitted later, was announced.
+    Superseded {
+        /// The newer job.
+        by: JobId,
+    },
+    /// A user cancelled it.
+    Cancelled,
+    /// A consumer could not load its model.
+    Refused {
+        /// The consumer's id.
+        consumer: String,
+        /// Why the model does not load there.
+        error: String,
+    },
+}
+
+/// A running job.
+#[derive(Debug)]
+pub struct Job {
+    announcement: JobAnnouncement,
+    aggregator: Aggregator,
+    live: Option<Live>,
+    producer: Option<ProducerStatus>,
+}
+
+/// A job that ended: what the history records of it, and what its follower reports.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// How it was announced.
+    pub announcement: JobAnnouncement,
+    /// How it ended.
+    pub state: JobState,
+    /// Why, for the states that need saying (`failed`, `cancelled`).
+    pub message: Option<String>,
+    /// The job that superseded it, when one did.
+    pub superseded_by: Option<JobId>,
+    /// Its summary: of every batch, or of those counted before it ended.
+    pub summary: JobSummary,
+    /// Failures per kind, and the first failed scenarios.
+    pub failures: FailureTally,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub ended_at_ms: u64,
+    /// Its live statistics, when they were kept.
+    pub live: Option<Live>,
+}
+
+impl Job {
+    /// Starts following the announced job; `live` keeps live statistics for a live view.
+    pub fn new(announcement: JobAnnouncement, live: bool) -> Job {
+        Job {
+            aggregator: Aggregator::new(announcement.info.clone(), &announcement.spec),
+            live: live.then(|| Live::new(&announcement.info.outputs)),
+            producer: None,
+            announcement,
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.announcement.job
+    }
+
+    /// How it was announced.
+    pub fn announcement(&self) -> &JobAnnouncement {
+        &self.announcement
+    }
+
+    /// Whether `result` is a consistent result of one of this job's batches (see
+    /// [`Aggregator::check`]).
+    pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
+        self.aggregator.check(result)
+    }
+
+    /// Counts a result batch, unless it was counted before or is not consistent.
+    pub fn add(&mut self, result: ResultBatch) -> Added {
+        if let Some(live) = &mut self.live
+            && !self.aggregator.has(result.batch.index)
+            && self.aggregator.check(&result).is_ok()
+        {
+            live.add(&result);
+        }
+        self.aggregator.add(result)
+    }
+
+    /// Scenarios done so far.
+    pub fn progress(&self) -> Progress {
+        self.aggregator.progress()
+    }
+
+    /// Failures so far.
+    pub fn failures(&self) -> &FailureTally {
+        self.aggregator.failures()
+    }
+
+    /// The producer's last report.
+    pub fn producer(&self) -> Option<&ProducerStatus> {
+        self.producer.as_ref()
+    }
+
+    /// Takes a producer's report.
+    pub fn set_producer(&mut self, status: ProducerStatus) {
+        self.producer = Some(status);
+    }
+
+    /// Its live statistics, when kept.
+    pub fn live(&self) -> Option<&Live> {
+        self.live.as_ref()
+    }
+
+    /// Adds a point to the live convergence series.
+    pub fn sample(&mut self) {
+        if let Some(live) = &mut self.live {
+            live.sample();
+        }
+    }
+
+    /// Why the job ends by itself at `now_ms`, if it does: every batch counted, or its time-out
+    /// (counted from its submission, on the coordinator's clock) passed.
+    pub fn settled(&self, now_ms: u64) -> Option<EndCause> {
+        if self.aggregator.is_complete() {
+            return Some(EndCause::Complete);
+        }
+        let timeout_ms = self.announcement.spec.limits.timeout_s.saturating_mul(1000);
+        (now_ms > self.announcement.submitted_at_ms.saturating_add(timeout_ms))
+            .then_some(EndCause::TimedOut)
+    }
+
+    /// Ends the job for `cause` at `now_ms`, with the summary of the batches counted.
+    pub fn end(mut self, cause: EndCause, now_ms: u64) -> Ended {
+        self.sample();
+        let progress = self.aggregator.progress();
+        let (state, message, superseded_by) = match cause {
+            EndCause::Complete if progress.failed == progress.total => (
+                JobState::Failed,
+                Some("every scenario failed; see the failures".to_string()),
+                None,
+            ),
+            EndCause::Complete => (JobState::Completed, None, None),
+            EndCause::TimedOut => (JobState::TimedOut, None, None),
+            EndCause::Superseded { by } => (JobState::Superseded, None, Some(by)),
+            EndCause::Cancelled => (
+                JobState::Cancelled,
+                Some("cancelled by a user".to_string()),
+                None,
+            ),
+            EndCause::Refused { consumer, error } => (
+                JobState::Failed,
+                Some(format!(
+                    "consumer {consumer} could not load the model: {error}"
+                )),
+                None,
+            ),
+        };
+        let failures = self.aggregator.failures().clone();
+        let elapsed_s = now_ms.saturating_sub(self.announcement.submitted_at_ms) as f64 / 1e3;
+        Ended {
+            summary: self.aggregator.into_summary(elapsed_s),
+            announcement: self.announcement,
+            state,
+            message,
+            superseded_by,
+            failures,
+            ended_at_ms: now_ms,
+            live: self.live,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_testkit::fixtures::{announcement, result};
+
+    #[test]
+    fn a_job_completes_when_every_batch_is_counted_and_fails_when_every_scenario_failed() {
+        let mut job = Job::new(announcement("j", 4, 2, 0), true);
+        assert_eq!(job.settled(1), None);
+        job.add(result(1, 2, vec![1.0, 2.0]));
+        job.add(result(1, 2, vec![1.0, 2.0]));
+        assert_eq!(job.settled(1), None);
+        job.add(result(0, 2, vec![3.0, 4.0]));
+        assert_eq!(job.settled(1), Some(EndCause::Complete));
+        let ended = job.end(EndCause::Complete, 1500);
+        assert_eq!((ended.state, ended.message), (JobState::Completed, None));
+        assert_eq!((ended.summary.scenarios, ended.summary.elapsed_s), (4, 1.5));
+        assert_eq!(ended.live.unwrap().view(None).outputs[0].count, 4);
+
+        let mut failing = Job::new(announcement("f", 2, 2, 0), false);
+        let mut all_failed = result(0, 2, vec![]);
+        all_failed.batch.count = 2;
+        all_failed.failures = (0..2)
+            .map(|scenario| mcp_protocol::ScenarioFailure {
+                scenario,
+                kind: mcp_protocol::FailureKind::Trap,
+                message: "trap".into(),
+            })
+            .collect();
+        assert_eq!(failing.add(all_failed), Added::New);
+        let ended = failing.end(EndCause::Complete, 1);
+        assert_eq!(ended.state, JobState::Failed);
+        assert_eq!(
+            ended.message.as_deref(),
+            Some("every scenario failed; see the failures")
+        );
+        assert!(ended.live.is_none());
+    }
+
+    #[test]
+    fn a_job_times_out_on_the_coordinators_clock_and_keeps_its_partial_summary() {
+        let mut a = announcement("slow", 6, 2, 1_000);
+        a.spec.limits.timeout_s = 10;
+        let mut job = Job::new(a, false);
+        job.add(result(1, 2, vec![5.0, 6.0]));
+        assert_eq!(job.settled(11_000), None);
+        assert_eq!(job.settled(11_001), Some(EndCause::TimedOut));
+        let ended = job.end(EndCause::Superseded { by: "new".into() }, 11_001);
+        assert_eq!(ended.state, JobState::Superseded);
+        assert_eq!(ended.superseded_by.as_deref(), Some("new"));
+        assert_eq!(ended.summary.scenarios, 2);
+    }
+}

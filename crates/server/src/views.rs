@@ -1,0 +1,198 @@
+//! What the API answers about jobs, consumers and queues: `GET /api/jobs`, `/api/jobs/{id}`,
+//! `/api/consumers`, `/api/queues`, and the parts of the live snapshot (see `events.rs`).
+
+use mcp_broker::QueueDepth;
+use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState};
+use mcp_protocol::{
+    ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
+    ProducerStatus,
+};
+use mcp_spec::Spec;
+use serde::Serialize;
+
+/// A job: the summary's shape (`model`, `seed`, `scenarios`, `failed`, `elapsed_s`, `outputs`)
+/// and what the history knows besides. `GET /api/jobs/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobView {
+    /// The job's id.
+    pub id: JobId,
+    /// Where it stands.
+    pub state: JobState,
+    /// The model.
+    pub model: ModelRef,
+    /// The job's seed.
+    pub seed: u64,
+    /// Scenarios evaluated so far (succeeded or failed).
+    pub scenarios: u64,
+    /// Scenarios that failed so far.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+    /// Seconds from submission to its end (or until now, while it runs).
+    pub elapsed_s: f64,
+    /// Per output, in model order; empty while the job runs.
+    pub outputs: OutputSummaries,
+    /// Failures per kind and the first failed scenarios.
+    pub failures: FailureTally,
+    /// When it was submitted, in milliseconds since the Unix epoch.
+    pub submitted_at_ms: u64,
+    /// When it ended.
+    pub ended_at_ms: Option<u64>,
+    /// Why it failed, when it did.
+    pub message: Option<String>,
+    /// The producer's last report, while the job runs.
+    pub producer: Option<ProducerStatus>,
+    /// The job's spec.
+    pub spec: Spec,
+}
+
+impl JobView {
+    /// The view of a job as the books know it, at `now_ms`.
+    pub fn of(entry: JobEntry<'_>, now_ms: u64) -> JobView {
+        match entry {
+            JobEntry::Running(job) => JobView::running(job, now_ms),
+            JobEntry::Recorded(record) => JobView::recorded(*record),
+        }
+    }
+
+    /// A running job, at `now_ms`.
+    pub fn running(job: &Job, now_ms: u64) -> JobView {
+        let a = job.announcement();
+        let progress = job.progress();
+        JobView {
+            id: a.job.clone(),
+            state: JobState::Running,
+            model: model_ref(a),
+            seed: a.spec.simulation.seed,
+            scenarios: progress.scenarios,
+            failed: progress.failed,
+            total: progress.total,
+            elapsed_s: now_ms.saturating_sub(a.submitted_at_ms) as f64 / 1e3,
+            outputs: OutputSummaries::default(),
+            failures: job.failures().clone(),
+            submitted_at_ms: a.submitted_at_ms,
+            ended_at_ms: None,
+            message: None,
+            producer: job.producer().cloned(),
+            spec: a.spec.clone(),
+        }
+    }
+
+    /// A job as the history records it.
+    pub fn recorded(record: JobRecord) -> JobView {
+        let a = record.announcement;
+        let summary = record.summary.unwrap_or_else(|| JobSummary {
+            model: model_ref(&a),
+            seed: a.spec.simulation.seed,
+            scenarios: 0,
+            failed: 0,
+            elapsed_s: 0.0,
+            outputs: OutputSummaries::default(),
+        });
+        JobView {
+            id: a.job.clone(),
+            state: record.state,
+            model: summary.model,
+            seed: summary.seed,
+            scenarios: summary.scenarios,
+            failed: summary.failed,
+            total: a.spec.simulation.scenarios,
+            elapsed_s: summary.elapsed_s,
+            outputs: summary.outputs,
+            failures: record.failures.unwrap_or_default(),
+            submitted_at_ms: a.submitted_at_ms,
+            ended_at_ms: record.ended_at_ms,
+            message: record.message,
+            producer: None,
+            spec: a.spec,
+        }
+    }
+}
+
+fn model_ref(a: &JobAnnouncement) -> ModelRef {
+    ModelRef {
+        name: a.info.name.clone(),
+        version: a.info.version.clone(),
+        digest: a.info.digest.clone(),
+    }
+}
+
+/// A job in a list: no spec, no outputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobBrief {
+    /// The job's id.
+    pub id: JobId,
+    /// Where it stands.
+    pub state: JobState,
+    /// The model's name.
+    pub model: String,
+    /// Scenarios evaluated.
+    pub scenarios: u64,
+    /// Scenarios that failed.
+    pub failed: u64,
+    /// Scenarios in the job.
+    pub total: u64,
+    /// When it was submitted, in milliseconds since the Unix epoch.
+    pub submitted_at_ms: u64,
+    /// When it ended.
+    pub ended_at_ms: Option<u64>,
+}
+
+impl From<&JobView> for JobBrief {
+    fn from(v: &JobView) -> JobBrief {
+        JobBrief {
+            id: v.id.clone(),
+            state: v.state,
+            model: v.model.name.clone(),
+            scenarios: v.scenarios,
+            failed: v.failed,
+            total: v.total,
+            submitted_at_ms: v.submitted_at_ms,
+            ended_at_ms: v.ended_at_ms,
+        }
+    }
+}
+
+/// A consumer. `GET /api/consumers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsumerView {
+    /// Its last heartbeat; `state` there is what the consumer said.
+    #[serde(flatten)]
+    pub status: ConsumerStatus,
+    /// What the coordinator makes of it: the consumer's own state, or `lost` when it has been
+    /// silent too long.
+    pub seen_state: SeenState,
+    /// Seconds since its last heartbeat arrived.
+    pub silent_s: f64,
+}
+
+impl From<SeenConsumer> for ConsumerView {
+    fn from(c: SeenConsumer) -> ConsumerView {
+        ConsumerView {
+            status: c.status,
+            seen_state: c.state,
+            silent_s: c.silent.as_secs_f64(),
+        }
+    }
+}
+
+/// A queue's depth. `GET /api/queues`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueView {
+    /// Its name.
+    pub name: String,
+    /// Messages ready.
+    pub messages: u32,
+    /// Subscribers.
+    pub consumers: u32,
+}
+
+impl From<&QueueDepth> for QueueView {
+    fn from(q: &QueueDepth) -> QueueView {
+        QueueView {
+            name: q.name.clone(),
+            messages: q.messages,
+            consumers: q.consumers,
+        }
+    }
+}
