@@ -39,3 +39,28 @@ pub async fn uplot() -> impl IntoResponse {
 pub async fn uplot_css() -> impl IntoResponse {
     with_type("text/css; charset=utf-8", UPLOT_CSS)
 }
+
+#[cfg(test)]
+#[path = "../build/charts.rs"]
+mod charts;
+
+#[cfg(test)]
+mod tests {
+    use super::charts;
+
+    #[test]
+    fn a_build_without_the_chart_library_fails_with_the_fix_unless_asked_for() {
+        let empty = std::env::temp_dir().join(format!("mcp-no-charts-{}", std::process::id()));
+        let err = charts::chart_library(&empty, false).unwrap_err();
+        assert!(err.contains("run `cargo xtask web`"), "{err}");
+        assert!(err.contains("MCP_DASHBOARD_WITHOUT_CHARTS=1"), "{err}");
+        let stubs = charts::chart_library(&empty, true).unwrap();
+        assert!(stubs[0].1.contains("not bundled"));
+    }
+
+    #[test]
+    fn this_build_bundles_the_real_chart_library() {
+        assert!(!super::UPLOT.contains("not bundled"), "a stub was bundled");
+        assert!(super::UPLOT.len() > 20_000, "{} bytes", super::UPLOT.len());
+    }
+}
