@@ -7,8 +7,10 @@
 //! and the job `mcp serve` recorded must both equal the embedded run's: every scenario counted
 //! once, the outputs identical to the last bit.
 
-use crate::{ensure_broker, run, target_dir};
+use crate::broker::ensure_broker;
+use crate::{run, target_dir};
 use anyhow::{Context, Result, bail};
+use mcp_testkit::within;
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -116,7 +118,7 @@ impl Drop for Fleet {
             let _ = child.kill();
             let _ = child.wait();
         }
-        crate::delete_queues(&self.prefix);
+        crate::broker::delete_queues(&self.prefix);
     }
 }
 
@@ -140,7 +142,7 @@ fn accounted(summary: &Value) -> (Value, Value, String) {
 pub(crate) fn chaos(args: &[String]) -> Result<()> {
     let o = Options::parse(args)?;
     let broker = ensure_broker()?.url;
-    crate::build_model("faulty")?;
+    crate::models::build_model("faulty")?;
     let profile = if o.debug { "debug" } else { "release" };
     let mut build = crate::cargo();
     build.args(["build", "--package", "mcp-cli"]);
@@ -327,15 +329,13 @@ fn start_serve(fleet: &mut Fleet, db: &Path) -> Result<String> {
 
 /// Polls `mcp serve` until the job has ended (at most two minutes after `mcp submit` saw it end).
 fn wait_for_end(api: &str, id: &str) -> Result<Value> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let job = get(&format!("{api}/api/jobs/{id}"))?;
-        if job["state"] != "running" {
-            return Ok(job);
+    let mut job = Value::Null;
+    let ended = within(Duration::from_secs(120), || {
+        match get(&format!("{api}/api/jobs/{id}")) {
+            Ok(seen) => job = seen,
+            Err(e) => return Some(Err(e)),
         }
-        if Instant::now() > deadline {
-            bail!("mcp serve still shows the job running: {job}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        (job["state"] != "running").then(|| Ok(job.clone()))
+    });
+    ended.unwrap_or_else(|| bail!("mcp serve still shows the job running: {job}"))
 }

@@ -1,0 +1,37 @@
+//! `cargo xtask test`: installs what the tests need (the wasm target, RabbitMQ, Chromium, the
+//! npm packages), checks that the dependency map is true, builds the models, runs every test
+//! and ends with the soak's short version.
+
+use crate::broker::ensure_broker;
+use crate::models::{build_all_models, ensure_wasm_target};
+use crate::web::{ensure_chromium, web};
+use crate::{cargo, chaos, deps, run};
+use anyhow::Result;
+
+pub(crate) fn test() -> Result<()> {
+    ensure_wasm_target(true)?;
+    let broker = ensure_broker()?;
+    let chromium = ensure_chromium()?;
+    web()?;
+    deps::check()?;
+    build_all_models()?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("MCP_TEST_BROKER", &broker.url)
+        .env("MCP_TEST_BROKER_TLS", &broker.tls_url)
+        .env("MCP_TEST_BROKER_CA", &broker.ca)
+        .env("MCP_TEST_CHROMIUM", chromium))?;
+    // The soak's short version: same faults and checks, a job of seconds, the debug build the
+    // tests just made.
+    chaos::chaos(&[
+        "--debug".into(),
+        "--scenarios".into(),
+        "200000".into(),
+        "--min-seconds".into(),
+        "0".into(),
+        "--kill-every-ms".into(),
+        "5000".into(),
+        "--seed".into(),
+        "1".into(),
+    ])
+}
