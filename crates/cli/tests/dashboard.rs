@@ -13,8 +13,7 @@ use std::process::Command;
 fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
+    let (dir, serve) = Serve::fresh(&prefix);
     let _consumer = start_consumer(&prefix, "c1");
     let (model, spec) = pricing();
     let text = std::fs::read_to_string(&spec).unwrap();

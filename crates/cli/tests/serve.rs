@@ -57,8 +57,7 @@ fn a_serve_killed_mid_job_and_restarted_loses_nothing() {
 fn history_keeps_superseded_jobs_and_consumers_are_seen_lost() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
+    let (_dir, serve) = Serve::fresh(&prefix);
     let mut consumer = start_consumer(&prefix, "c1");
     let old = publish(&prefix, "2000000");
     serve.wait_for_job(&old, |j| scenarios(j) > 0);
@@ -140,8 +139,7 @@ fn upload(serve: &Serve, model: &Path, spec: &str, token: &str) -> (u16, Value) 
 fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
+    let (_dir, serve) = Serve::fresh(&prefix);
     let _consumer = start_consumer(&prefix, "c1");
     let (model, spec) = pricing();
     let spec = std::fs::read_to_string(spec).unwrap();
@@ -185,8 +183,7 @@ fn garbage_on_the_coordinators_queues_is_dead_lettered_with_a_reason() {
     let _broker = shared();
     let prefix = Prefix::new();
     let topology = prefix.topology();
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&prefix, &dir.path().join("history.sqlite3"));
+    let (_dir, serve) = Serve::fresh(&prefix);
     // Serve has bound its queues once its API answers with the queues' depths.
     serve.wait_for("/api/queues", |q| {
         q.as_array().is_some_and(|q| !q.is_empty())

@@ -108,6 +108,14 @@ pub fn consume(
             Polled::Empty => continue,
             Polled::Finished => break,
         };
+        // A batch handed over just as a pause came, on a transport that keeps none for a paused
+        // consumer, waits for the resume (or a drain, which finishes it).
+        while stats.paused.load(Ordering::Relaxed)
+            && !link.drains_while_paused()
+            && !stats.stop.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(POLL);
+        }
         let job = &delivery.job;
         if !ended.contains_key(job)
             && stats

@@ -1,35 +1,10 @@
 //! The evaluator against a real model: a batch bigger than one sandbox call is generated and
 //! evaluated in parts, and gives what the same scenarios give in small batches.
 
+use super::pricing_job;
 use mcp_consumer::Evaluator;
-use mcp_protocol::{JobModel, ScenarioBatch};
-use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, RunLimits, Sandbox};
-use mcp_spec::Spec;
-use mcp_testkit::model_bytes;
-
-fn pricing_job() -> JobModel {
-    let spec = Spec::parse(
-        &std::fs::read_to_string(mcp_testkit::project_file(
-            "example-models/pricing/vars.toml",
-        ))
-        .unwrap(),
-        "vars.toml",
-    )
-    .unwrap();
-    let wasm = model_bytes("pricing");
-    let sandbox = Sandbox::new().unwrap();
-    let info = sandbox
-        .load(&wasm, &RunLimits::from_spec(&spec.limits))
-        .unwrap()
-        .info()
-        .clone();
-    JobModel {
-        job: "j".into(),
-        info,
-        spec,
-        wasm,
-    }
-}
+use mcp_protocol::ScenarioBatch;
+use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, Sandbox};
 
 #[test]
 fn a_batch_of_several_calls_equals_the_same_scenarios_in_small_batches() {

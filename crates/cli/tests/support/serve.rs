@@ -22,6 +22,13 @@ impl Serve {
         Serve::spawn(Serve::command(&broker_url(), prefix, db))
     }
 
+    /// A coordinator under `prefix` with a fresh history, in the returned directory.
+    pub fn fresh(prefix: &Prefix) -> (tempfile::TempDir, Serve) {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = Serve::start(prefix, &dir.path().join("history.sqlite3"));
+        (dir, serve)
+    }
+
     /// The command line of a coordinator on `broker` (stdout piped, stderr dropped).
     pub fn command(broker: &str, prefix: &Prefix, db: &Path) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mcp"));

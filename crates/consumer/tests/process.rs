@@ -1,0 +1,160 @@
+//! A consumer process over the in-memory transport: it evaluates every batch it is given, sends
+//! heartbeats, and obeys pause, resume, cancel and drain; what it did is read where a
+//! coordinator would read it.
+
+use super::pricing_job;
+use mcp_broker::{ControlLink, CoordinatorLink, InMemoryBroker, Incoming, ProducerLink};
+use mcp_consumer::{ConsumerProcess, SessionEnd};
+use mcp_protocol::{
+    ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ResultBatch, ScenarioBatch,
+};
+use mcp_sandbox::Sandbox;
+use mcp_testkit::eventually;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What reached the coordinator's side so far.
+#[derive(Default)]
+struct Seen {
+    results: Vec<ResultBatch>,
+    heartbeats: Vec<ConsumerStatus>,
+}
+
+impl Seen {
+    fn read(&mut self, broker: &InMemoryBroker) {
+        while let Some(message) = broker.next(Duration::ZERO).unwrap() {
+            match message {
+                Incoming::Result(d) => self.results.push(d.body),
+                Incoming::Consumer(status) => self.heartbeats.push(status),
+                other => panic!("a consumer sent {other:?}"),
+            }
+        }
+    }
+
+    /// Waits until `done` holds of what was seen.
+    fn until(&mut self, broker: &InMemoryBroker, what: &str, done: impl Fn(&Seen) -> bool) {
+        eventually(what, PATIENCE, || {
+            self.read(broker);
+            done(self).then_some(())
+        })
+    }
+
+    fn last_state(&self) -> Option<ConsumerState> {
+        self.heartbeats.last().map(|h| h.state)
+    }
+}
+
+/// Drains the process when dropped.
+struct DrainOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for DrainOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn batch(index: u64) -> ScenarioBatch {
+    ScenarioBatch {
+        index,
+        start: index * 100,
+        count: 100,
+    }
+}
+
+fn command(action: ControlAction, job: Option<&str>) -> ControlCommand {
+    ControlCommand {
+        action,
+        consumer: None,
+        job: job.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_consumer_process_evaluates_every_batch_and_ends_with_the_transport() {
+    let broker = InMemoryBroker::new(8);
+    broker.publish_model(Arc::new(pricing_job())).unwrap();
+    for i in 0..6 {
+        broker.publish_batch(batch(i)).unwrap();
+    }
+    broker.finish().unwrap();
+    let sandbox = Sandbox::new().unwrap();
+    let drain = AtomicBool::new(false);
+    let mut process = ConsumerProcess::new("p", 2);
+    let end = process.run_session(&broker, &sandbox, &drain).unwrap();
+    assert_eq!(end, SessionEnd::Finished);
+    let mut seen = Seen::default();
+    seen.read(&broker);
+    let mut indices: Vec<u64> = seen.results.iter().map(|r| r.batch.index).collect();
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 5]);
+    let first = &seen.heartbeats[0];
+    assert_eq!(
+        (first.id.as_str(), first.state),
+        ("p", ConsumerState::Active)
+    );
+}
+
+#[test]
+fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
+    let broker = InMemoryBroker::new(64);
+    let job = pricing_job();
+    broker.publish_model(Arc::new(job.clone())).unwrap();
+    let sandbox = Sandbox::new().unwrap();
+    let drain = AtomicBool::new(false);
+    let mut process = ConsumerProcess::new("p", 1);
+    let mut seen = Seen::default();
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| process.run_session(&broker, &sandbox, &drain));
+        // Should an assertion fail, the process still ends, and with it the scope.
+        let _stop = DrainOnDrop(&drain);
+
+        broker.send(&command(ControlAction::Pause, None)).unwrap();
+        seen.until(&broker, "a paused heartbeat", |s| {
+            s.last_state() == Some(ConsumerState::Paused)
+        });
+        for i in 0..3 {
+            broker.publish_batch(batch(i)).unwrap();
+        }
+        // Two more heartbeats while paused: a whole interval passed, and nothing was taken.
+        let paused_beats = seen.heartbeats.len();
+        seen.until(&broker, "two more heartbeats", |s| {
+            s.heartbeats.len() >= paused_beats + 2
+        });
+        assert!(seen.results.is_empty(), "a paused consumer took a batch");
+        assert!(
+            seen.heartbeats[paused_beats..]
+                .iter()
+                .all(|h| h.state == ConsumerState::Paused && h.scenarios == 0)
+        );
+
+        broker.send(&command(ControlAction::Resume, None)).unwrap();
+        seen.until(&broker, "the three results", |s| s.results.len() == 3);
+
+        // A cancelled job's batches are dropped unevaluated, and counted as expired.
+        broker
+            .send(&command(ControlAction::Cancel, Some(&job.job)))
+            .unwrap();
+        let cancelled_from = seen.heartbeats.len();
+        seen.until(&broker, "a heartbeat after the cancel", |s| {
+            s.heartbeats.len() > cancelled_from
+        });
+        for i in 3..5 {
+            broker.publish_batch(batch(i)).unwrap();
+        }
+        seen.until(&broker, "the expired batches", |s| {
+            s.heartbeats.last().is_some_and(|h| h.expired == 200)
+        });
+        assert_eq!(seen.results.len(), 3, "no result for a cancelled job");
+
+        broker.send(&command(ControlAction::Drain, None)).unwrap();
+        let end = running.join().unwrap().unwrap();
+        assert_eq!(end, SessionEnd::Drained);
+    });
+    seen.read(&broker);
+    assert_eq!(seen.last_state(), Some(ConsumerState::Stopped));
+    let last = seen.heartbeats.last().unwrap();
+    assert_eq!((last.scenarios, last.expired), (300, 200));
+}
