@@ -54,9 +54,10 @@ try {
 
   // Readable on a phone: nothing wider than the screen but the scrolling tables.
   await page.evaluate(() => { location.hash = ""; });
-  const renders = await page.evaluate(() => window.mcpRenders);
   await page.setViewportSize({ width: 390, height: 844 });
-  // The charts take the new width at the next snapshot.
+  // The charts take the new width at the next snapshot: count renders from after the resize,
+  // or a render of the old width that lands in between would pass for it.
+  const renders = await page.evaluate(() => window.mcpRenders);
   await page.waitForFunction((n) => window.mcpRenders > n, renders);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) throw new Error(`the page is ${overflow}px wider than a phone screen`);
