@@ -18,7 +18,7 @@ use mcp_protocol::{
     BatchMessage, ConsumerStatus, ControlCommand, JobModel, ResultBatch, ResultMessage,
     ScenarioBatch, decode, encode,
 };
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,6 +84,8 @@ pub struct AmqpConsumer {
     paused: AtomicBool,
     /// Results published but not yet confirmed, each with the batch to acknowledge after it.
     in_flight: Mutex<VecDeque<(PublisherConfirm, Acker)>>,
+    /// The bytes of each batch taken and not yet settled, to set it aside as it came.
+    taken: Mutex<HashMap<u64, Vec<u8>>>,
 }
 
 impl AmqpConsumer {
@@ -104,6 +106,7 @@ impl AmqpConsumer {
             ackers: Ackers::default(),
             paused: AtomicBool::new(false),
             in_flight: Mutex::default(),
+            taken: Mutex::default(),
         })
     }
 
@@ -193,6 +196,8 @@ impl ConsumerLink for AmqpConsumer {
             Ok(message) => {
                 let tag = delivery.delivery_tag;
                 self.ackers.hold(tag, delivery.acker);
+                let data = delivery.data;
+                self.taken.lock().expect("taken lock").insert(tag, data);
                 Ok(Polled::Ready(Delivery {
                     job: message.job,
                     body: message.batch,
@@ -224,14 +229,25 @@ impl ConsumerLink for AmqpConsumer {
     }
 
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
+        self.taken.lock().expect("taken lock").remove(&tag);
         self.broker.block_on(self.ackers.ack(tag))
     }
 
-    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
-        self.broker.block_on(self.ackers.reject(tag))
+    fn reject_batch(&self, tag: u64, reason: &str) -> Result<(), BrokerError> {
+        let data = self.taken.lock().expect("taken lock").remove(&tag);
+        let Some(data) = data else {
+            return self.broker.block_on(self.ackers.reject(tag));
+        };
+        // Kept as it came, with why and where from, then acknowledged.
+        self.broker.block_on(async {
+            let t = self.broker.topology();
+            dead_letter(&self.channel, t, &data, &t.scenarios_queue(), reason).await?;
+            self.ackers.ack(tag).await
+        })
     }
 
     fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+        self.taken.lock().expect("taken lock").remove(&tag);
         let confirm = self.publish_result_async(job, result)?;
         let acker = self.ackers.take(tag)?;
         self.in_flight

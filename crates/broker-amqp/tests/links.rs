@@ -129,6 +129,52 @@ fn a_follower_hears_newer_jobs_and_a_session_hears_the_operator() {
 }
 
 #[test]
+fn a_batch_set_aside_goes_to_the_dead_letters_as_it_came_with_why() {
+    let prefix = setup_prefix();
+    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
+    let producer = broker.producer().unwrap();
+    producer
+        .publish_model(fixtures::job_model("job-1", 30, 10))
+        .unwrap();
+    producer.publish_batch(batch(0)).unwrap();
+    producer.finish().unwrap();
+    let consumer = broker
+        .consumer_session("s", 1)
+        .unwrap()
+        .consumer("c")
+        .unwrap();
+    let d = next(&consumer);
+    consumer
+        .reject_batch(d.tag, "not a batch of job job-1")
+        .unwrap();
+    let topology = mcp_broker_amqp::Topology::new(&prefix);
+    // The dead letter was confirmed before the batch was acknowledged: it is there now.
+    let letter = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (_conn, ch, _) = setup().await;
+        let m = super::get(&ch, &topology.dead_letter_queue())
+            .await
+            .expect("the dead letter");
+        let headers = m.delivery.properties.headers().clone().unwrap_or_default();
+        (m.delivery.data.clone(), headers)
+    });
+    let message: mcp_protocol::BatchMessage = mcp_protocol::decode(&letter.0).unwrap();
+    assert_eq!((message.job.as_str(), message.batch), ("job-1", batch(0)));
+    let header = |name: &str| match letter.1.inner().get(name) {
+        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(
+        header(mcp_broker_amqp::REASON_HEADER),
+        "not a batch of job job-1"
+    );
+    assert_eq!(
+        header(mcp_broker_amqp::QUEUE_HEADER),
+        topology.scenarios_queue()
+    );
+    cleanup(&prefix);
+}
+
+#[test]
 fn a_new_model_replaces_the_old_one() {
     let prefix = setup_prefix();
     let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();

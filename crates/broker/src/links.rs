@@ -47,9 +47,11 @@ pub trait ConsumerLink: Send + Sync {
     /// Acknowledges a batch, after its result was published.
     fn ack_batch(&self, tag: u64) -> Result<(), BrokerError>;
 
-    /// Refuses a batch that can never be evaluated (its model does not load): the transport
-    /// sets it aside (RabbitMQ: the dead-letter queue) instead of redelivering it.
-    fn reject_batch(&self, tag: u64) -> Result<(), BrokerError> {
+    /// Refuses a batch that can never be evaluated (its model does not load, or it is not a
+    /// batch of its job), saying why: the transport sets it aside (RabbitMQ: the dead-letter
+    /// queue, with `reason`) instead of redelivering it.
+    fn reject_batch(&self, tag: u64, reason: &str) -> Result<(), BrokerError> {
+        let _ = reason;
         self.ack_batch(tag)
     }
 

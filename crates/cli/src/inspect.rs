@@ -13,6 +13,12 @@ pub(crate) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let spec = read_spec(&args.spec)?;
     let (sandbox, job) = prepare_job(&args.model, spec, |_| "validate".to_string())?;
     let count = args.scenarios.max(1);
+    if count > mcp_spec::MAX_BATCH {
+        bail!(
+            "--scenarios must be at most {} (one batch)",
+            mcp_spec::MAX_BATCH
+        );
+    }
     let mut evaluator = mcp_consumer::Evaluator::new(&sandbox, &job, None)?;
     let result = evaluator
         .evaluate(ScenarioBatch {

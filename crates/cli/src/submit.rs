@@ -27,6 +27,9 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         if n == 0 {
             bail!("--scenarios must be at least 1");
         }
+        if n > mcp_spec::MAX_SCENARIOS {
+            bail!("--scenarios must be at most {}", mcp_spec::MAX_SCENARIOS);
+        }
         spec.simulation.scenarios = n;
     }
     if let Some(seed) = args.seed {

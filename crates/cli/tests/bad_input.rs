@@ -147,6 +147,35 @@ fn flags_out_of_range_are_refused() {
         refused(&["submit", m, "--spec", s, "--workers", "0"]),
         "error: --workers must be at least 1\n"
     );
+    // Before they were checked, these sized the coordinator's memory and aborted the process.
+    assert_eq!(
+        refused(&[
+            "submit",
+            m,
+            "--spec",
+            s,
+            "--scenarios",
+            "18446744073709551615"
+        ]),
+        "error: --scenarios must be at most 9007199254740992\n"
+    );
+    assert_eq!(
+        refused(&["validate", m, "--spec", s, "--scenarios", "4294967295"]),
+        "error: --scenarios must be at most 1048576 (one batch)\n"
+    );
+}
+
+#[test]
+fn a_spec_past_a_bound_is_refused_with_the_field_and_the_bound() {
+    let (model, _) = pricing();
+    let text = std::fs::read_to_string(pricing().1).unwrap();
+    let (_dir, spec) =
+        spec_file(&text.replace("scenarios = 1_000_000", "scenarios = 9_007_199_254_740_993"));
+    let err = submit(&model, &spec);
+    assert!(
+        err.contains("simulation.scenarios: must be at most 9007199254740992"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -44,12 +44,12 @@ pub struct ConsumerStats {
 }
 
 /// Why a job's batches are no longer evaluated by this consumer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Ended {
     /// Superseded by a newer job, cancelled, or past its time-out: its batches are discarded.
     Expired,
-    /// Its model does not load here: its batches are rejected to the dead-letter queue.
-    Unusable,
+    /// Its model does not load here (why): its batches are rejected to the dead-letter queue.
+    Unusable(String),
 }
 
 /// How long a consumer keeps looking for the model of a batch's job when there is none.
@@ -135,9 +135,11 @@ pub fn consume(
                         Ok(evaluator) => current = Some((job.clone(), evaluator)),
                         Err(e) => {
                             tracing::error!(job = %job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
+                            let why = format!("{e:#}");
                             *stats.refused.lock().expect("refused lock") =
-                                Some((job.clone(), format!("{e:#}")));
-                            ended.insert(job.clone(), Ended::Unusable);
+                                Some((job.clone(), why.clone()));
+                            let reason = format!("the job's model cannot run here: {why}");
+                            ended.insert(job.clone(), Ended::Unusable(reason));
                         }
                     }
                 }
@@ -149,8 +151,8 @@ pub fn consume(
         }
         match ended.get(job) {
             // A model that does not load never will: set its batches aside.
-            Some(Ended::Unusable) => {
-                link.reject_batch(delivery.tag)?;
+            Some(Ended::Unusable(reason)) => {
+                link.reject_batch(delivery.tag, reason)?;
                 continue;
             }
             Some(Ended::Expired) => {
@@ -163,6 +165,12 @@ pub fn consume(
             None => {}
         }
         let (job, evaluator) = current.as_mut().expect("the batch's job is current");
+        if let Err(why) = evaluator.check(&delivery.body) {
+            // Not a batch of its job (only a forged message is): set aside, never evaluated.
+            tracing::warn!(job = %job, "dead-lettered a batch that is not one of its job's: {why}");
+            link.reject_batch(delivery.tag, &format!("not a batch of job {job}: {why}"))?;
+            continue;
+        }
         let Some(result) = evaluator.evaluate(delivery.body) else {
             // Aborted: the batch is left unacknowledged for the transport to requeue.
             break;

@@ -4,6 +4,7 @@
 use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits, Sandbox};
+use mcp_spec::Simulation;
 use mcp_stats::Moments;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -14,6 +15,7 @@ use std::time::Instant;
 pub struct Evaluator {
     runner: ModelRunner,
     generator: ScenarioGenerator,
+    simulation: Simulation,
     inputs: Vec<f64>,
 }
 
@@ -25,6 +27,7 @@ impl Evaluator {
         job: &JobModel,
         abort: Option<Arc<AtomicBool>>,
     ) -> anyhow::Result<Evaluator> {
+        job.check().map_err(anyhow::Error::msg)?;
         let limits = RunLimits::from_spec(&job.spec.limits);
         let model = sandbox.load(&job.wasm, &limits)?;
         let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
@@ -32,8 +35,16 @@ impl Evaluator {
         Ok(Evaluator {
             runner,
             generator,
+            simulation: job.spec.simulation,
             inputs: Vec::new(),
         })
+    }
+
+    /// Checks that `batch` is one of the job's batches (a forged count would otherwise size
+    /// the result), saying how it differs when it is not.
+    pub fn check(&self, batch: &ScenarioBatch) -> Result<(), String> {
+        self.simulation
+            .check_batch(batch.index, batch.start, batch.count)
     }
 
     /// Generates and evaluates one batch; `None` when it was aborted midway.

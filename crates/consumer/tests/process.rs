@@ -56,11 +56,13 @@ impl Drop for DrainOnDrop<'_> {
     }
 }
 
+/// Batch `index` of the pricing job (1024 scenarios each).
 fn batch(index: u64) -> ScenarioBatch {
+    let (start, count) = pricing_job().spec.simulation.batch_range(index).unwrap();
     ScenarioBatch {
         index,
-        start: index * 100,
-        count: 100,
+        start,
+        count,
     }
 }
 
@@ -145,7 +147,7 @@ fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
             broker.publish_batch(batch(i)).unwrap();
         }
         seen.until(&broker, "the expired batches", |s| {
-            s.heartbeats.last().is_some_and(|h| h.expired == 200)
+            s.heartbeats.last().is_some_and(|h| h.expired == 2 * 1024)
         });
         assert_eq!(seen.results.len(), 3, "no result for a cancelled job");
 
@@ -156,5 +158,35 @@ fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
     seen.read(&broker);
     assert_eq!(seen.last_state(), Some(ConsumerState::Stopped));
     let last = seen.heartbeats.last().unwrap();
-    assert_eq!((last.scenarios, last.expired), (300, 200));
+    assert_eq!((last.scenarios, last.expired), (3 * 1024, 2 * 1024));
+}
+
+#[test]
+fn a_batch_that_is_not_one_of_its_jobs_is_set_aside_and_the_consumer_carries_on() {
+    let broker = InMemoryBroker::new(8);
+    broker.publish_model(Arc::new(pricing_job())).unwrap();
+    // Forged: before batches were checked, this count made the consumer reserve tens of GB
+    // and abort.
+    let forged = ScenarioBatch {
+        index: 0,
+        start: 0,
+        count: u32::MAX,
+    };
+    broker.publish_batch(forged).unwrap();
+    broker.publish_batch(batch(1)).unwrap();
+    broker.finish().unwrap();
+    let sandbox = Sandbox::new().unwrap();
+    let drain = AtomicBool::new(false);
+    let end = ConsumerProcess::new("p", 1)
+        .run_session(&broker, &sandbox, &drain)
+        .unwrap();
+    assert_eq!(end, SessionEnd::Finished);
+    let mut seen = Seen::default();
+    seen.read(&broker);
+    let indices: Vec<u64> = seen.results.iter().map(|r| r.batch.index).collect();
+    assert_eq!(
+        indices,
+        [1],
+        "the forged batch is not evaluated, the next one is"
+    );
 }

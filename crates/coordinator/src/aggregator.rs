@@ -4,7 +4,7 @@
 //! and any arrival order.
 
 use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
-use mcp_spec::Spec;
+use mcp_spec::{Simulation, Spec};
 use mcp_stats::{
     BucketCounts, EXACT_PERCENTILE_VALUES, Moments, Sketch, summarize, summarize_sketch,
 };
@@ -38,10 +38,7 @@ pub struct Progress {
 pub struct Aggregator {
     info: ModelInfo,
     seed: u64,
-    total_scenarios: u64,
-    total_batches: u64,
-    batch_size: u64,
-    seen: Vec<u64>,
+    simulation: Simulation,
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
     merged: Vec<Moments>,
@@ -68,7 +65,6 @@ impl Aggregator {
     /// An aggregator for a job running `info`'s model under `spec`.
     pub fn new(info: ModelInfo, spec: &Spec) -> Aggregator {
         let sim = spec.simulation;
-        let total_batches = sim.scenarios.div_ceil(u64::from(sim.batch));
         let n_out = info.outputs.len();
         let kept = if sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES {
             Kept::Sketches(vec![Sketch::default(); n_out])
@@ -81,10 +77,7 @@ impl Aggregator {
         Aggregator {
             kept,
             seed: sim.seed,
-            total_scenarios: sim.scenarios,
-            total_batches,
-            batch_size: u64::from(sim.batch),
-            seen: vec![0; total_batches.div_ceil(64) as usize],
+            simulation: sim,
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
@@ -100,11 +93,9 @@ impl Aggregator {
             return Added::Rejected(reason);
         }
         let index = result.batch.index;
-        let (word, bit) = ((index / 64) as usize, 1u64 << (index % 64));
-        if self.seen[word] & bit != 0 {
+        if self.has(index) {
             return Added::Duplicate;
         }
-        self.seen[word] |= bit;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
         match &mut self.kept {
@@ -137,23 +128,8 @@ impl Aggregator {
     /// never counted (a consumer of another mcp version, or a forged message).
     pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
         let b = &result.batch;
-        if b.index >= self.total_batches {
-            return Err(format!(
-                "batch {} is past the job's {} batches",
-                b.index, self.total_batches
-            ));
-        }
-        let start = b.index * self.batch_size;
-        let count = self.batch_size.min(self.total_scenarios - start);
-        if (b.start, u64::from(b.count)) != (start, count) {
-            return Err(format!(
-                "batch {} covers scenarios {}..{}, not {start}..{}",
-                b.index,
-                b.start,
-                b.start.saturating_add(u64::from(b.count)),
-                start + count
-            ));
-        }
+        self.simulation.check_batch(b.index, b.start, b.count)?;
+        let (start, count) = (b.start, u64::from(b.count));
         let outputs = self.info.outputs.len();
         if result.moments.len() != outputs || result.values.len() != outputs {
             return Err(format!(
@@ -196,7 +172,9 @@ impl Aggregator {
 
     /// Whether batch `index` has been counted.
     pub fn has(&self, index: u64) -> bool {
-        index < self.total_batches && self.seen[(index / 64) as usize] & (1u64 << (index % 64)) != 0
+        // Batches are merged in order: those before `next_batch` are counted, and those after
+        // it wait in `pending`. Nothing here grows with the number of batches in the job.
+        index < self.next_batch || self.pending.contains_key(&index)
     }
 
     /// Scenarios done so far.
@@ -204,13 +182,13 @@ impl Aggregator {
         Progress {
             scenarios: self.scenarios,
             failed: self.failures.total(),
-            total: self.total_scenarios,
+            total: self.simulation.scenarios,
         }
     }
 
     /// Whether every batch of the job has been counted.
     pub fn is_complete(&self) -> bool {
-        self.scenarios == self.total_scenarios
+        self.scenarios == self.simulation.scenarios
     }
 
     /// Failures per kind and the first few failed scenarios.

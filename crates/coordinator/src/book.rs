@@ -80,7 +80,12 @@ impl Book {
     pub fn open(path: &Path, now_ms: u64) -> StoreResult<Book> {
         let mut book = Book::with_store(Store::open(path)?, true);
         for record in book.store.running()? {
-            book.start(record.announcement)?;
+            // Recorded by an mcp that did not check announcements: refused now, not at every
+            // restart.
+            match record.announcement.check() {
+                Ok(()) => book.start(record.announcement)?,
+                Err(reason) => book.refuse(record.announcement, &reason, now_ms)?,
+            }
         }
         book.settle(now_ms)?;
         Ok(book)
@@ -121,13 +126,23 @@ impl Book {
 
     /// Records a newly submitted job. It supersedes every running job submitted before it; a
     /// job announced again is left as it is.
+    /// An announcement past a bound (see [`JobAnnouncement::check`]) is recorded as a job that
+    /// failed at once, with the reason; one whose id cannot even be recorded is only logged.
     pub fn announce(&mut self, announcement: JobAnnouncement, now_ms: u64) -> StoreResult<()> {
         let id = announcement.job.clone();
+        if let Err(reason) = mcp_protocol::check_job_id(&id) {
+            tracing::warn!("dropped a job announcement: {reason}");
+            return Ok(());
+        }
         if self.running.contains_key(&id)
             || self.ended.contains(&id)
             || self.store.job(&id)?.is_some()
         {
             return Ok(());
+        }
+        if let Err(reason) = announcement.check() {
+            self.store.insert_job(&announcement, JobState::Running)?;
+            return self.refuse(announcement, &reason, now_ms);
         }
         let at = announcement.submitted_at_ms;
         let newer = self
@@ -206,7 +221,25 @@ impl Book {
         let Some(running) = self.running.remove(job) else {
             return Ok(());
         };
-        let ended = running.end(cause, now_ms);
+        self.record_end(running.end(cause, now_ms))
+    }
+
+    /// Ends a recorded job that must not run, with why.
+    fn refuse(
+        &mut self,
+        announcement: JobAnnouncement,
+        reason: &str,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        tracing::warn!(job = %announcement.job, "refused a job: {reason}");
+        self.record_end(Ended::refused(announcement, reason, now_ms))
+    }
+
+    /// Records how a job ended, and keeps it at hand.
+    fn record_end(&mut self, ended: Ended) -> StoreResult<()> {
+        let job = ended.announcement.job.clone();
+        let job = job.as_str();
+        let now_ms = ended.ended_at_ms;
         self.store.end_job(
             job,
             ended.state,
@@ -507,6 +540,76 @@ mod tests {
     }
 
     #[test]
+    fn announcements_past_a_bound_are_refused_and_the_coordinator_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let mut book = Book::open(&db, 0).unwrap();
+        type Spoil = fn(&mut JobAnnouncement);
+        let forged: [(&str, Spoil, &str); 3] = [
+            (
+                "zero-batch",
+                |a| a.spec.simulation.batch = 0,
+                "simulation.batch",
+            ),
+            (
+                "endless",
+                |a| a.spec.simulation.scenarios = u64::MAX,
+                "simulation.scenarios",
+            ),
+            (
+                "wide",
+                |a| a.info.outputs = (0..5000).map(|k| format!("o{k}")).collect(),
+                "5000 outputs",
+            ),
+        ];
+        for (id, spoil, field) in forged {
+            let mut a = announcement(id, 1);
+            spoil(&mut a);
+            book.announce(a, 2).unwrap();
+            let refused = recorded(&book, id);
+            assert_eq!(refused.state, JobState::Failed);
+            let message = refused.message.unwrap();
+            assert!(
+                message.starts_with("refused: ") && message.contains(field),
+                "{message}"
+            );
+        }
+        let mut bad_id = announcement("a/b", 1);
+        bad_id.job = "x".repeat(1000);
+        book.announce(bad_id, 2).unwrap();
+        assert_eq!(
+            book.jobs(10).unwrap().len(),
+            3,
+            "an id that cannot be stored is dropped"
+        );
+        // A good job still runs, and a restart does not stumble on the refused ones.
+        book.announce(announcement("good", 3), 3).unwrap();
+        book.record(batches("good", &[0]), 4).unwrap();
+        drop(book);
+        let book = Book::open(&db, 5).unwrap();
+        assert_eq!(state(&book, "good"), (JobState::Running, 2));
+        assert_eq!(state(&book, "endless").0, JobState::Failed);
+    }
+
+    #[test]
+    fn a_running_job_recorded_without_checks_is_refused_at_start_not_at_every_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let mut store = Store::open(&db).unwrap();
+        let mut old = announcement("old", 1);
+        old.spec.simulation.batch = 0;
+        store.insert_job(&old, JobState::Running).unwrap();
+        drop(store);
+        let book = Book::open(&db, 2).unwrap();
+        assert_eq!(state(&book, "old").0, JobState::Failed);
+        drop(book);
+        assert_eq!(
+            state(&Book::open(&db, 3).unwrap(), "old").0,
+            JobState::Failed
+        );
+    }
+
+    #[test]
     fn jobs_time_out_and_fail() {
         let dir = tempfile::tempdir().unwrap();
         let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
@@ -557,6 +660,49 @@ mod tests {
                 assert_eq!((e.state, e.summary.scenarios), (JobState::Cancelled, 2))
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Whatever an announcement and its results say, the coordinator neither panics nor
+    /// sizes anything by them unchecked: it refuses or follows the job, and carries on.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_announcement_and_results(
+                scenarios in prop_oneof![Just(0u64), Just(u64::MAX), Just(1u64 << 53), 1u64..100],
+                batch in prop_oneof![Just(0u32), Just(u32::MAX), 1u32..8],
+                outputs in prop_oneof![Just(0usize), Just(5000usize), 1usize..4],
+                timeout_s in prop_oneof![Just(0u64), Just(u64::MAX), 1u64..100],
+                memory_mib in prop_oneof![Just(0u32), Just(u32::MAX), 1u32..64],
+                results in proptest::collection::vec((any::<u64>(), any::<u64>(), 0u32..10, 0usize..3), 0..8),
+            ) {
+                let mut a = fixtures::announcement("j", 10, 2, 1);
+                a.spec.simulation.scenarios = scenarios;
+                a.spec.simulation.batch = batch;
+                a.spec.limits.timeout_s = timeout_s;
+                a.spec.limits.memory_mib = memory_mib;
+                a.info.outputs = (0..outputs).map(|k| format!("o{k}")).collect();
+                let mut book = Book::in_memory(true).unwrap();
+                book.announce(a, 2).unwrap();
+                let forged = results
+                    .into_iter()
+                    .map(|(index, start, count, columns)| {
+                        let values = vec![0.5; count as usize];
+                        let mut r = fixtures::result(0, 2, values);
+                        (r.batch.index, r.batch.start) = (index, start);
+                        r.values = vec![r.values[0].clone(); columns];
+                        ("j".to_string(), r)
+                    })
+                    .collect();
+                book.record(forged, 3).unwrap();
+                book.tick(u64::MAX).unwrap();
+                prop_assert!(book.job("j").unwrap().is_some());
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 pub const LOST_AFTER: Duration = Duration::from_secs(5);
 /// A consumer silent for this long (stopped or lost) is forgotten.
 pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
+/// Most consumers the roster keeps; past that, the one silent longest is forgotten first
+/// (heartbeats are read from a queue anyone with the broker's password can write to).
+pub const MAX_CONSUMERS: usize = 10_000;
 
 /// A consumer's state as the coordinator sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +51,17 @@ pub struct Roster {
 impl Roster {
     /// Takes a heartbeat that arrived `at` (on this machine's clock).
     pub fn heard(&mut self, status: ConsumerStatus, at: Instant) {
+        let status = status.bounded();
+        if self.seen.len() >= MAX_CONSUMERS && !self.seen.contains_key(&status.id) {
+            let oldest = self
+                .seen
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.seen.remove(&oldest);
+            }
+        }
         self.seen.insert(status.id.clone(), (status, at));
     }
 
@@ -111,5 +125,23 @@ mod tests {
         assert_eq!(roster.consumers(at).len(), 2);
         roster.forget_silent(at + FORGET_AFTER);
         assert!(roster.consumers(at).is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_heartbeats_keeps_the_roster_bounded_and_the_texts_short() {
+        let mut roster = Roster::default();
+        let at = Instant::now();
+        for k in 0..MAX_CONSUMERS + 50 {
+            let mut status = heartbeat(&format!("forged-{k}"));
+            status.host = "h".repeat(1 << 20);
+            roster.heard(status, at + Duration::from_millis(k as u64));
+        }
+        let seen = roster.consumers(at + Duration::from_secs(100));
+        assert_eq!(seen.len(), MAX_CONSUMERS);
+        assert!(seen.iter().all(|c| c.status.host.len() <= 256 + "…".len()));
+        assert!(
+            !seen.iter().any(|c| c.status.id == "forged-0"),
+            "the one silent longest went first"
+        );
     }
 }

@@ -16,7 +16,10 @@
 
 use crate::aggregator::{Added, Aggregator, Progress};
 use crate::live::Live;
-use mcp_protocol::{FailureTally, JobAnnouncement, JobId, JobSummary, ProducerStatus, ResultBatch};
+use mcp_protocol::{
+    FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries, ProducerStatus,
+    ResultBatch,
+};
 use serde::Serialize;
 
 /// Where a job stands.
@@ -88,6 +91,36 @@ pub struct Ended {
     pub ended_at_ms: u64,
     /// Its live statistics, when they were kept.
     pub live: Option<Live>,
+}
+
+impl Ended {
+    /// A job refused at its announcement (a spec or a model description past a bound, which
+    /// only a producer that skipped validation can send): it ends at once as `failed`, with
+    /// an empty summary and the reason, and nothing is sized by what it announced.
+    pub fn refused(announcement: JobAnnouncement, reason: &str, now_ms: u64) -> Ended {
+        let info = &announcement.info;
+        Ended {
+            summary: JobSummary {
+                model: ModelRef {
+                    name: info.name.clone(),
+                    version: info.version.clone(),
+                    digest: info.digest.clone(),
+                },
+                seed: announcement.spec.simulation.seed,
+                scenarios: 0,
+                failed: 0,
+                elapsed_s: 0.0,
+                outputs: OutputSummaries::default(),
+            },
+            state: JobState::Failed,
+            message: Some(format!("refused: {reason}")),
+            superseded_by: None,
+            failures: FailureTally::default(),
+            ended_at_ms: now_ms,
+            live: None,
+            announcement,
+        }
+    }
 }
 
 impl Job {

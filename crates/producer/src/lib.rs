@@ -15,6 +15,7 @@ pub use validate::{SubmissionLimits, accept, prepare};
 
 use mcp_broker::{BrokerError, ProducerLink};
 use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch};
+use mcp_spec::Simulation;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,16 +23,15 @@ use std::time::{Duration, Instant};
 /// How often a producer reports its progress.
 pub const REPORT_EVERY: Duration = Duration::from_secs(1);
 
-/// The batches of a job of `scenarios` scenarios, `batch` at a time, in order.
-pub fn batches(scenarios: u64, batch: u32) -> impl Iterator<Item = ScenarioBatch> {
-    let size = u64::from(batch.max(1));
-    (0..scenarios.div_ceil(size)).map(move |index| {
-        let start = index * size;
-        ScenarioBatch {
+/// The batches of a job, in order, from batch `first` on.
+pub fn batches(simulation: Simulation, first: u64) -> impl Iterator<Item = ScenarioBatch> {
+    (first..simulation.batches()).filter_map(move |index| {
+        let (start, count) = simulation.batch_range(index)?;
+        Some(ScenarioBatch {
             index,
             start,
-            count: (scenarios - start).min(size) as u32,
-        }
+            count,
+        })
     })
 }
 
@@ -111,7 +111,7 @@ pub fn produce(
     let mut last_report = Instant::now();
     report(ProducerState::Publishing);
     let first = progress.next_batch.load(Ordering::Relaxed);
-    for batch in batches(sim.scenarios, sim.batch).skip(first as usize) {
+    for batch in batches(sim, first) {
         if progress.stop.load(Ordering::Relaxed) {
             link.finish()?;
             report(ProducerState::Stopped);
@@ -147,14 +147,33 @@ mod tests {
     use super::*;
     use mcp_broker::{ConsumerLink, CoordinatorLink, InMemoryBroker, Incoming, Polled};
 
+    fn simulation(scenarios: u64, batch: u32) -> Simulation {
+        Simulation {
+            scenarios,
+            seed: 1,
+            batch,
+        }
+    }
+
     #[test]
     fn batches_cover_every_scenario_once() {
-        let all: Vec<_> = batches(2500, 1024).collect();
+        let all: Vec<_> = batches(simulation(2500, 1024), 0).collect();
         assert_eq!(all.len(), 3);
         assert_eq!((all[0].start, all[0].count), (0, 1024));
         assert_eq!((all[2].index, all[2].start, all[2].count), (2, 2048, 452));
-        assert_eq!(batches(0, 10).count(), 0);
-        assert_eq!(batches(10, 10).map(|b| b.count).sum::<u32>(), 10);
+        assert_eq!(
+            batches(simulation(10, 10), 0).map(|b| b.count).sum::<u32>(),
+            10
+        );
+        assert_eq!(
+            batches(simulation(2500, 1024), 2).count(),
+            1,
+            "resumes at a batch"
+        );
+        // The last batch of the largest job a spec may have is still exact.
+        let largest = simulation(mcp_spec::MAX_SCENARIOS, 1 << 20);
+        let last = batches(largest, largest.batches() - 1).next().unwrap();
+        assert_eq!(last.start + u64::from(last.count), mcp_spec::MAX_SCENARIOS);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub fn prepare(
     spec: Spec,
     job: &str,
 ) -> anyhow::Result<Arc<JobModel>> {
+    spec.validate()
+        .map_err(|e| anyhow!("{}: {e}", spec.source.origin))?;
     let limits = RunLimits::from_spec(&spec.limits);
     let model = sandbox
         .load(&wasm, &limits)

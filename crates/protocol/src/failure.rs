@@ -79,13 +79,22 @@ pub struct FailureTally {
 impl FailureTally {
     /// How many individual failures a tally keeps.
     pub const KEEP: usize = 20;
+    /// The longest failure message a tally keeps, in bytes; longer ones are cut.
+    pub const MESSAGE_BYTES: usize = 1024;
 
-    /// Adds failures; which ones are kept does not depend on the order they are added in.
+    /// Adds the failures of one batch, in scenario order (every result is checked to list them
+    /// so); which ones are kept does not depend on the order batches are added in. Only the
+    /// first [`KEEP`](Self::KEEP) of a batch can be among the job's first, so no more are
+    /// copied, and their messages are cut at [`MESSAGE_BYTES`](Self::MESSAGE_BYTES).
     pub fn add(&mut self, failures: &[ScenarioFailure]) {
         for f in failures {
             *self.counts.entry(f.kind).or_default() += 1;
         }
-        self.first.extend_from_slice(failures);
+        self.first
+            .extend(failures.iter().take(Self::KEEP).map(|f| ScenarioFailure {
+                message: clip(&f.message, Self::MESSAGE_BYTES),
+                ..*f
+            }));
         self.first.sort_by_key(|f| f.scenario);
         self.first.truncate(Self::KEEP);
     }
@@ -93,5 +102,45 @@ impl FailureTally {
     /// Total failures.
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
+    }
+}
+
+/// `text` cut to at most `bytes` bytes (at a character boundary), marked with `…` when cut.
+pub fn clip(text: &str, bytes: usize) -> String {
+    if text.len() <= bytes {
+        return text.to_string();
+    }
+    format!("{}…", &text[..text.floor_char_boundary(bytes)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(scenario: u64, message: String) -> ScenarioFailure {
+        ScenarioFailure {
+            scenario,
+            kind: FailureKind::ModelError,
+            message,
+        }
+    }
+
+    #[test]
+    fn a_tally_keeps_a_few_short_messages_whatever_a_batch_holds() {
+        let mut tally = FailureTally::default();
+        let many: Vec<_> = (0..100_000)
+            .map(|s| failure(s, "x".repeat(10_000)))
+            .collect();
+        tally.add(&many);
+        assert_eq!(tally.total(), 100_000);
+        assert_eq!(tally.first.len(), FailureTally::KEEP);
+        assert!(
+            tally
+                .first
+                .iter()
+                .all(|f| f.message.len() <= 1024 + "…".len())
+        );
+        assert_eq!(clip("héllo", 2), "h…");
+        assert_eq!(clip("short", 10), "short");
     }
 }

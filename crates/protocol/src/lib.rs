@@ -8,11 +8,13 @@
 
 mod columns;
 mod failure;
+mod info;
 mod summary;
 mod telemetry;
 
 pub use columns::MAX_RESULT_VALUES;
-pub use failure::{FailureKind, FailureTally, ScenarioFailure};
+pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
+pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,

@@ -50,6 +50,21 @@ pub struct ConsumerStatus {
     pub refused: Option<RefusedModel>,
 }
 
+impl ConsumerStatus {
+    /// The heartbeat with its texts cut to what a coordinator keeps: ids and host names of at
+    /// most 256 bytes, a refusal's error of at most 4 KiB (a heartbeat is decoded from any
+    /// message that reaches the stats queue).
+    pub fn bounded(mut self) -> ConsumerStatus {
+        self.id = crate::clip(&self.id, 256);
+        self.host = crate::clip(&self.host, 256);
+        if let Some(refused) = &mut self.refused {
+            refused.job = crate::clip(&refused.job, 256);
+            refused.error = crate::clip(&refused.error, 4096);
+        }
+        self
+    }
+}
+
 /// A job whose model a consumer could not load: its batches go to the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedModel {

@@ -136,11 +136,12 @@ pub(crate) fn load(
         engine: sandbox.engine.clone(),
     };
     let info = ModelRunner::describe(&model, limits).map_err(LoadError::Describe)?;
-    check_info(&info)?;
     model.info.name = info.name;
     model.info.version = info.version;
     model.info.inputs = info.inputs;
     model.info.outputs = info.outputs;
+    // The bounds every role checks again on what it decodes (`ModelInfo::check`).
+    model.info.check().map_err(LoadError::Describe)?;
     Ok(model)
 }
 
@@ -160,30 +161,6 @@ fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
     }
     if wasm[4..8] == [1, 0, 0, 0] {
         return Err(LoadError::CoreModule);
-    }
-    Ok(())
-}
-
-fn check_info(info: &bindings::exports::mcp::model::evaluate::Info) -> Result<(), LoadError> {
-    let bad = |m: String| Err(LoadError::Describe(m));
-    if info.name.trim().is_empty() {
-        return bad("returned an empty model name".into());
-    }
-    if info.outputs.is_empty() {
-        return bad(format!("of model `{}` declares no outputs", info.name));
-    }
-    for (kind, names) in [("input", &info.inputs), ("output", &info.outputs)] {
-        for (i, name) in names.iter().enumerate() {
-            if name.trim().is_empty() {
-                return bad(format!("of model `{}` has an empty {kind} name", info.name));
-            }
-            if names[..i].contains(name) {
-                return bad(format!(
-                    "of model `{}` declares {kind} `{name}` twice",
-                    info.name
-                ));
-            }
-        }
     }
     Ok(())
 }

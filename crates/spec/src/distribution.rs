@@ -302,6 +302,64 @@ impl Distribution {
         Ok(d)
     }
 
+    /// Checks its parameters as the parser does (finite numbers, and each distribution's
+    /// rules), for a distribution that did not come from the parser; the error names the
+    /// parameter.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let params = parameters(self.name()).expect("every distribution is listed");
+        for &param in params {
+            let values = match self.param(param) {
+                ParamValue::Real(v) => vec![v],
+                ParamValue::List(v) if v.is_empty() => {
+                    return Err((param, "must not be empty; list at least one number".into()));
+                }
+                ParamValue::List(v) => v,
+                ParamValue::Count(_) => vec![],
+            };
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err((param, format!("must be a finite number (got {v})")));
+            }
+        }
+        Distribution::build(self.name(), |p| self.param(p))
+            .map(|_| ())
+            .map_err(|v| (v.param, v.message))
+    }
+
+    /// The value of parameter `param` (one of those [`DISTRIBUTIONS`] lists for it).
+    fn param(&self, param: &str) -> ParamValue {
+        use Distribution as D;
+        let real = ParamValue::Real;
+        match (self, param) {
+            (D::Constant { value }, _) => real(*value),
+            (D::Normal { mean, .. }, "mean") | (D::TruncatedNormal { mean, .. }, "mean") => {
+                real(*mean)
+            }
+            (D::Normal { std, .. }, _) | (D::TruncatedNormal { std, .. }, "std") => real(*std),
+            (D::Uniform { min, .. }, "min")
+            | (D::Triangular { min, .. }, "min")
+            | (D::Pert { min, .. }, "min")
+            | (D::TruncatedNormal { min, .. }, "min") => real(*min),
+            (D::Uniform { max, .. }, _)
+            | (D::Triangular { max, .. }, "max")
+            | (D::Pert { max, .. }, "max")
+            | (D::TruncatedNormal { max, .. }, _) => real(*max),
+            (D::Triangular { mode, .. }, _) | (D::Pert { mode, .. }, _) => real(*mode),
+            (D::Exponential { rate }, _) => real(*rate),
+            (D::Lognormal { mu, .. }, "mu") => real(*mu),
+            (D::Lognormal { sigma, .. }, _) => real(*sigma),
+            (D::Binomial { n, .. }, "n") => ParamValue::Count(*n),
+            (D::Binomial { p, .. }, _) | (D::Bernoulli { p }, _) => real(*p),
+            (D::Poisson { lambda }, _) => real(*lambda),
+            (D::Beta { alpha, .. }, "alpha") => real(*alpha),
+            (D::Beta { beta, .. }, _) => real(*beta),
+            (D::Gamma { shape, .. }, "shape") | (D::Weibull { shape, .. }, "shape") => real(*shape),
+            (D::Gamma { scale, .. }, _) | (D::Weibull { scale, .. }, _) => real(*scale),
+            (D::StudentT { df }, _) => real(*df),
+            (D::Discrete { values, .. }, "values") => ParamValue::List(values.clone()),
+            (D::Discrete { weights, .. }, _) => ParamValue::List(weights.clone()),
+        }
+    }
+
     /// The distribution's name as written in a spec.
     pub fn name(&self) -> &'static str {
         match self {

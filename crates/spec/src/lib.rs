@@ -9,10 +9,14 @@
 mod diagnostics;
 mod distribution;
 mod parse;
+mod validate;
 
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
-pub use parse::MAX_BATCH;
+pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
+pub use validate::{
+    MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,6 +67,42 @@ pub struct Simulation {
     pub seed: u64,
     /// Scenarios per batch.
     pub batch: u32,
+}
+
+impl Simulation {
+    /// How many batches the job has.
+    pub fn batches(&self) -> u64 {
+        self.scenarios.div_ceil(u64::from(self.batch.max(1)))
+    }
+
+    /// The scenarios of batch `index`, as (first scenario, count); `None` past the last batch.
+    /// The one rule every role uses: the producer to cut the job, the consumer and the
+    /// coordinator to check a batch they are given.
+    pub fn batch_range(&self, index: u64) -> Option<(u64, u32)> {
+        if index >= self.batches() {
+            return None;
+        }
+        let size = u64::from(self.batch.max(1));
+        let start = index * size;
+        Some((start, (self.scenarios - start).min(size) as u32))
+    }
+
+    /// Checks that scenarios `start..start + count` are batch `index` of the job, as
+    /// [`batch_range`](Simulation::batch_range) cuts it; the error says how they differ.
+    pub fn check_batch(&self, index: u64, start: u64, count: u32) -> Result<(), String> {
+        match self.batch_range(index) {
+            None => Err(format!(
+                "batch {index} is past the job's {} batches",
+                self.batches()
+            )),
+            Some((s, c)) if (s, c) != (start, count) => Err(format!(
+                "batch {index} covers scenarios {start}..{}, not {s}..{}",
+                start.saturating_add(u64::from(count)),
+                s + u64::from(c)
+            )),
+            Some(_) => Ok(()),
+        }
+    }
 }
 
 /// The optional `[limits]` table.

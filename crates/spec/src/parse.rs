@@ -5,8 +5,9 @@
 
 use crate::distribution::{self, ParamKind, ParamValue};
 use crate::{
-    DEFAULT_BATCH, Diagnostic, Distribution, Limits, ModelExpectation, Simulation, SourceMap, Spec,
-    SpecError, Variable,
+    DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS,
+    MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec, SpecError,
+    Variable,
 };
 use std::ops::Range;
 use toml::Spanned;
@@ -158,7 +159,13 @@ impl Parser<'_> {
         let mut read = |key: &str| -> Option<(String, Range<usize>)> {
             let (_, v) = t.get_key_value(key)?;
             match v.get_ref() {
-                DeValue::String(s) => Some((s.to_string(), v.span())),
+                DeValue::String(s) => match crate::validate::name_fits(s) {
+                    Ok(()) => Some((s.to_string(), v.span())),
+                    Err(message) => {
+                        self.error(Some(v.span()), &format!("model.{key}"), message);
+                        None
+                    }
+                },
                 other => {
                     let message = format!("must be a string, not {}", describe(other));
                     self.error(Some(v.span()), &format!("model.{key}"), message);
@@ -178,7 +185,8 @@ impl Parser<'_> {
 
     fn simulation(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Simulation> {
         self.unknown_keys(t, "simulation", &["scenarios", "seed", "batch"]);
-        let scenarios = self.required_integer(t, "simulation", "scenarios", &span, 1, u64::MAX);
+        let scenarios =
+            self.required_integer(t, "simulation", "scenarios", &span, 1, MAX_SCENARIOS);
         let seed = self.required_integer(t, "simulation", "seed", &span, 0, u64::MAX);
         let batch = match t.get_key_value("batch") {
             Some((_, v)) => self.integer(v, "simulation.batch", 1, MAX_BATCH as u64),
@@ -210,10 +218,10 @@ impl Parser<'_> {
         if let Some(v) = read("memory_mib", MAX_MEMORY_MIB as u64) {
             limits.memory_mib = v as u32;
         }
-        if let Some(v) = read("timeout_s", u64::MAX / 1000) {
+        if let Some(v) = read("timeout_s", MAX_TIMEOUT_S) {
             limits.timeout_s = v;
         }
-        if let Some(v) = read("scenario_timeout_ms", u64::MAX / 1000) {
+        if let Some(v) = read("scenario_timeout_ms", MAX_SCENARIO_TIMEOUT_MS) {
             limits.scenario_timeout_ms = v;
         }
         limits
@@ -265,10 +273,22 @@ impl Parser<'_> {
         None
     }
 
-    fn variables(&mut self, t: &DeTable<'_>, _span: Range<usize>) -> Vec<Variable> {
+    fn variables(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Vec<Variable> {
         let mut out = Vec::new();
+        if t.len() > MAX_VARIABLES {
+            let message = format!(
+                "has {} variables, more than {MAX_VARIABLES}; a model takes at most that many inputs",
+                t.len()
+            );
+            self.error(Some(span), "variables", message);
+            return out;
+        }
         for (key, value) in t.iter() {
             let name = key.get_ref().to_string();
+            if let Err(message) = crate::validate::name_fits(&name) {
+                self.error(Some(key.span()), "variables", message);
+                continue;
+            }
             self.source.variables.insert(name.clone(), key.span());
             if let Some(dist) = self.variable(&name, key.span(), value) {
                 out.push(Variable { name, dist });

@@ -157,7 +157,8 @@ mod fuzz {
 
     fn check(text: &str) {
         match Spec::parse(text, "fuzz.toml") {
-            Ok(spec) => assert!(spec.simulation.scenarios > 0),
+            // What the parser accepts, every role accepts when it checks a decoded spec.
+            Ok(spec) => assert_eq!(spec.validate(), Ok(())),
             Err(e) => {
                 let message = e.to_string();
                 assert!(message.contains("fuzz.toml"), "{message}");
