@@ -5,6 +5,7 @@ use crate::consumer::{AmqpConsumerSession, ControlListener};
 use crate::coordinator::{AmqpCoordinator, Streams};
 use crate::delivery::{PERSISTENT, broker_err, confirmed, consume_queue, declare_private};
 use crate::producer::AmqpProducer;
+use crate::refusal::{classify, refusal};
 use crate::{Topology, TopologyError};
 use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -39,15 +40,16 @@ impl AmqpBroker {
         let topology = Topology::new(prefix);
         let connection = runtime.block_on(async {
             let connection = crate::connect(url, name).await.map_err(|e| {
-                BrokerError::Other(format!(
-                    "could not connect to RabbitMQ at {}: {e}",
-                    crate::redact(url)
-                ))
+                let context = format!("could not connect to RabbitMQ at {}", crate::redact(url));
+                classify(&e, Some(url), &context)
             })?;
             let channel = connection.create_channel().await.map_err(broker_err)?;
-            topology.declare(&channel).await.map_err(|e| match e {
+            topology.declare(&channel).await.map_err(|e| match &e {
                 TopologyError::Inequivalent { .. } => BrokerError::Misconfigured(e.to_string()),
-                e => BrokerError::Other(e.to_string()),
+                TopologyError::Broker { source, .. } => match refusal(source, Some(url)) {
+                    Some(message) => BrokerError::Misconfigured(message),
+                    None => BrokerError::Other(e.to_string()),
+                },
             })?;
             let _ = channel.close(200, "topology declared".into()).await;
             Ok::<_, BrokerError>(connection)

@@ -24,8 +24,9 @@ pub const REASON_HEADER: &str = "x-mcp-reason";
 /// Header naming the queue a dead-lettered message came from.
 pub const QUEUE_HEADER: &str = "x-mcp-queue";
 
+/// A lapin error as a [`BrokerError`]; a refused permission is one retrying cannot fix.
 pub(crate) fn broker_err(e: lapin::Error) -> BrokerError {
-    BrokerError::Other(format!("RabbitMQ: {e}"))
+    crate::refusal::classify(&e, None, "RabbitMQ")
 }
 
 /// Consumes `queue` under `tag` (a server-chosen one when empty).

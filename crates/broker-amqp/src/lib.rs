@@ -14,6 +14,7 @@ pub mod control;
 pub mod coordinator;
 mod delivery;
 pub mod producer;
+mod refusal;
 pub mod topology;
 
 pub use connection::AmqpBroker;
@@ -22,6 +23,7 @@ pub use control::AmqpController;
 pub use coordinator::AmqpCoordinator;
 pub use delivery::{JOB_QUEUE_EXPIRES_MS, QUEUE_HEADER, REASON_HEADER};
 pub use producer::{AmqpProducer, MAX_UNCONFIRMED};
+pub use refusal::user_and_vhost;
 pub use topology::{Topology, TopologyError};
 
 /// `url` with its credentials replaced by `credentials` (`user:password`), which are

@@ -60,6 +60,16 @@ pub enum TopologyError {
     },
 }
 
+/// `text` with the characters a regular expression gives a meaning to escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
 fn args(pairs: &[(&str, AMQPValue)]) -> FieldTable {
     let mut t = FieldTable::default();
     for (k, v) in pairs {
@@ -162,6 +172,26 @@ impl Topology {
     /// The queue keeping poison batches.
     pub fn dead_letter_queue(&self) -> String {
         self.name("dead-letters")
+    }
+
+    /// The RabbitMQ permissions (configure, write, read, as `rabbitmqctl set_permissions`
+    /// takes them) that let a user run every mcp role under this prefix and touch nothing
+    /// else: the prefix's queues and exchanges, the server-named queue a consumer hears
+    /// commands on, and publishing through the default exchange.
+    pub fn permissions(&self) -> [String; 3] {
+        let prefix = regex_escape(&self.prefix);
+        let own = format!("{prefix}\\..*|amq\\.gen-.*");
+        [
+            format!("^({own})$"),
+            format!("^({own}|amq\\.default)$"),
+            format!("^({own})$"),
+        ]
+    }
+
+    /// The command that grants `user` the [`permissions`](Topology::permissions) on `vhost`.
+    pub fn grant_command(&self, vhost: &str, user: &str) -> String {
+        let [configure, write, read] = self.permissions();
+        format!("rabbitmqctl set_permissions -p {vhost} {user} '{configure}' '{write}' '{read}'")
     }
 
     /// Every queue, for status pages and clean-up.

@@ -15,11 +15,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Warnings and errors on stderr, colored only on a terminal. The AMQP client's own log is
+/// off unless `RUST_LOG` asks for it: mcp says in its own words what a broker failure means
+/// and whether it waits for it.
 fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lapin=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

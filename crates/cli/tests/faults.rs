@@ -170,36 +170,6 @@ fn a_broker_certificate_nobody_trusts_is_refused() {
     );
 }
 
-/// A RabbitMQ user that exists for one test.
-struct BrokerUser {
-    name: String,
-    password: String,
-}
-
-impl BrokerUser {
-    fn new() -> BrokerUser {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let user = BrokerUser {
-            name: format!("mcp-test-{}", std::process::id()),
-            password: format!("pw-{nanos:x}-never-shown"),
-        };
-        rabbitmqctl(&["add_user", &user.name, &user.password]);
-        rabbitmqctl(&["set_permissions", "-p", "/", &user.name, ".*", ".*", ".*"]);
-        user
-    }
-}
-
-impl Drop for BrokerUser {
-    fn drop(&mut self) {
-        let _ = Command::new("rabbitmqctl")
-            .args(["delete_user", &self.name])
-            .output();
-    }
-}
-
 /// Whether a process's command line or environment holds `secret` (what `ps e` shows).
 fn process_shows(pid: u32, secret: &str) -> bool {
     ["cmdline", "environ"].iter().any(|f| {
@@ -212,7 +182,7 @@ fn process_shows(pid: u32, secret: &str) -> bool {
 fn broker_credentials_never_show_in_ps_logs_or_the_api() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let user = BrokerUser::new();
+    let user = BrokerUser::new("secretive", [".*", ".*", ".*"]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials");
     std::fs::write(&file, format!("{}:{}\n", user.name, user.password)).unwrap();

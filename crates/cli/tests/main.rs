@@ -5,5 +5,6 @@ mod dashboard;
 mod distributed;
 mod faults;
 mod jobs;
+mod refusals;
 mod serve;
 mod support;

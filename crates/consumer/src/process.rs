@@ -96,6 +96,15 @@ impl ConsumerProcess {
                     return Ok(());
                 }
                 Ok(SessionEnd::Finished) => anyhow!("the broker ended the subscription"),
+                // A refused permission, say: a new session would meet it again.
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<BrokerError>(),
+                        Some(BrokerError::Misconfigured(_))
+                    ) =>
+                {
+                    return Err(e);
+                }
                 Err(e) => e,
             };
             if drain.load(Ordering::Relaxed) {
@@ -117,8 +126,7 @@ impl ConsumerProcess {
         let stats = self.stats.clone();
         let links = (0..stats.len())
             .map(|i| session.link(&i.to_string()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow!("{e}"))?;
+            .collect::<Result<Vec<_>, _>>()?;
         let outcome = std::thread::scope(|scope| -> anyhow::Result<SessionEnd> {
             let workers: Vec<_> = links
                 .iter()

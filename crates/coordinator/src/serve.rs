@@ -111,6 +111,8 @@ pub fn coordinate_reconnecting(
         match coordinate(&*link, book, until) {
             Ok(()) => return Ok(()),
             Err(ServeError::Broker(_)) if reconnect.stopped() => return Ok(()),
+            // A refused permission, say: a new link would meet it again.
+            Err(e @ ServeError::Broker(BrokerError::Misconfigured(_))) => return Err(e),
             Err(ServeError::Broker(e)) => reconnect.wait(who, &e),
             Err(e) => return Err(e),
         }

@@ -306,3 +306,51 @@ impl ResultTap {
         assert!(matches!(first, Ok(Some(Ok(_)))), "no result arrived");
     }
 }
+
+/// A RabbitMQ user that exists for one test, with a password that shows nowhere else.
+pub struct BrokerUser {
+    pub name: String,
+    pub password: String,
+}
+
+impl BrokerUser {
+    /// User `mcp-test-PID-TAG` with `permissions` (configure, write, read) on vhost `/`.
+    pub fn new(tag: &str, permissions: [&str; 3]) -> BrokerUser {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let user = BrokerUser {
+            name: format!("mcp-test-{}-{tag}", std::process::id()),
+            password: format!("pw-{nanos:x}-never-shown"),
+        };
+        rabbitmqctl(&["add_user", &user.name, &user.password]);
+        let [configure, write, read] = permissions;
+        rabbitmqctl(&[
+            "set_permissions",
+            "-p",
+            "/",
+            &user.name,
+            configure,
+            write,
+            read,
+        ]);
+        user
+    }
+
+    /// The test broker's URL, with this user's credentials.
+    pub fn url(&self) -> String {
+        let url = broker_url();
+        let host = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+        let host = host.trim_start_matches("amqp://");
+        format!("amqp://{}:{}@{host}", self.name, self.password)
+    }
+}
+
+impl Drop for BrokerUser {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_user", &self.name])
+            .output();
+    }
+}
