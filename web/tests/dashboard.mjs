@@ -18,6 +18,17 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // The first write asks for the token; confirmations are accepted.
   const prompts = [];
+  // The page must live with the server's Content-Security-Policy: nothing inline, nothing
+  // from elsewhere. Chromium reports each violation on the console and as an event.
+  const violations = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  await page.exposeFunction("mcpViolation", (v) => violations.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.mcpViolation(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
   page.on("dialog", (d) => {
     if (d.type() === "prompt") prompts.push(d.message());
     return d.type() === "prompt" ? d.accept(token) : d.accept();
@@ -71,6 +82,7 @@ try {
   await page.waitForSelector("#submit-error:not([hidden])");
   const error = await page.textContent("#submit-error");
   await page.screenshot({ path: `${shots}/dashboard-bad-upload.png`, fullPage: true });
+  if (violations.length > 0) throw new Error(`the page broke its CSP: ${violations.join("; ")}`);
   console.log(JSON.stringify({ progress: [first, later], error, prompts }));
 } finally {
   await browser.close();

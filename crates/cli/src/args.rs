@@ -138,6 +138,21 @@ pub struct ServeArgs {
     /// Most outputs the model of a job submitted through the API may have.
     #[arg(long, default_value_t = 256)]
     pub max_outputs: usize,
+    /// A host name the API answers for, besides IP addresses and localhost (its name behind a
+    /// proxy or in DNS); repeat for several, `*` for any (which gives up the protection
+    /// against DNS rebinding).
+    #[arg(
+        long = "allowed-host",
+        env = "MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Most API requests handled at once (event streams apart); past it the API answers 503.
+    #[arg(long, default_value_t = mcp_server::DEFAULT_MAX_REQUESTS)]
+    pub max_requests: usize,
+    /// Most event streams (open dashboards) at once; past it the API answers 503.
+    #[arg(long, default_value_t = mcp_server::DEFAULT_MAX_STREAMS)]
+    pub max_streams: usize,
 }
 
 /// Arguments of `mcp validate`.

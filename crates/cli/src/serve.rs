@@ -10,7 +10,7 @@ use mcp_coordinator::{Book, ServeError, coordinate_reconnecting};
 use mcp_producer::{ProducerProgress, SubmissionLimits};
 use mcp_protocol::{JobAnnouncement, now_ms};
 use mcp_sandbox::Sandbox;
-use mcp_server::{Api, HttpServer, Submitted, Submitter};
+use mcp_server::{AllowedHosts, Api, HttpServer, Submitted, Submitter};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,7 +59,9 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api = Api::new(book.clone(), Some(Arc::new(submitter)))
         .with_controller(Arc::new(AmqpController::new(&url, &prefix)))
         .with_token(&token)
-        .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20));
+        .with_upload_limit(args.max_upload_mib.saturating_mul(1 << 20))
+        .with_allowed_hosts(AllowedHosts::new(&args.allowed_hosts))
+        .with_limits(args.max_requests, args.max_streams);
     let http = HttpServer::start(listener, api)?;
     println!(
         "mcp serve: dashboard on http://{}/ (API under /api/jobs), history in {}",

@@ -4,8 +4,10 @@
 //! snapshots, it never slows the job.
 
 use crate::Api;
+use crate::handlers::ApiError;
 use crate::views::{ConsumerView, JobBrief, JobView, QueueView};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use mcp_coordinator::{Book, Current, JobRecord, Live, LiveView, StoreResult};
 use serde::Serialize;
@@ -86,12 +88,23 @@ fn live_view(
     }
 }
 
-/// `GET /api/events`: the latest snapshot at once, then each new one.
+/// `GET /api/events`: the latest snapshot at once, then each new one; 503 when the server
+/// already keeps its most streams open.
 pub(crate) async fn events(
     State(api): State<Api>,
-) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError>
+{
+    let Ok(permit) = api.streams.clone().try_acquire_owned() else {
+        let message = format!(
+            "this server keeps {} event streams open already; close a dashboard or ask the \
+             operator to raise --max-streams",
+            api.max_streams
+        );
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message));
+    };
     let receiver = api.snapshots.subscribe();
-    let stream = futures_util::stream::unfold((receiver, true), |(mut rx, first)| async move {
+    let state = (receiver, true, permit);
+    let stream = futures_util::stream::unfold(state, |(mut rx, first, permit)| async move {
         if !first && rx.changed().await.is_err() {
             return None;
         }
@@ -104,7 +117,8 @@ pub(crate) async fn events(
             // A dropped stream is reopened by the browser after a second.
             event = event.retry(Duration::from_secs(1));
         }
-        Some((Ok(event), (rx, false)))
+        // The permit goes with the stream: it is given back when the browser goes.
+        Some((Ok(event), (rx, false, permit)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

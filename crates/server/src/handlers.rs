@@ -1,4 +1,4 @@
-//! The routes' handlers, the token check on writes, and the error answer.
+//! The routes' handlers and the error answer.
 
 use crate::views::{ConsumerView, JobView, QueueView};
 use crate::{Api, MAX_LIST, Submitted};
@@ -10,38 +10,6 @@ use axum::response::{IntoResponse, Response};
 use mcp_protocol::{ControlAction, ControlCommand, now_ms};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// Refuses writes without the token, before their body is read.
-pub(crate) async fn require_token(
-    State(api): State<Api>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    use axum::http::Method;
-    use subtle::ConstantTimeEq;
-    let Some(token) = &api.token else {
-        return next.run(request).await;
-    };
-    if matches!(*request.method(), Method::GET | Method::HEAD) {
-        return next.run(request).await;
-    }
-    let given = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-        return next.run(request).await;
-    }
-    let message = if given.is_empty() {
-        "this needs the server's token: send `Authorization: Bearer TOKEN` (the token is printed \
-         when the server starts, or set with --token / MCP_TOKEN)"
-    } else {
-        "wrong token: use the one the server printed when it started, or its --token / MCP_TOKEN"
-    };
-    ApiError::new(StatusCode::UNAUTHORIZED, message).into_response()
-}
 
 /// The body of `POST /api/control`.
 #[derive(Debug, Deserialize)]

@@ -27,10 +27,12 @@
 
 mod assets;
 mod events;
+mod guard;
 mod handlers;
 pub mod views;
 
 pub use events::{CurrentJob, SNAPSHOT_EVERY, Snapshot};
+pub use guard::{AllowedHosts, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_STREAMS};
 pub use views::{ConsumerView, JobBrief, JobView, QueueView};
 
 use axum::Router;
@@ -43,7 +45,7 @@ use mcp_protocol::now_ms;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 /// Largest upload `POST /api/jobs` takes by default, in bytes.
 pub const DEFAULT_UPLOAD_LIMIT: usize = 64 << 20;
@@ -87,6 +89,11 @@ pub struct Api {
     controller: Option<Arc<dyn ControlLink>>,
     upload_limit: usize,
     snapshots: Arc<watch::Sender<Latest>>,
+    allowed_hosts: AllowedHosts,
+    max_requests: usize,
+    requests: Arc<Semaphore>,
+    max_streams: usize,
+    streams: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Api {
@@ -110,7 +117,29 @@ impl Api {
             controller: None,
             upload_limit: DEFAULT_UPLOAD_LIMIT,
             snapshots: Arc::new(watch::channel((0, Arc::from("null"))).0),
+            allowed_hosts: AllowedHosts::default(),
+            max_requests: DEFAULT_MAX_REQUESTS,
+            requests: Arc::new(Semaphore::new(DEFAULT_MAX_REQUESTS)),
+            max_streams: DEFAULT_MAX_STREAMS,
+            streams: Arc::new(Semaphore::new(DEFAULT_MAX_STREAMS)),
         }
+    }
+
+    /// Answers requests addressed to these host names too, besides IP addresses and
+    /// `localhost` (see [`AllowedHosts`]).
+    pub fn with_allowed_hosts(mut self, hosts: AllowedHosts) -> Api {
+        self.allowed_hosts = hosts;
+        self
+    }
+
+    /// Handles at most `requests` requests and keeps at most `streams` event streams open at
+    /// once; past either, it answers 503.
+    pub fn with_limits(mut self, requests: usize, streams: usize) -> Api {
+        self.max_requests = requests.max(1);
+        self.requests = Arc::new(Semaphore::new(self.max_requests));
+        self.max_streams = streams.max(1);
+        self.streams = Arc::new(Semaphore::new(self.max_streams));
+        self
     }
 
     /// Sets what pause/resume/drain and cancel go through (without one they answer 503).
@@ -154,6 +183,7 @@ impl Api {
 
 /// The routes, ready to serve.
 pub fn router(api: Api) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
     use handlers::*;
     let limit = api.upload_limit;
     Router::new()
@@ -171,10 +201,10 @@ pub fn router(api: Api) -> Router {
         .route("/api/queues", get(queues))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route; see /api/jobs") })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            api.clone(),
-            require_token,
-        ))
+        .layer(from_fn_with_state(api.clone(), guard::require_token))
+        .layer(from_fn_with_state(api.clone(), guard::bounded))
+        .layer(from_fn_with_state(api.clone(), guard::addressed_to_us))
+        .layer(from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(api)
 }

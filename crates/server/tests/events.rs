@@ -76,7 +76,7 @@ async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect()
         let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
         socket
             .write_all(
-                b"GET /api/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n",
+                b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
             )
             .await
             .unwrap();
@@ -153,7 +153,7 @@ async fn a_browser_that_stops_reading_slows_nothing() {
     let open = || async {
         let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
         socket
-            .write_all(b"GET /api/events HTTP/1.1\r\nHost: test\r\n\r\n")
+            .write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             .await
             .unwrap();
         socket

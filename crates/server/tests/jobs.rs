@@ -135,7 +135,7 @@ impl Submitter for FakeSubmitter {
     }
 }
 
-fn multipart(parts: &[(&str, &str, &[u8])]) -> Request<Body> {
+pub(crate) fn multipart(parts: &[(&str, &str, &[u8])]) -> Request<Body> {
     let mut body = Vec::new();
     for (name, file, bytes) in parts {
         body.extend_from_slice(

@@ -2,6 +2,7 @@
 //! stream on a real socket.
 
 mod events;
+mod guard;
 mod jobs;
 
 use axum::body::Body;

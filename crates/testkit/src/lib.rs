@@ -24,6 +24,24 @@ pub fn eventually<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
     }
 }
 
+/// [`eventually`] inside a tokio runtime: awaits `check` until it returns `Some`, at most for
+/// a minute, sleeping without blocking the runtime between tries.
+#[cfg(feature = "async")]
+pub async fn eventually_async<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < until, "gave up after a minute waiting");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Calls `check` until it returns `Some`, at most until `deadline` has passed; `None` when
 /// the deadline passed first (for callers that report the failure themselves).
 pub fn within<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
