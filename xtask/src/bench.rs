@@ -18,8 +18,15 @@ pub(crate) fn bench(which: Option<&str>) -> Result<()> {
         }
         Some("embedded") => bench_embedded(),
         Some("distributed") => bench_distributed(),
-        Some(other) => bail!("unknown benchmark `{other}`: say embedded or distributed"),
+        Some("api") => bench_api(),
+        Some(other) => bail!("unknown benchmark `{other}`: say embedded, distributed or api"),
     }
+}
+
+/// How long recording a result batch takes while the API is busy (50 dashboards and a 1,000-job
+/// listing in a loop) against an idle API.
+fn bench_api() -> Result<()> {
+    run(cargo().args(["bench", "--package", "mcp-server", "--bench", "recording"]))
 }
 
 fn bench_embedded() -> Result<()> {
