@@ -5,11 +5,12 @@
 use crate::aggregator::Added;
 use crate::consumers::{Roster, SeenConsumer};
 use crate::job::{EndCause, Ended, Job, JobState};
-use crate::store::{JobRecord, Store, StoreResult};
+use crate::store::{HistoryReader, JobRecord, Store, StoreResult};
 use mcp_broker::QueueDepth;
 use mcp_protocol::{ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Jobs that ended in this process whose outcome stays at hand (the newest is the live view's).
@@ -28,6 +29,8 @@ pub struct Book {
     recent: VecDeque<Ended>,
     roster: Roster,
     queues: Vec<QueueDepth>,
+    /// The history on a connection of its own, for readers that must not hold the book.
+    reader: Option<Arc<HistoryReader>>,
 }
 
 /// A job as the books know it.
@@ -78,7 +81,10 @@ impl Book {
     /// Opens the history at `path` and picks up every job that was running, from its
     /// recorded batches. Running jobs keep live statistics.
     pub fn open(path: &Path, now_ms: u64) -> StoreResult<Book> {
-        let mut book = Book::with_store(Store::open(path)?, true);
+        let store = Store::open(path)?;
+        let reader = store.reader()?.map(Arc::new);
+        let mut book = Book::with_store(store, true);
+        book.reader = reader;
         for record in book.store.running()? {
             // Recorded by an mcp that did not check announcements: refused now, not at every
             // restart.
@@ -106,7 +112,20 @@ impl Book {
             recent: VecDeque::new(),
             roster: Roster::default(),
             queues: Vec::new(),
+            reader: None,
         }
+    }
+
+    /// A reader of the history that works without this book's lock (see
+    /// [`Store::reader`]); `None` for a history in memory, which only the book reads.
+    pub fn reader(&self) -> Option<Arc<HistoryReader>> {
+        self.reader.clone()
+    }
+
+    /// The `limit` most recently submitted jobs as the history records them (a running job's
+    /// record says only that it runs; [`Book::running`] has its aggregate).
+    pub fn history(&self, limit: usize) -> StoreResult<Vec<JobRecord>> {
+        self.store.jobs(limit)
     }
 
     /// Starts following a job, counting the batches already recorded for it.

@@ -25,4 +25,4 @@ pub use consumers::{LOST_AFTER, Roster, SeenConsumer, SeenState};
 pub use job::{EndCause, Ended, Job, JobState};
 pub use live::{Live, LiveOutputView, LiveView, TimeHistogram};
 pub use serve::{RECORD_AT_MOST, ServeError, coordinate, coordinate_reconnecting, follow};
-pub use store::{JobRecord, Store, StoreError, StoreResult};
+pub use store::{HistoryReader, JobRecord, Store, StoreError, StoreResult};

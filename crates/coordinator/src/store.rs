@@ -9,7 +9,7 @@
 
 use crate::job::JobState;
 use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch, decode, encode};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::path::Path;
 
 /// Version of the schema below; a database of another version is refused with the fix.
@@ -302,61 +302,117 @@ impl Store {
         self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
-    fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
-        let announcement: Vec<u8> = row.get(0)?;
-        let announcement = decode::<JobAnnouncement>(&announcement).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
-        })?;
-        let state = parse_state(&row.get::<_, String>(1)?)?;
-        let json = |i: usize| -> rusqlite::Result<Option<String>> { row.get(i) };
-        Ok(JobRecord {
-            announcement,
-            state,
-            ended_at_ms: row.get::<_, Option<i64>>(2)?.map(|v| v as u64),
-            message: row.get(3)?,
-            summary: json(4)?.and_then(|s| serde_json::from_str(&s).ok()),
-            failures: json(5)?.and_then(|s| serde_json::from_str(&s).ok()),
-        })
-    }
-
-    const COLUMNS: &'static str =
-        "SELECT announcement, state, ended_at_ms, message, summary, failures FROM jobs";
-
     /// One job.
     pub fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
-        self.db
-            .query_row(
-                &format!("{} WHERE id = ?1", Self::COLUMNS),
-                [id],
-                Self::record,
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
+        read_job(&self.db, &self.path, id)
     }
 
     /// The `limit` most recently submitted jobs, newest first.
     pub fn jobs(&self, limit: usize) -> StoreResult<Vec<JobRecord>> {
-        self.query(&format!(
-            "{} ORDER BY submitted_at_ms DESC, id DESC LIMIT {limit}",
-            Self::COLUMNS
-        ))
+        read_jobs(&self.db, &self.path, limit)
     }
 
     /// The jobs still running (after a restart: those to pick up again).
     pub fn running(&self) -> StoreResult<Vec<JobRecord>> {
-        self.query(&format!(
-            "{} WHERE state = 'running' ORDER BY submitted_at_ms",
-            Self::COLUMNS
-        ))
+        let sql = format!("{COLUMNS} WHERE state = 'running' ORDER BY submitted_at_ms");
+        query(&self.db, &self.path, &sql, [])
     }
 
-    fn query(&self, sql: &str) -> StoreResult<Vec<JobRecord>> {
-        let mut query = self.db.prepare(sql).map_err(|e| self.fail(e))?;
-        let rows = query
-            .query_map([], Self::record)
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    /// A reader of the history on a connection of its own, which reads while this store
+    /// writes (the database is in WAL mode): what the API lists jobs with, so that its reads
+    /// never hold up the recording of results. `None` for a history in memory.
+    pub fn reader(&self) -> StoreResult<Option<HistoryReader>> {
+        if !self.keep_results {
+            return Ok(None);
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let db = Connection::open_with_flags(&self.path, flags).map_err(|e| self.fail(e))?;
+        Ok(Some(HistoryReader {
+            db: std::sync::Mutex::new(db),
+            path: self.path.clone(),
+        }))
     }
+}
+
+/// Reads the history on a connection of its own (see [`Store::reader`]).
+#[derive(Debug)]
+pub struct HistoryReader {
+    db: std::sync::Mutex<Connection>,
+    path: String,
+}
+
+impl HistoryReader {
+    /// One job, as the history records it.
+    pub fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
+        read_job(&self.db.lock().expect("reader lock"), &self.path, id)
+    }
+
+    /// The `limit` most recently submitted jobs, newest first.
+    pub fn jobs(&self, limit: usize) -> StoreResult<Vec<JobRecord>> {
+        read_jobs(&self.db.lock().expect("reader lock"), &self.path, limit)
+    }
+}
+
+const COLUMNS: &str =
+    "SELECT id, announcement, state, ended_at_ms, message, summary, failures FROM jobs";
+
+fn read_job(db: &Connection, path: &str, id: &str) -> StoreResult<Option<JobRecord>> {
+    let sql = format!("{COLUMNS} WHERE id = ?1");
+    Ok(query(db, path, &sql, [id])?.pop())
+}
+
+fn read_jobs(db: &Connection, path: &str, limit: usize) -> StoreResult<Vec<JobRecord>> {
+    let sql = format!("{COLUMNS} ORDER BY submitted_at_ms DESC, id DESC LIMIT {limit}");
+    query(db, path, &sql, [])
+}
+
+/// The job records `sql` selects. A row that cannot be read (written by another program, or
+/// damaged) is reported and skipped: it does not hide the rest of the history.
+fn query<P: rusqlite::Params>(
+    db: &Connection,
+    path: &str,
+    sql: &str,
+    params: P,
+) -> StoreResult<Vec<JobRecord>> {
+    let fail = on(path);
+    let mut statement = db.prepare_cached(sql).map_err(&fail)?;
+    let rows = statement.query_map(params, |row| {
+        let id: String = row.get(0).unwrap_or_else(|_| "?".to_string());
+        Ok((id, record(row)))
+    });
+    let mut out = Vec::new();
+    for row in rows.map_err(&fail)? {
+        match row.map_err(&fail)? {
+            (_, Ok(record)) => out.push(record),
+            (id, Err(e)) => {
+                tracing::warn!(job = %id, "{path}: skipped a job the history cannot read: {e}")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one row of `COLUMNS`.
+fn record(row: &rusqlite::Row<'_>) -> Result<JobRecord, String> {
+    let announcement: Vec<u8> = row.get(1).map_err(|e| e.to_string())?;
+    let announcement =
+        decode::<JobAnnouncement>(&announcement).map_err(|e| format!("its announcement: {e}"))?;
+    let state = parse_state(&row.get::<_, String>(2).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let text =
+        |i: usize| -> Result<Option<String>, String> { row.get(i).map_err(|e| e.to_string()) };
+    Ok(JobRecord {
+        announcement,
+        state,
+        ended_at_ms: row
+            .get::<_, Option<i64>>(3)
+            .map_err(|e| e.to_string())?
+            .map(|v| v as u64),
+        message: text(4)?,
+        summary: text(5)?.and_then(|s| serde_json::from_str(&s).ok()),
+        failures: text(6)?.and_then(|s| serde_json::from_str(&s).ok()),
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// Jobs a snapshot lists.
-const SNAPSHOT_JOBS: usize = 20;
+pub(crate) const SNAPSHOT_JOBS: usize = 20;
 
 /// The job a live view follows, with its live statistics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,8 +45,24 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// What a live view shows now; adds a point to the current job's convergence series.
+    /// What a live view shows now, reading the job list through the book; adds a point to the
+    /// current job's convergence series.
     pub fn of(book: &mut Book, now: Instant, now_ms: u64) -> StoreResult<Snapshot> {
+        let jobs = book
+            .jobs(SNAPSHOT_JOBS)?
+            .into_iter()
+            .map(|entry| JobBrief::from(&JobView::of(entry, now_ms)))
+            .collect();
+        Snapshot::with_jobs(book, jobs, now, now_ms)
+    }
+
+    /// What a live view shows now, with the job list read elsewhere.
+    pub fn with_jobs(
+        book: &mut Book,
+        jobs: Vec<JobBrief>,
+        now: Instant,
+        now_ms: u64,
+    ) -> StoreResult<Snapshot> {
         let job = book.current().map(|current| match current {
             Current::Running(job) => CurrentJob {
                 job: JobView::running(job, now_ms),
@@ -61,11 +77,6 @@ impl Snapshot {
                 ),
             },
         });
-        let jobs = book
-            .jobs(SNAPSHOT_JOBS)?
-            .into_iter()
-            .map(|entry| JobBrief::from(&JobView::of(entry, now_ms)))
-            .collect();
         Ok(Snapshot {
             at_ms: now_ms,
             job,

@@ -1,6 +1,6 @@
 //! The routes' handlers and the error answer.
 
-use crate::views::{ConsumerView, JobView, QueueView};
+use crate::views::{ConsumerView, JobView, QueueView, latest_jobs, one_job};
 use crate::{Api, MAX_LIST, Submitted};
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -150,23 +150,23 @@ pub(crate) async fn list_jobs(
         )
     })?;
     let limit = query.limit.unwrap_or(100).min(MAX_LIST);
-    let now_ms = now_ms();
-    let book = api.book();
-    let jobs = book.jobs(limit).map_err(ApiError::internal)?;
-    Ok(Json(
-        jobs.into_iter()
-            .map(|entry| JobView::of(entry, now_ms))
-            .collect(),
-    ))
+    // Reading and decoding a long history is blocking work: off the reactor's threads.
+    let jobs = tokio::task::spawn_blocking(move || latest_jobs(&api, limit, now_ms()))
+        .await
+        .map_err(ApiError::internal)?;
+    jobs.map(Json).map_err(ApiError::internal)
 }
 
 pub(crate) async fn job(
     State(api): State<Api>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let now_ms = now_ms();
-    match api.book().job(&id) {
-        Ok(Some(entry)) => Ok(Json(JobView::of(entry, now_ms))),
+    let lookup = id.clone();
+    let job = tokio::task::spawn_blocking(move || one_job(&api, &lookup, now_ms()))
+        .await
+        .map_err(ApiError::internal)?;
+    match job {
+        Ok(Some(view)) => Ok(Json(view)),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no job `{id}`; GET /api/jobs lists the known jobs"),

@@ -40,7 +40,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use mcp_broker::ControlLink;
-use mcp_coordinator::Book;
+use mcp_coordinator::{Book, HistoryReader};
 use mcp_protocol::now_ms;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -89,6 +89,8 @@ pub struct Api {
     controller: Option<Arc<dyn ControlLink>>,
     upload_limit: usize,
     snapshots: Arc<watch::Sender<Latest>>,
+    /// The history on its own connection (for a history on disk), read without the book.
+    history: Option<Arc<HistoryReader>>,
     allowed_hosts: AllowedHosts,
     max_requests: usize,
     requests: Arc<Semaphore>,
@@ -110,8 +112,10 @@ impl Api {
     /// An API over `book`; `submitter` takes uploads (without one, `POST /api/jobs` answers
     /// 503).
     pub fn new(book: Arc<Mutex<Book>>, submitter: Option<Arc<dyn Submitter>>) -> Api {
+        let history = book.lock().expect("book lock").reader();
         Api {
             token: None,
+            history,
             book,
             submitter,
             controller: None,
@@ -148,9 +152,15 @@ impl Api {
         self
     }
 
-    /// Builds a snapshot of the book now and hands it to every event stream.
+    /// Builds a snapshot of the book now and hands it to every event stream. The history is
+    /// read first, without the book's lock; the book is held only to take the live figures,
+    /// and the snapshot is serialized after it is released.
     pub fn refresh(&self) {
-        let snapshot = Snapshot::of(&mut self.book(), Instant::now(), now_ms());
+        let now_ms = now_ms();
+        let snapshot = views::latest_jobs(self, events::SNAPSHOT_JOBS, now_ms).and_then(|jobs| {
+            let jobs = jobs.iter().map(JobBrief::from).collect();
+            Snapshot::with_jobs(&mut self.book(), jobs, Instant::now(), now_ms)
+        });
         match snapshot {
             Ok(snapshot) => {
                 let json = serde_json::to_string(&snapshot).expect("snapshots serialise");

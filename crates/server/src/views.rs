@@ -1,8 +1,9 @@
 //! What the API answers about jobs, consumers and queues: `GET /api/jobs`, `/api/jobs/{id}`,
 //! `/api/consumers`, `/api/queues`, and the parts of the live snapshot (see `events.rs`).
 
+use crate::Api;
 use mcp_broker::QueueDepth;
-use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState};
+use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState, StoreResult};
 use mcp_protocol::{
     ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
     ProducerStatus,
@@ -107,6 +108,37 @@ impl JobView {
             spec: a.spec,
         }
     }
+}
+
+/// The `limit` latest jobs, newest first: the history is read on its own connection, without
+/// the book's lock (which the result path needs), and only the running jobs' figures are taken
+/// from the book, briefly. A history in memory is read through the book.
+pub(crate) fn latest_jobs(api: &Api, limit: usize, now_ms: u64) -> StoreResult<Vec<JobView>> {
+    let records = match &api.history {
+        Some(history) => history.jobs(limit)?,
+        None => api.book().history(limit)?,
+    };
+    let book = api.book();
+    Ok(records
+        .into_iter()
+        .map(|record| match book.running(&record.announcement.job) {
+            Some(job) => JobView::running(job, now_ms),
+            None => JobView::recorded(record),
+        })
+        .collect())
+}
+
+/// One job, running (from the book) or as the history records it (read as
+/// [`latest_jobs`] reads).
+pub(crate) fn one_job(api: &Api, id: &str, now_ms: u64) -> StoreResult<Option<JobView>> {
+    let Some(history) = &api.history else {
+        let book = api.book();
+        return Ok(book.job(id)?.map(|entry| JobView::of(entry, now_ms)));
+    };
+    if let Some(job) = api.book().running(id) {
+        return Ok(Some(JobView::running(job, now_ms)));
+    }
+    Ok(history.job(id)?.map(JobView::recorded))
 }
 
 fn model_ref(a: &JobAnnouncement) -> ModelRef {
