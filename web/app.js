@@ -113,6 +113,11 @@ function render(s) {
   latest = s;
   window.mcpRenders = (window.mcpRenders || 0) + 1; // lets tests wait for the next snapshot
   recordSeries(s);
+  const failure = $("#history-failure");
+  failure.hidden = !s.history_failure;
+  failure.textContent = s.history_failure
+    ? `The job history cannot be written (${s.history_failure}); results wait, unacknowledged, until it can.`
+    : "";
   renderJob(s.job);
   renderConsumers(s.consumers);
   $("#queues tbody").innerHTML = s.queues

@@ -88,6 +88,11 @@ impl InMemoryBroker {
         self.shared.incoming.1.is_empty()
     }
 
+    /// How many messages wait for the coordinator.
+    pub fn waiting(&self) -> usize {
+        self.shared.incoming.1.len()
+    }
+
     fn batches(&self) -> std::sync::MutexGuard<'_, BatchQueue> {
         self.shared.batches.lock().expect("batch lock")
     }

@@ -8,13 +8,17 @@ use crate::job::{EndCause, Ended, Job, JobState};
 use crate::store::{HistoryReader, JobRecord, Store, StoreResult};
 use mcp_broker::QueueDepth;
 use mcp_protocol::{ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// Jobs that ended in this process whose outcome stays at hand (the newest is the live view's).
 const RECENT: usize = 8;
+/// How long results of a job nobody announced are kept, waiting for its announcement.
+pub const UNANNOUNCED_KEPT_MS: u64 = 3600 * 1000;
+/// Most jobs whose results wait for an announcement; results of more are dropped at once.
+const MAX_UNANNOUNCED: usize = 1000;
 
 /// The coordinator's state.
 #[derive(Debug)]
@@ -31,6 +35,23 @@ pub struct Book {
     queues: Vec<QueueDepth>,
     /// The history on a connection of its own, for readers that must not hold the book.
     reader: Option<Arc<HistoryReader>>,
+    /// Jobs whose results arrived before any announcement, and when the first did.
+    unannounced: HashMap<JobId, u64>,
+    /// Jobs that ended while the history could not be written (a full disk): their end is
+    /// written at the next tick that can.
+    unwritten_ends: Vec<Ended>,
+    /// Why the history could not be written the last time it was tried, until it can again.
+    write_failure: Option<String>,
+}
+
+/// Result batches the history could not record (they were neither recorded nor counted), and
+/// why: the caller holds them, unacknowledged, and offers them again.
+#[derive(Debug)]
+pub struct Unrecorded {
+    /// Why.
+    pub error: crate::StoreError,
+    /// The batches, as they were given.
+    pub results: Vec<(JobId, ResultBatch)>,
 }
 
 /// A job as the books know it.
@@ -85,6 +106,7 @@ impl Book {
         let reader = store.reader()?.map(Arc::new);
         let mut book = Book::with_store(store, true);
         book.reader = reader;
+        book.unannounced = book.store.unannounced()?.into_iter().collect();
         for record in book.store.running()? {
             // Recorded by an mcp that did not check announcements: refused now, not at every
             // restart.
@@ -113,7 +135,22 @@ impl Book {
             roster: Roster::default(),
             queues: Vec::new(),
             reader: None,
+            unannounced: HashMap::new(),
+            unwritten_ends: Vec::new(),
+            write_failure: None,
         }
+    }
+
+    /// Why the history could not be written the last time results were recorded, while it
+    /// still cannot (a full disk, say): results wait unacknowledged meanwhile.
+    pub fn write_failure(&self) -> Option<&str> {
+        self.write_failure.as_deref()
+    }
+
+    /// The history itself (tests fill its disk).
+    #[cfg(test)]
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
     }
 
     /// A reader of the history that works without this book's lock (see
@@ -159,6 +196,7 @@ impl Book {
         {
             return Ok(());
         }
+        self.unannounced.remove(&id);
         if let Err(reason) = announcement.check() {
             self.store.insert_job(&announcement, JobState::Running)?;
             return self.refuse(announcement, &reason, now_ms);
@@ -191,7 +229,25 @@ impl Book {
     /// Records result batches (one transaction), then counts them. Batches of jobs that ended
     /// are dropped; batches of jobs not announced yet are kept for when they are (on a history
     /// on disk; one in memory keeps no batches).
-    pub fn record(&mut self, results: Vec<(JobId, ResultBatch)>, now_ms: u64) -> StoreResult<()> {
+    pub fn record(
+        &mut self,
+        results: Vec<(JobId, ResultBatch)>,
+        now_ms: u64,
+    ) -> Result<(), Unrecorded> {
+        // What the history must be asked first, before anything is taken from `results`, so
+        // that a failure hands them all back.
+        let mut recorded_before = HashSet::new();
+        for (job, _) in &results {
+            if !self.running.contains_key(job) && !self.ended.contains(job) {
+                match self.store.job(job) {
+                    Ok(Some(_)) => {
+                        recorded_before.insert(job.clone());
+                    }
+                    Ok(None) => {}
+                    Err(error) => return Err(Unrecorded { error, results }),
+                }
+            }
+        }
         let mut keep = Vec::with_capacity(results.len());
         for (job, result) in results {
             if let Some(Err(why)) = self.running.get(&job).map(|j| j.check(&result)) {
@@ -201,16 +257,34 @@ impl Book {
             }
             if self.running.contains_key(&job) {
                 keep.push((job, result));
-            } else if !self.ended.contains(&job) {
-                if self.store.job(&job)?.is_some() {
-                    self.ended.insert(job);
-                } else {
-                    keep.push((job, result));
-                }
+            } else if self.ended.contains(&job) {
+                // A late result of a job that ended: dropped.
+                continue;
+            } else if recorded_before.contains(&job) {
+                self.ended.insert(job);
+            } else if self.unannounced.contains_key(&job)
+                || self.unannounced.len() < MAX_UNANNOUNCED
+            {
+                self.unannounced.entry(job.clone()).or_insert(now_ms);
+                keep.push((job, result));
+            } else {
+                tracing::warn!(
+                    job,
+                    "dropped a result of a job nobody announced: too many such jobs wait"
+                );
             }
         }
-        self.store
-            .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)))?;
+        if let Err(error) = self
+            .store
+            .insert_results(keep.iter().map(|(job, r)| (job.as_str(), r)), now_ms)
+        {
+            self.write_failure = Some(error.to_string());
+            return Err(Unrecorded {
+                error,
+                results: keep,
+            });
+        }
+        self.write_failure = None;
         for (job, result) in keep {
             let Some(running) = self.running.get_mut(&job) else {
                 continue;
@@ -219,7 +293,11 @@ impl Book {
                 tracing::warn!(job, "ignored a result batch: {why}");
             }
         }
-        self.settle(now_ms)
+        // The batches are recorded and counted: what follows must not hand them back.
+        if let Err(e) = self.settle(now_ms) {
+            tracing::error!("{e}");
+        }
+        Ok(())
     }
 
     /// Ends the jobs that ended by themselves: every batch counted, or their time-out passed.
@@ -254,24 +332,35 @@ impl Book {
         self.record_end(Ended::refused(announcement, reason, now_ms))
     }
 
-    /// Records how a job ended, and keeps it at hand.
+    /// Records how a job ended, and keeps it at hand. When the history cannot be written for
+    /// a while (a full disk), the end is kept and written at a later tick: the job has ended
+    /// all the same.
     fn record_end(&mut self, ended: Ended) -> StoreResult<()> {
         let job = ended.announcement.job.clone();
-        let job = job.as_str();
-        let now_ms = ended.ended_at_ms;
+        tracing::info!(job, state = ?ended.state, scenarios = ended.summary.scenarios, "job ended");
+        self.ended.insert(job.clone());
+        self.recent.push_front(ended.clone());
+        self.recent.truncate(RECENT);
+        match self.write_end(&ended) {
+            Ok(()) => Ok(()),
+            Err(e) if e.transient => {
+                tracing::warn!(job, "the job's end is not written yet: {e}");
+                self.unwritten_ends.push(ended);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_end(&mut self, ended: &Ended) -> StoreResult<()> {
         self.store.end_job(
-            job,
+            &ended.announcement.job,
             ended.state,
-            now_ms,
+            ended.ended_at_ms,
             ended.message.as_deref(),
             &ended.summary,
             &ended.failures,
-        )?;
-        tracing::info!(job, state = ?ended.state, scenarios = ended.summary.scenarios, "job ended");
-        self.ended.insert(job.to_string());
-        self.recent.push_front(ended);
-        self.recent.truncate(RECENT);
-        Ok(())
+        )
     }
 
     /// Cancels a running job: it ends now, its summary covering the batches counted so far.
@@ -287,7 +376,29 @@ impl Book {
     /// Once a second: ends the running jobs whose time-out has passed, forgets consumers
     /// silent for an hour.
     pub fn tick(&mut self, now_ms: u64) -> StoreResult<()> {
+        for ended in std::mem::take(&mut self.unwritten_ends) {
+            if let Err(e) = self.write_end(&ended) {
+                self.unwritten_ends.push(ended);
+                if !e.transient {
+                    return Err(e);
+                }
+            }
+        }
         self.settle(now_ms)?;
+        let expired: Vec<JobId> = self
+            .unannounced
+            .iter()
+            .filter(|(_, first)| now_ms.saturating_sub(**first) > UNANNOUNCED_KEPT_MS)
+            .map(|(job, _)| job.clone())
+            .collect();
+        for job in expired {
+            let n = self.store.delete_results(&job)?;
+            self.unannounced.remove(&job);
+            tracing::warn!(
+                job,
+                "dropped {n} results of a job nobody announced within an hour"
+            );
+        }
         self.roster.forget_silent(Instant::now());
         Ok(())
     }
@@ -534,6 +645,86 @@ mod tests {
             ended < empty + 200_000,
             "{empty} -> {running} -> {ended} bytes"
         );
+    }
+
+    #[test]
+    fn a_history_of_schema_1_made_by_the_previous_release_is_migrated_and_read() {
+        // Made by mcp 8b68342 (schema 1): a completed pricing job of 20,480 scenarios, and one
+        // of 2,000,000 left running, its coordinator killed with 5 batches recorded.
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/history-v1.sqlite3");
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        std::fs::copy(fixture, &db).unwrap();
+        let (done, running) = (
+            "1796150142249-15857-89c511db",
+            "1796150142463-15875-89c511db",
+        );
+        for round in 0..2 {
+            let book = Book::open(&db, 1_796_150_200_000).unwrap();
+            let completed = recorded(&book, done);
+            assert_eq!(completed.state, JobState::Completed, "round {round}");
+            let summary = completed.summary.unwrap();
+            assert_eq!(summary.scenarios, 20_480);
+            assert_eq!(summary.outputs.0[0].0, "price");
+            assert_eq!(summary.outputs.0[0].1.count, 20_480);
+            assert_eq!(state(&book, running), (JobState::Running, 5 * 1024));
+            assert_eq!(book.jobs(10).unwrap().len(), 2);
+            let version: i64 = book
+                .store
+                .db
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, crate::store::SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
+    fn a_row_the_history_cannot_read_is_skipped_and_the_rest_is_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let mut book = Book::open(&db, 0).unwrap();
+        book.announce(announcement("good", 1), 1).unwrap();
+        book.announce(announcement("broken", 2), 2).unwrap();
+        book.store
+            .db
+            .execute(
+                "UPDATE jobs SET announcement = x'c1c1' WHERE id = 'broken'",
+                [],
+            )
+            .unwrap();
+        drop(book);
+        // A restart does not stumble on it; the history shows the rest.
+        let book = Book::open(&db, 3).unwrap();
+        let ids: Vec<String> = book
+            .jobs(10)
+            .unwrap()
+            .iter()
+            .map(|j| j.id().to_string())
+            .collect();
+        assert_eq!(ids, ["good"]);
+        let reader = book.reader().unwrap();
+        assert_eq!(reader.jobs(10).unwrap().len(), 1);
+        assert!(reader.job("broken").unwrap().is_none());
+    }
+
+    #[test]
+    fn results_nobody_announces_are_dropped_after_an_hour_also_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let mut book = Book::open(&db, 0).unwrap();
+        book.record(batches("orphan", &[0, 1]), 1_000).unwrap();
+        assert_eq!(book.store.results("orphan").unwrap().len(), 2);
+        drop(book);
+        let mut book = Book::open(&db, 2_000).unwrap();
+        book.tick(1_000 + UNANNOUNCED_KEPT_MS).unwrap();
+        assert_eq!(
+            book.store.results("orphan").unwrap().len(),
+            2,
+            "an hour is not up"
+        );
+        book.tick(1_001 + UNANNOUNCED_KEPT_MS).unwrap();
+        assert!(book.store.results("orphan").unwrap().is_empty());
     }
 
     #[test]

@@ -1,19 +1,28 @@
-//! The job history on disk: an embedded SQLite database.
+//! The job history on disk: an embedded SQLite database with a schema of its own.
 //!
 //! Tables: `jobs` (one row per job: its announcement, state, times and, once it ended, its
 //! summary) and `results` (the result batches of running jobs, keyed by job and batch index, so
-//! a batch delivered twice is stored once). A running job's batches are deleted when it ends:
+//! a batch delivered twice is stored once, with when it arrived). The history's format is its
+//! own, versioned by `user_version` ([`SCHEMA_VERSION`]) and independent of the wire protocol's
+//! version: announcements and result batches are stored as plain MessagePack of their fields,
+//! summaries and failures as JSON. A history of an earlier schema is migrated when opened (see
+//! `migrate`), in one transaction. A running job's batches are deleted when it ends:
 //! the summary keeps what they said, and incremental auto-vacuum gives their pages back to the
 //! file system. The database runs in WAL mode with `synchronous = FULL`, so a committed batch
 //! survives a crash of the process and of the machine.
 
 use crate::job::JobState;
-use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch, decode, encode};
+use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch};
 use rusqlite::{Connection, params};
 use std::path::Path;
 
-/// Version of the schema below; a database of another version is refused with the fix.
-const SCHEMA_VERSION: i64 = 1;
+/// Version of the schema below. Older versions are migrated when opened; a newer one (from a
+/// newer mcp) is refused with the fix.
+///
+/// 1. The first: announcements and result batches in the wire protocol's versioned envelope.
+/// 2. Announcements and result batches in the history's own encoding (plain MessagePack);
+///    `results.received_at_ms`, so that results of a job nobody announced can expire.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -31,6 +40,7 @@ CREATE TABLE IF NOT EXISTS results (
     job TEXT NOT NULL,
     batch INTEGER NOT NULL,
     body BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job, batch)
 ) WITHOUT ROWID;
 ";
@@ -86,7 +96,7 @@ pub struct JobRecord {
 /// The SQLite job history.
 #[derive(Debug)]
 pub struct Store {
-    db: Connection,
+    pub(crate) db: Connection,
     path: String,
     /// Whether running jobs' result batches are stored, to be counted again after a restart.
     keep_results: bool,
@@ -96,8 +106,25 @@ pub struct Store {
 fn on(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError {
         path: path.to_string(),
+        transient: is_transient(&e),
         message: e.to_string(),
     }
+}
+
+/// Whether SQLite failed for a reason that passes: a full disk, an I/O error, a lock held by
+/// another process. Anything else (a damaged file, a schema of another mcp) does not.
+fn is_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::OutOfMemory
+        )
+    )
 }
 
 /// A failure of the job history, with the database's path.
@@ -111,6 +138,8 @@ pub struct StoreError {
     pub path: String,
     /// What went wrong.
     pub message: String,
+    /// Whether it may pass (a full disk, say), so that writing again later can succeed.
+    pub transient: bool,
 }
 
 /// `PRAGMA auto_vacuum` value of incremental mode.
@@ -122,6 +151,7 @@ impl Store {
         let err = |message: String| StoreError {
             path: path.display().to_string(),
             message,
+            transient: false,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -148,6 +178,7 @@ impl Store {
         let err = |e: rusqlite::Error| StoreError {
             path: ":memory:".to_string(),
             message: e.to_string(),
+            transient: false,
         };
         let store = Store {
             db: Connection::open_in_memory().map_err(err)?,
@@ -166,10 +197,10 @@ impl Store {
         let version: i64 = self
             .db
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version != 0 && version != SCHEMA_VERSION {
+        if version > SCHEMA_VERSION {
             return Err(rusqlite::Error::InvalidParameterName(format!(
-                "the database has schema version {version}, this mcp uses version \
-                 {SCHEMA_VERSION}; give --db a new file"
+                "the database has schema version {version}, made by a newer mcp than this one \
+                 (version {SCHEMA_VERSION}); run that mcp, or give --db a new file"
             )));
         }
         if self.auto_vacuum()? != AUTO_VACUUM_INCREMENTAL {
@@ -179,6 +210,9 @@ impl Store {
         }
         self.db.pragma_update(None, "journal_mode", "WAL")?;
         self.db.pragma_update(None, "synchronous", "FULL")?;
+        if version == 1 {
+            migrate_from_1(&self.db, &self.path)?;
+        }
         self.db.execute_batch(SCHEMA)?;
         self.db
             .pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -188,6 +222,19 @@ impl Store {
     fn auto_vacuum(&self) -> rusqlite::Result<i64> {
         self.db
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+    }
+
+    /// Lets the database grow by at most `pages` more pages, as a disk with that much room
+    /// would (`None`: no cap): how the tests make the disk fill up and free again.
+    pub fn set_room(&mut self, pages: Option<u64>) -> StoreResult<()> {
+        let now: i64 = self
+            .db
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .map_err(|e| self.fail(e))?;
+        let most = pages.map_or(4_294_967_294, |p| now + p as i64);
+        self.db
+            .pragma_update(None, "max_page_count", most)
+            .map_err(|e| self.fail(e))
     }
 
     fn fail(&self, e: rusqlite::Error) -> StoreError {
@@ -202,7 +249,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4)",
                 params![
                     job.job,
-                    encode(job),
+                    to_history(job),
                     state_name(state),
                     job.submitted_at_ms as i64
                 ],
@@ -215,6 +262,7 @@ impl Store {
     pub fn insert_results<'a>(
         &mut self,
         results: impl IntoIterator<Item = (&'a str, &'a ResultBatch)>,
+        now_ms: u64,
     ) -> StoreResult<()> {
         if !self.keep_results {
             return Ok(());
@@ -224,13 +272,18 @@ impl Store {
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO results (job, batch, body) VALUES (?1, ?2, ?3)",
+                    "INSERT OR IGNORE INTO results (job, batch, body, received_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(&fail)?;
             for (job, result) in results {
-                insert
-                    .execute(params![job, result.batch.index as i64, encode(result)])
-                    .map_err(&fail)?;
+                let row = params![
+                    job,
+                    result.batch.index as i64,
+                    to_history(result),
+                    now_ms as i64
+                ];
+                insert.execute(row).map_err(&fail)?;
             }
         }
         tx.commit().map_err(&fail)
@@ -246,14 +299,52 @@ impl Store {
             .query_map([job], |r| r.get::<_, Vec<u8>>(0))
             .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
+        let mut unreadable = 0;
         for body in rows {
             let body = body.map_err(|e| self.fail(e))?;
-            match decode::<ResultBatch>(&body) {
+            match from_history::<ResultBatch>(&body) {
                 Ok(result) => out.push(result),
-                Err(e) => tracing::warn!(job, "skipped an unreadable stored result: {e}"),
+                Err(e) => {
+                    unreadable += 1;
+                    tracing::error!(job, "a recorded result batch cannot be read: {e}");
+                }
             }
         }
+        if unreadable > 0 {
+            // Acknowledged long ago: the broker will not send them again. Said loudly, once.
+            tracing::error!(
+                job,
+                "{unreadable} recorded result batches cannot be read; the job's summary will \
+                 lack them ({})",
+                self.path
+            );
+        }
         Ok(out)
+    }
+
+    /// The jobs with recorded results but no announcement, and when the first of their results
+    /// arrived (read once, at start; the book keeps track afterwards).
+    pub fn unannounced(&self) -> StoreResult<Vec<(String, u64)>> {
+        let mut query = self
+            .db
+            .prepare(
+                "SELECT job, MIN(received_at_ms) FROM results \
+                 WHERE job NOT IN (SELECT id FROM jobs) GROUP BY job",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = query
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
+    /// Deletes the recorded results of `job`; how many there were.
+    pub fn delete_results(&mut self, job: &str) -> StoreResult<usize> {
+        self.db
+            .execute("DELETE FROM results WHERE job = ?1", [job])
+            .map_err(|e| self.fail(e))
     }
 
     /// Ends a job: its state, summary and failures replace its stored batches.
@@ -393,11 +484,82 @@ fn query<P: rusqlite::Params>(
     Ok(out)
 }
 
+/// A value in the history's own encoding: MessagePack of its fields by name, without the wire
+/// protocol's envelope (whose version is the protocol's, not the history's).
+fn to_history<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("history values serialise")
+}
+
+fn from_history<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes)
+        .map_err(|e| format!("not a value of history schema {SCHEMA_VERSION}: {e}"))
+}
+
+/// Schema 1 → 2: announcements and result batches from the wire protocol's envelope to the
+/// history's own encoding; `received_at_ms` on results. A row that cannot be converted (made by
+/// an mcp of another protocol version, or damaged) is reported and left as it is; reading it
+/// later reports it again and skips it.
+fn migrate_from_1(db: &Connection, path: &str) -> rusqlite::Result<()> {
+    let tx = db.unchecked_transaction()?;
+    let columns: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('results')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.iter().any(|c| c == "received_at_ms") {
+        tx.execute_batch(
+            "ALTER TABLE results ADD COLUMN received_at_ms INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    let now = mcp_protocol::now_ms() as i64;
+    tx.execute("UPDATE results SET received_at_ms = ?1", [now])?;
+    let mut skipped = 0usize;
+    let jobs: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, announcement FROM jobs")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, body) in jobs {
+        match mcp_protocol::decode::<JobAnnouncement>(&body) {
+            Ok(a) => {
+                tx.execute(
+                    "UPDATE jobs SET announcement = ?2 WHERE id = ?1",
+                    params![id, to_history(&a)],
+                )?;
+            }
+            Err(e) => {
+                skipped += 1;
+                tracing::warn!(job = %id, "{path}: a job's announcement cannot be converted: {e}");
+            }
+        }
+    }
+    let results: Vec<(String, i64, Vec<u8>)> = tx
+        .prepare("SELECT job, batch, body FROM results")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (job, batch, body) in results {
+        match mcp_protocol::decode::<ResultBatch>(&body) {
+            Ok(r) => {
+                tx.execute(
+                    "UPDATE results SET body = ?3 WHERE job = ?1 AND batch = ?2",
+                    params![job, batch, to_history(&r)],
+                )?;
+            }
+            Err(e) => {
+                skipped += 1;
+                tracing::error!(job = %job, batch, "{path}: a recorded result batch cannot be converted: {e}");
+            }
+        }
+    }
+    tx.pragma_update(None, "user_version", 2)?;
+    tx.commit()?;
+    tracing::info!(path, skipped, "history converted from schema 1 to 2");
+    Ok(())
+}
+
 /// Reads one row of `COLUMNS`.
 fn record(row: &rusqlite::Row<'_>) -> Result<JobRecord, String> {
     let announcement: Vec<u8> = row.get(1).map_err(|e| e.to_string())?;
-    let announcement =
-        decode::<JobAnnouncement>(&announcement).map_err(|e| format!("its announcement: {e}"))?;
+    let announcement = from_history::<JobAnnouncement>(&announcement)
+        .map_err(|e| format!("its announcement: {e}"))?;
     let state = parse_state(&row.get::<_, String>(2).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let text =

@@ -42,6 +42,8 @@ pub struct Snapshot {
     pub queues: Vec<QueueView>,
     /// The latest jobs, newest first.
     pub jobs: Vec<JobBrief>,
+    /// Why the job history cannot be written, while it cannot (a full disk, say).
+    pub history_failure: Option<String>,
 }
 
 impl Snapshot {
@@ -83,6 +85,7 @@ impl Snapshot {
             consumers: book.consumers(now).into_iter().map(Into::into).collect(),
             queues: book.queues().iter().map(Into::into).collect(),
             jobs,
+            history_failure: book.write_failure().map(str::to_string),
         })
     }
 }
