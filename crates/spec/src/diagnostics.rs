@@ -20,7 +20,22 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic located at `span` of the source in `src`.
     pub fn at(src: &SourceMap, span: Option<Range<usize>>, field: &str, message: String) -> Self {
-        Diagnostic::in_text(&src.origin, &src.text, span, field, message)
+        let position = span.map(|s| {
+            let offset = s.start.min(src.text.len());
+            let line = src
+                .line_starts
+                .partition_point(|&start| start <= offset)
+                .max(1);
+            let line_start = src.line_starts.get(line - 1).copied().unwrap_or(0);
+            let col = src.text[line_start..offset].chars().count() + 1;
+            (line, col)
+        });
+        Diagnostic {
+            origin: src.origin.clone(),
+            position,
+            field: field.to_string(),
+            message,
+        }
     }
 
     /// A diagnostic located at `span` of `text`.
@@ -54,7 +69,11 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in a spec; displayed one per line.
+/// Most problems a spec error shows; past them it says how many more there are (a spec of
+/// thousands of bad lines would otherwise print thousands of lines).
+pub const MAX_SHOWN: usize = 100;
+
+/// Every problem found in a spec; displayed one per line, the first [`MAX_SHOWN`] of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     /// The problems, in source order.
@@ -71,11 +90,18 @@ impl SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
+        for (i, d) in self.diagnostics.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
+        }
+        let more = self.diagnostics.len().saturating_sub(MAX_SHOWN);
+        if more > 0 {
+            write!(
+                f,
+                "\n... and {more} more problems; fix these and check again"
+            )?;
         }
         Ok(())
     }
@@ -95,7 +121,35 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::line_column;
+    use super::*;
+
+    #[test]
+    fn positions_from_the_line_index_match_a_scan_of_the_text() {
+        let text = "a = 1\nbé = 2\n\nlast";
+        let src = SourceMap::new("t.toml", text);
+        for offset in 0..=text.len() {
+            if !text.is_char_boundary(offset) {
+                continue;
+            }
+            let d = Diagnostic::at(&src, Some(offset..offset), "f", String::new());
+            assert_eq!(
+                d.position,
+                Some(line_column(text, offset)),
+                "offset {offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_spec_with_thousands_of_problems_shows_a_hundred_and_counts_the_rest() {
+        let src = SourceMap::new("t.toml", "x");
+        let many = (0..150)
+            .map(|i| Diagnostic::at(&src, None, "f", format!("problem {i}")))
+            .collect();
+        let text = SpecError::new(many).to_string();
+        assert_eq!(text.lines().count(), MAX_SHOWN + 1);
+        assert!(text.ends_with("... and 50 more problems; fix these and check again"));
+    }
 
     #[test]
     fn line_column_counts_from_one() {

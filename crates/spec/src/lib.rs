@@ -153,6 +153,23 @@ pub struct SourceMap {
     pub model_name: Option<Range<usize>>,
     /// Span of `model.version`.
     pub model_version: Option<Range<usize>>,
+    /// Byte offset of the start of each line of `text` (built once, so that placing an error
+    /// costs a binary search, not a scan of the text).
+    pub line_starts: Vec<usize>,
+}
+
+impl SourceMap {
+    /// The map of `text`, named `origin`.
+    pub fn new(origin: &str, text: &str) -> SourceMap {
+        SourceMap {
+            origin: origin.to_string(),
+            text: text.to_string(),
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            ..SourceMap::default()
+        }
+    }
 }
 
 impl Spec {
@@ -175,6 +192,7 @@ impl Spec {
     ) -> Result<(), SpecError> {
         let src = &self.source;
         let mut errors = Vec::new();
+        let known: std::collections::HashSet<&str> = inputs.iter().map(String::as_str).collect();
         if let Some(expected) = &self.model.name
             && expected != name
         {
@@ -202,7 +220,7 @@ impl Spec {
             ));
         }
         for var in &self.variables {
-            if !inputs.iter().any(|i| i == &var.name) {
+            if !known.contains(var.name.as_str()) {
                 errors.push(Diagnostic::at(
                     src,
                     src.variables.get(&var.name).cloned(),
@@ -216,8 +234,10 @@ impl Spec {
                 ));
             }
         }
+        let declared: std::collections::HashSet<&str> =
+            self.variables.iter().map(|v| v.name.as_str()).collect();
         for input in inputs {
-            if self.variable(input).is_none() {
+            if !declared.contains(input.as_str()) {
                 errors.push(Diagnostic::at(
                     src,
                     src.variables_table.clone(),

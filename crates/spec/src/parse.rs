@@ -39,11 +39,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Spec, SpecError> {
         origin,
         text,
         errors: Vec::new(),
-        source: SourceMap {
-            origin: origin.to_string(),
-            text: text.to_string(),
-            ..SourceMap::default()
-        },
+        source: SourceMap::new(origin, text),
     };
     let spec = p.spec(root.get_ref(), root.span());
     match spec {
