@@ -157,8 +157,11 @@ function renderJob(job) {
   ]);
   $("#cancel").hidden = job.state !== "running";
   $("#cancel").dataset.job = job.id;
-  $("#message").hidden = !job.message;
-  $("#message").textContent = job.message || "";
+  // Why it failed; while it runs, which consumers refuse it (others run it).
+  const refusals = (job.refused_by || []).map((r) => `Consumer ${r.consumer} refuses it: ${r.reason}`);
+  const said = [job.message, ...refusals].filter(Boolean).join("\n");
+  $("#message").hidden = !said;
+  $("#message").textContent = said;
   const p = job.producer;
   facts($("#producer"), p
     ? [

@@ -1,9 +1,10 @@
 //! One connection to RabbitMQ with the topology declared, the runtime that drives lapin, and
 //! the links each role opens on it.
 
-use crate::consumer::{AmqpConsumerSession, ControlListener};
+use crate::consumer::AmqpConsumerSession;
 use crate::coordinator::{AmqpCoordinator, Streams};
 use crate::delivery::{PERSISTENT, broker_err, confirmed, consume_queue, declare_private};
+use crate::listener::Listener;
 use crate::producer::AmqpProducer;
 use crate::refusal::{classify, refusal};
 use crate::{Topology, TopologyError};
@@ -203,9 +204,12 @@ impl AmqpBroker {
         retired
     }
 
-    /// A producer link on its own channel.
+    /// A producer link on its own channel. It hears, from now on, the job announcements and
+    /// control commands: how it learns that its job was stopped or superseded.
     pub fn producer(self: &Arc<Self>) -> Result<AmqpProducer, BrokerError> {
-        Ok(AmqpProducer::new(self.clone(), self.channel()?))
+        let t = &self.topology;
+        let listener = Listener::new(self.clone(), &[t.jobs_exchange(), t.control_exchange()])?;
+        Ok(AmqpProducer::new(self.clone(), self.channel()?, listener))
     }
 
     /// A consumer process's session: its links take at most `prefetch` unacknowledged batches
@@ -215,7 +219,7 @@ impl AmqpBroker {
         id: &str,
         prefetch: u16,
     ) -> Result<AmqpConsumerSession, BrokerError> {
-        let control = ControlListener::new(self.clone())?;
+        let control = Listener::new(self.clone(), &[self.topology.control_exchange()])?;
         Ok(AmqpConsumerSession::new(
             self.clone(),
             id,
@@ -255,7 +259,8 @@ impl AmqpBroker {
     }
 
     /// Declares the private queues a follower of `job` reads (`P.results.JOB` and
-    /// `P.jobs.JOB`, durable, expiring a day after their last use) without consuming them:
+    /// `P.jobs.JOB`, durable, expiring a day after their last use; the latter also hears the
+    /// control commands) without consuming them:
     /// called before the job is announced, so that no result and no newer job slips past.
     pub fn prepare_follower(&self, job: &str) -> Result<(), BrokerError> {
         let channel = self.channel()?;
@@ -274,7 +279,16 @@ impl AmqpBroker {
                 &t.job_announcements_queue(job),
                 &t.jobs_exchange(),
             )
+            .await?;
+            // And the control commands: `mcp serve` says there when it stops the job.
+            t.bind(
+                &channel,
+                &t.job_announcements_queue(job),
+                &t.control_exchange(),
+                "",
+            )
             .await
+            .map_err(|e| BrokerError::Other(e.to_string()))
         });
         let _ = self.block_on(channel.close(200, "declared".into()));
         declared

@@ -4,14 +4,14 @@
 
 use crate::AmqpBroker;
 use crate::delivery::{
-    Ackers, PERSISTENT, broker_err, confirmed, confirmed_ref, consume, consume_queue, dead_letter,
+    Ackers, PERSISTENT, broker_err, confirmed, confirmed_ref, consume, dead_letter,
 };
+use crate::listener::Listener;
 use futures_lite::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
-    BasicQosOptions, QueueDeclareOptions,
+    BasicQosOptions,
 };
-use lapin::types::FieldTable;
 use lapin::{Acker, BasicProperties, Channel, PublisherConfirm};
 use mcp_broker::{BrokerError, ConsumerLink, ConsumerSession, Delivery, Polled};
 use mcp_protocol::{
@@ -32,7 +32,7 @@ pub struct AmqpConsumerSession {
     broker: Arc<AmqpBroker>,
     id: String,
     prefetch: u16,
-    control: ControlListener,
+    control: Listener,
 }
 
 impl AmqpConsumerSession {
@@ -40,7 +40,7 @@ impl AmqpConsumerSession {
         broker: Arc<AmqpBroker>,
         id: &str,
         prefetch: u16,
-        control: ControlListener,
+        control: Listener,
     ) -> AmqpConsumerSession {
         AmqpConsumerSession {
             broker,
@@ -63,7 +63,16 @@ impl ConsumerSession for AmqpConsumerSession {
     }
 
     fn next_command(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
-        self.control.next(wait)
+        let Some((_, data)) = self.control.next(wait)? else {
+            return Ok(None);
+        };
+        match decode::<ControlCommand>(&data) {
+            Ok(command) => Ok(Some(command)),
+            Err(e) => {
+                tracing::warn!("ignored an unreadable control message: {e}");
+                Ok(None)
+            }
+        }
     }
 
     fn send_status(&self, status: &ConsumerStatus) -> Result<(), BrokerError> {
@@ -246,6 +255,37 @@ impl ConsumerLink for AmqpConsumer {
         })
     }
 
+    fn release_batch(
+        &self,
+        _job: &str,
+        _batch: ScenarioBatch,
+        tag: u64,
+    ) -> Result<(), BrokerError> {
+        let data = self.taken.lock().expect("taken lock").remove(&tag);
+        let Some(data) = data else {
+            return self.broker.block_on(self.ackers.release(tag));
+        };
+        // Published again, as it came, then acknowledged: a requeue would count as a delivery
+        // on the quorum queue, and a batch every consumer but one gives back would reach the
+        // delivery limit and be dead-lettered. Should this process die in between, the batch
+        // is there twice, and the coordinator counts it once.
+        self.broker.block_on(async {
+            let confirm = self
+                .channel
+                .basic_publish(
+                    "".into(),
+                    self.broker.topology().scenarios_queue().as_str().into(),
+                    BasicPublishOptions::default(),
+                    &data,
+                    BasicProperties::default().with_delivery_mode(PERSISTENT),
+                )
+                .await
+                .map_err(broker_err)?;
+            confirmed(confirm).await?;
+            self.ackers.ack(tag).await
+        })
+    }
+
     fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
         self.taken.lock().expect("taken lock").remove(&tag);
         let confirm = self.publish_result_async(job, result)?;
@@ -315,68 +355,6 @@ pub(crate) async fn peek_model(
         Err(e) => {
             tracing::warn!("dropped an unreadable model message: {e}");
             Ok(None)
-        }
-    }
-}
-
-/// Receives control commands, on a private queue bound to the control exchange.
-#[derive(Debug)]
-pub(crate) struct ControlListener {
-    broker: Arc<AmqpBroker>,
-    _channel: Channel,
-    stream: Mutex<lapin::Consumer>,
-}
-
-impl ControlListener {
-    /// A listener for the commands sent from now on.
-    pub(crate) fn new(broker: Arc<AmqpBroker>) -> Result<ControlListener, BrokerError> {
-        let channel = broker.channel()?;
-        let stream = broker.block_on(async {
-            let queue = channel
-                .queue_declare(
-                    "".into(),
-                    QueueDeclareOptions {
-                        exclusive: true,
-                        auto_delete: true,
-                        ..QueueDeclareOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(broker_err)?;
-            let name = queue.name().to_string();
-            let t = broker.topology();
-            t.bind(&channel, &name, &t.control_exchange(), "")
-                .await
-                .map_err(|e| BrokerError::Other(e.to_string()))?;
-            consume_queue(&channel, &name, true).await
-        })?;
-        Ok(ControlListener {
-            broker,
-            _channel: channel,
-            stream: Mutex::new(stream),
-        })
-    }
-
-    /// The next command, waiting at most `wait`; `Err` when the connection is gone.
-    fn next(&self, wait: Duration) -> Result<Option<ControlCommand>, BrokerError> {
-        let mut stream = self.stream.lock().expect("stream lock");
-        let next = self
-            .broker
-            .block_on(async { tokio::time::timeout(wait, stream.next()).await });
-        match next {
-            Err(_) => Ok(None),
-            Ok(None) => Err(BrokerError::Closed),
-            Ok(Some(d)) => {
-                let d = d.map_err(broker_err)?;
-                match decode::<ControlCommand>(&d.data) {
-                    Ok(command) => Ok(Some(command)),
-                    Err(e) => {
-                        tracing::warn!("ignored an unreadable control message: {e}");
-                        Ok(None)
-                    }
-                }
-            }
         }
     }
 }

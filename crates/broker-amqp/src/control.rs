@@ -3,7 +3,7 @@
 
 use crate::AmqpBroker;
 use mcp_broker::{BrokerError, ControlLink};
-use mcp_protocol::{ControlAction, ControlCommand};
+use mcp_protocol::{ControlCommand, StopCause};
 use std::sync::{Arc, Mutex};
 
 /// Sends control commands, keeping one connection between them and making it again when it
@@ -57,10 +57,6 @@ impl ControlLink for AmqpController {
     fn cancel(&self, job: &str) -> Result<(), BrokerError> {
         // No consumer starts the job again, and those on it drop its remaining batches.
         self.with_broker(|b| b.retire_model(job).map(|_| ()))?;
-        self.send(&ControlCommand {
-            action: ControlAction::Cancel,
-            consumer: None,
-            job: Some(job.to_string()),
-        })
+        self.send(&ControlCommand::stop(job, StopCause::Cancelled))
     }
 }

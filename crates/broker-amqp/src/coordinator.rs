@@ -3,7 +3,9 @@
 //!
 //! `mcp serve` reads the installation's shared queues ([`AmqpBroker::coordinator`]); a
 //! coordinator following one job (`mcp submit --wait`) reads that job's private queues
-//! ([`AmqpBroker::follower`]) and no telemetry, which belongs to `mcp serve`.
+//! ([`AmqpBroker::follower`]) and no telemetry, which belongs to `mcp serve`; its private
+//! announcements queue is also bound to the control exchange, so that it hears when
+//! `mcp serve` stops its job.
 //!
 //! [`AmqpBroker::coordinator`]: crate::AmqpBroker::coordinator
 //! [`AmqpBroker::follower`]: crate::AmqpBroker::follower
@@ -15,7 +17,10 @@ use lapin::Channel;
 use lapin::options::{BasicAckOptions, BasicRejectOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use mcp_broker::{BrokerError, CoordinatorLink, Delivery, Incoming, QueueDepth};
-use mcp_protocol::{ConsumerStatus, JobAnnouncement, ProducerStatus, ResultMessage, decode};
+use mcp_protocol::{
+    ConsumerStatus, ControlAction, ControlCommand, JobAnnouncement, ProducerStatus, ResultMessage,
+    StopCause, decode,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +80,27 @@ impl AmqpCoordinator {
         let tag = delivery.delivery_tag;
         let redelivered = delivery.redelivered;
         let data = &delivery.data;
+        if matches!(from, Source::Jobs)
+            && delivery.exchange.as_str() == self.broker.topology().control_exchange()
+        {
+            // A follower's copy of a control command: only a stopped job's is news.
+            let command = decode::<ControlCommand>(data);
+            self.broker
+                .block_on(delivery.acker.ack(BasicAckOptions::default()))
+                .map_err(broker_err)?;
+            return Ok(match command {
+                Ok(ControlCommand {
+                    action: ControlAction::Cancel,
+                    job: Some(job),
+                    cause,
+                    ..
+                }) => Some(Incoming::Stopped {
+                    job,
+                    cause: cause.unwrap_or(StopCause::Cancelled).bounded(),
+                }),
+                _ => None,
+            });
+        }
         let message = match from {
             Source::Jobs => decode::<JobAnnouncement>(data).map(|job| {
                 Incoming::Job(Box::new(Delivery {
@@ -174,6 +200,17 @@ impl CoordinatorLink for AmqpCoordinator {
 
     fn ack(&self, tag: u64) -> Result<(), BrokerError> {
         self.broker.block_on(self.ackers.ack(tag))
+    }
+
+    fn stop_job(&self, job: &str, cause: &StopCause) -> Result<(), BrokerError> {
+        if !self.shared {
+            return Ok(());
+        }
+        // No consumer starts the job again, and those on it drop its batches; its producer
+        // and its follower hear why.
+        self.broker.retire_model(job)?;
+        self.broker
+            .publish_control(&ControlCommand::stop(job, cause.clone()))
     }
 
     fn queue_depths(&self) -> Result<Vec<QueueDepth>, BrokerError> {

@@ -4,8 +4,8 @@
 use crate::Topology;
 use lapin::Acker;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicRejectOptions,
-    QueueDeclareOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
+    BasicRejectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, PublisherConfirm};
@@ -144,6 +144,19 @@ impl Ackers {
         let acker = self.take(tag)?;
         acker
             .ack(BasicAckOptions::default())
+            .await
+            .map(|_| ())
+            .map_err(broker_err)
+    }
+
+    /// Puts a delivery back in its queue.
+    pub(crate) async fn release(&self, tag: u64) -> Result<(), BrokerError> {
+        let acker = self.take(tag)?;
+        acker
+            .nack(BasicNackOptions {
+                requeue: true,
+                ..BasicNackOptions::default()
+            })
             .await
             .map(|_| ())
             .map_err(broker_err)

@@ -13,6 +13,7 @@ pub mod consumer;
 pub mod control;
 pub mod coordinator;
 mod delivery;
+mod listener;
 pub mod producer;
 mod refusal;
 pub mod topology;

@@ -1,13 +1,19 @@
 //! The producer's link: announces a job, publishes its model and batches with publisher
-//! confirms, at most [`MAX_UNCONFIRMED`] batches unconfirmed, and reports progress.
+//! confirms, at most [`MAX_UNCONFIRMED`] batches unconfirmed, and reports progress. It hears
+//! the job announcements and control commands published after it was made, and from them
+//! tells its producer when the job was stopped: cancelled or failed (a `Cancel` for it, which
+//! `mcp serve` and the API send), or superseded (any other job announced after it, the rule
+//! the coordinator follows too).
 
 use crate::AmqpBroker;
 use crate::delivery::{PERSISTENT, broker_err, confirmed};
+use crate::listener::Listener;
 use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Channel, PublisherConfirm};
 use mcp_broker::{BrokerError, ProducerLink};
 use mcp_protocol::{
-    BatchMessage, JobAnnouncement, JobId, JobModel, ProducerStatus, ScenarioBatch, encode,
+    BatchMessage, ControlAction, ControlCommand, JobAnnouncement, JobId, JobModel, ProducerStatus,
+    ScenarioBatch, StopCause, check_job_id, decode, encode,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -21,6 +27,8 @@ pub struct AmqpProducer {
     broker: Arc<AmqpBroker>,
     channel: Channel,
     state: Mutex<ProducerState>,
+    listener: Listener,
+    heard: Mutex<Heard>,
 }
 
 #[derive(Debug, Default)]
@@ -29,12 +37,59 @@ struct ProducerState {
     unconfirmed: VecDeque<PublisherConfirm>,
 }
 
+/// What the listener told about the job so far.
+#[derive(Debug, Default)]
+struct Heard {
+    /// The job this link announced, if it did: announcements heard before its own are of
+    /// older jobs. A link that did not announce (a producer resuming on a new connection)
+    /// hears only announcements made after its job's.
+    announced: Option<JobId>,
+    /// Its own announcement came back.
+    own_heard: bool,
+    /// Why the job was stopped, once it was.
+    stopped: Option<StopCause>,
+}
+
+impl Heard {
+    /// Takes one message heard on `exchange` into account for `job`.
+    fn take(&mut self, job: &str, exchange: &str, data: &[u8], jobs_exchange: &str) {
+        if self.stopped.is_some() {
+            return;
+        }
+        if exchange == jobs_exchange {
+            let Ok(announced) = decode::<JobAnnouncement>(data) else {
+                return;
+            };
+            if announced.job == job {
+                self.own_heard = true;
+            } else if check_job_id(&announced.job).is_ok()
+                && (self.own_heard || self.announced.as_deref() != Some(job))
+            {
+                self.stopped = Some(StopCause::Superseded { by: announced.job });
+            }
+            return;
+        }
+        let Ok(command) = decode::<ControlCommand>(data) else {
+            return;
+        };
+        if command.action == ControlAction::Cancel && command.job.as_deref() == Some(job) {
+            self.stopped = Some(command.cause.unwrap_or(StopCause::Cancelled).bounded());
+        }
+    }
+}
+
 impl AmqpProducer {
-    pub(crate) fn new(broker: Arc<AmqpBroker>, channel: Channel) -> AmqpProducer {
+    pub(crate) fn new(
+        broker: Arc<AmqpBroker>,
+        channel: Channel,
+        listener: Listener,
+    ) -> AmqpProducer {
         AmqpProducer {
             broker,
             channel,
             state: Mutex::default(),
+            listener,
+            heard: Mutex::default(),
         }
     }
 
@@ -61,6 +116,7 @@ impl AmqpProducer {
 
 impl ProducerLink for AmqpProducer {
     fn announce(&self, job: &JobAnnouncement) -> Result<(), BrokerError> {
+        self.heard.lock().expect("heard lock").announced = Some(job.job.clone());
         self.broker.announce(job)
     }
 
@@ -110,5 +166,14 @@ impl ProducerLink for AmqpProducer {
 
     fn unconfirmed_limit(&self) -> u64 {
         MAX_UNCONFIRMED as u64
+    }
+
+    fn stopped(&self, job: &str) -> Result<Option<StopCause>, BrokerError> {
+        let jobs_exchange = self.broker.topology().jobs_exchange();
+        let mut heard = self.heard.lock().expect("heard lock");
+        for (exchange, data) in self.listener.arrived()? {
+            heard.take(job, &exchange, &data, &jobs_exchange);
+        }
+        Ok(heard.stopped.clone())
     }
 }

@@ -6,7 +6,7 @@ use mcp_broker::{
     ConsumerLink, ConsumerSession, ControlLink, CoordinatorLink, Incoming, Polled, ProducerLink,
 };
 use mcp_broker_amqp::{AmqpBroker, AmqpController};
-use mcp_protocol::{ControlAction, ControlCommand, ScenarioBatch};
+use mcp_protocol::{ControlAction, ControlCommand, ScenarioBatch, StopCause};
 use mcp_testkit::{eventually, fixtures};
 use std::time::Duration;
 
@@ -99,11 +99,7 @@ fn a_follower_hears_newer_jobs_and_a_session_hears_the_operator() {
 
     let session = broker.consumer_session("s", 1).unwrap();
     let controller = AmqpController::new(&broker_url(), &prefix);
-    let pause = ControlCommand {
-        action: ControlAction::Pause,
-        consumer: Some("s".into()),
-        job: None,
-    };
+    let pause = ControlCommand::to(ControlAction::Pause, Some("s".into()));
     controller.send(&pause).unwrap();
     let command = eventually("the command", Duration::from_secs(20), || {
         session.next_command(Duration::from_millis(200)).unwrap()
@@ -191,6 +187,104 @@ fn a_new_model_replaces_the_old_one() {
         .consumer("c")
         .unwrap();
     assert_eq!(consumer.current_model().unwrap().unwrap().job, "new");
+    cleanup(&prefix);
+}
+
+#[test]
+fn a_producer_hears_its_job_stopped_or_superseded_and_a_follower_hears_why() {
+    let prefix = setup_prefix();
+    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
+    // A job announced before ours is older: it stops nothing.
+    let earlier = broker.producer().unwrap();
+    let producer = broker.producer().unwrap();
+    earlier
+        .announce(&fixtures::announcement("older", 10, 10, 1))
+        .unwrap();
+    broker.prepare_follower("ours").unwrap();
+    producer
+        .announce(&fixtures::announcement("ours", 10, 10, 2))
+        .unwrap();
+    let heard = |p: &dyn ProducerLink| {
+        eventually("the producer to hear", Duration::from_secs(20), || {
+            p.stopped("ours").unwrap()
+        })
+    };
+    assert_eq!(producer.stopped("ours").unwrap(), None);
+    // `mcp serve` stops it: the producer and the follower hear why.
+    let why = StopCause::Failed {
+        reason: "no consumer can run it".into(),
+    };
+    let coordinator = broker.coordinator(8).unwrap();
+    coordinator.stop_job("ours", &why).unwrap();
+    assert_eq!(heard(&producer), why);
+    let follower = broker.follower("ours").unwrap();
+    let stopped = eventually(
+        "the follower to hear",
+        Duration::from_secs(20),
+        || match follower.next(Duration::from_millis(200)).unwrap() {
+            Some(Incoming::Stopped { job, cause }) => Some((job, cause)),
+            _ => None,
+        },
+    );
+    assert_eq!(stopped, ("ours".to_string(), why));
+    // A job announced after ours supersedes it, for a producer that announced it and for one
+    // that resumes on a new link (which never heard its own announcement).
+    let other = broker.producer().unwrap();
+    let resumed = broker.producer().unwrap();
+    let mine = broker.producer().unwrap();
+    mine.announce(&fixtures::announcement("mine", 10, 10, 3))
+        .unwrap();
+    other
+        .announce(&fixtures::announcement("newer", 10, 10, 0))
+        .unwrap();
+    let superseded = StopCause::Superseded { by: "newer".into() };
+    assert_eq!(
+        eventually("to hear the newer job", Duration::from_secs(20), || {
+            mine.stopped("mine").unwrap()
+        }),
+        superseded
+    );
+    assert_eq!(
+        eventually("to hear it on a new link", Duration::from_secs(20), || {
+            resumed.stopped("mine").unwrap()
+        }),
+        superseded
+    );
+    broker.delete_follower("ours").unwrap();
+    cleanup(&prefix);
+}
+
+#[test]
+fn a_batch_given_back_goes_to_another_consumer_without_counting_as_a_delivery() {
+    let prefix = setup_prefix();
+    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
+    let producer = broker.producer().unwrap();
+    producer
+        .publish_model(fixtures::job_model("job-1", 30, 10))
+        .unwrap();
+    producer.publish_batch(batch(0)).unwrap();
+    producer.finish().unwrap();
+    let session = broker.consumer_session("s", 1).unwrap();
+    let refusing = session.consumer("refusing").unwrap();
+    // Given back more often than the queue's delivery limit: never dead-lettered.
+    for _ in 0..mcp_broker_amqp::topology::DELIVERY_LIMIT + 5 {
+        let d = next(&refusing);
+        assert_eq!((d.job.as_str(), d.body), ("job-1", batch(0)));
+        refusing.release_batch(&d.job, d.body, d.tag).unwrap();
+    }
+    refusing.set_paused(true).unwrap();
+    let able = session.consumer("able").unwrap();
+    let d = next(&able);
+    assert_eq!(d.body, batch(0));
+    able.ack_batch(d.tag).unwrap();
+    let topology = mcp_broker_amqp::Topology::new(&prefix);
+    let dead = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (_conn, ch, _) = setup().await;
+        super::get(&ch, &topology.dead_letter_queue())
+            .await
+            .is_some()
+    });
+    assert!(!dead, "nothing was dead-lettered");
     cleanup(&prefix);
 }
 

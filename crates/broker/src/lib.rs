@@ -15,7 +15,9 @@ pub use links::{ConsumerLink, ConsumerSession, ControlLink, CoordinatorLink, Pro
 pub use memory::InMemoryBroker;
 pub use reconnect::Reconnect;
 
-use mcp_protocol::{ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch};
+use mcp_protocol::{
+    ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch, StopCause,
+};
 
 /// A transport failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +76,13 @@ pub enum Incoming {
     Consumer(ConsumerStatus),
     /// A producer's progress report (nothing to acknowledge).
     Producer(ProducerStatus),
+    /// The coordinator stopped a job (a follower hears this; nothing to acknowledge).
+    Stopped {
+        /// The job.
+        job: JobId,
+        /// Why.
+        cause: StopCause,
+    },
 }
 
 /// The depth of one queue.

@@ -11,7 +11,7 @@
 use crate::{BrokerError, Incoming, Polled, QueueDepth};
 use mcp_protocol::{
     ConsumerStatus, ControlCommand, JobAnnouncement, JobModel, ProducerStatus, ResultBatch,
-    ScenarioBatch,
+    ScenarioBatch, StopCause,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,14 @@ pub trait ProducerLink: Send + Sync {
     fn unconfirmed_limit(&self) -> u64 {
         0
     }
+    /// Whether `job` was stopped elsewhere since the last call, and why: cancelled, failed or
+    /// (on RabbitMQ) superseded by a job announced after it. A producer asks a few times a
+    /// second and stops publishing when told. A transport whose producer is stopped by other
+    /// means (an embedded run) says `None`.
+    fn stopped(&self, job: &str) -> Result<Option<StopCause>, BrokerError> {
+        let _ = job;
+        Ok(None)
+    }
 }
 
 /// What a consumer thread needs: the current model, batches, and a way to send results.
@@ -54,6 +62,11 @@ pub trait ConsumerLink: Send + Sync {
         let _ = reason;
         self.ack_batch(tag)
     }
+
+    /// Gives back a batch this consumer will not evaluate although its job may still run (its
+    /// model is over this consumer's ceilings, or does not load here): another consumer takes
+    /// it. `job` and `batch` are the delivery's.
+    fn release_batch(&self, job: &str, batch: ScenarioBatch, tag: u64) -> Result<(), BrokerError>;
 
     /// Publishes the result of a batch and acknowledges the batch once the result is safe. A
     /// transport may do both later, in order, to keep several results in flight; [`flush`]
@@ -116,5 +129,13 @@ pub trait CoordinatorLink: Send + Sync {
     /// The depths of the installation's queues (none for a transport without queues).
     fn queue_depths(&self) -> Result<Vec<QueueDepth>, BrokerError> {
         Ok(Vec::new())
+    }
+    /// Tells everyone working on `job` that it ended early (`cause`): consumers drop its
+    /// batches, its producer stops, its follower ends it. What `mcp serve` does when it ends a
+    /// job for any reason but completion; a transport that stops its job by other means (an
+    /// embedded run) or a follower does nothing.
+    fn stop_job(&self, job: &str, cause: &StopCause) -> Result<(), BrokerError> {
+        let _ = (job, cause);
+        Ok(())
     }
 }

@@ -6,8 +6,8 @@ use crate::{
 };
 use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use mcp_protocol::{
-    ConsumerStatus, ControlAction, ControlCommand, JobAnnouncement, JobId, JobModel,
-    ProducerStatus, ResultBatch, ScenarioBatch,
+    ConsumerStatus, ControlCommand, JobAnnouncement, JobId, JobModel, ProducerStatus, ResultBatch,
+    ScenarioBatch, StopCause,
 };
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -208,6 +208,13 @@ impl ConsumerLink for InMemoryBroker {
     fn ack_batch(&self, _tag: u64) -> Result<(), BrokerError> {
         Ok(())
     }
+
+    fn release_batch(&self, job: &str, batch: ScenarioBatch, _tag: u64) -> Result<(), BrokerError> {
+        // Back at the head of the queue (one past its capacity at most: it was taken from it).
+        self.batches().queue.push_front((job.to_string(), batch));
+        self.shared.batch_ready.notify_one();
+        Ok(())
+    }
 }
 
 impl ConsumerSession for InMemoryBroker {
@@ -243,11 +250,7 @@ impl ControlLink for InMemoryBroker {
                 *model = None;
             }
         }
-        self.send(&ControlCommand {
-            action: ControlAction::Cancel,
-            consumer: None,
-            job: Some(job.to_string()),
-        })
+        self.send(&ControlCommand::stop(job, StopCause::Cancelled))
     }
 }
 
@@ -276,6 +279,7 @@ impl CoordinatorLink for InMemoryBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_protocol::ControlAction;
 
     fn batch(index: u64) -> ScenarioBatch {
         ScenarioBatch {
@@ -350,11 +354,7 @@ mod tests {
             Some(Incoming::Result(d)) => assert_eq!((d.job.as_str(), d.body), ("j", result)),
             other => panic!("{other:?}"),
         }
-        let pause = ControlCommand {
-            action: ControlAction::Pause,
-            consumer: None,
-            job: None,
-        };
+        let pause = ControlCommand::to(ControlAction::Pause, None);
         broker.send(&pause).unwrap();
         assert_eq!(broker.next_command(wait).unwrap(), Some(pause));
         assert_eq!(broker.next_command(wait).unwrap(), None);

@@ -102,6 +102,45 @@ pub struct ConsumerArgs {
     /// await the broker's confirm (up to 16), and a few queued ahead.
     #[arg(long, default_value_t = 32)]
     pub prefetch: u16,
+    /// The jobs this consumer refuses (it gives their batches back to other consumers and
+    /// says why in its heartbeat; a job every consumer refuses fails with their reasons).
+    #[command(flatten)]
+    pub ceilings: CeilingArgs,
+}
+
+/// The operator's ceilings on a job's limits, and floor on its batch size. A spec's value
+/// over one is refused, naming the ceiling [default: none, besides the spec's own bounds].
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CeilingArgs {
+    /// Most `limits.fuel_per_scenario` a job may ask for.
+    #[arg(long, env = "MCP_MAX_FUEL", value_name = "FUEL")]
+    pub max_fuel: Option<u64>,
+    /// Most `limits.scenario_timeout_ms` a job may ask for.
+    #[arg(long, env = "MCP_MAX_SCENARIO_MS", value_name = "MS")]
+    pub max_scenario_ms: Option<u64>,
+    /// Most `limits.memory_mib` a job may ask for.
+    #[arg(long, env = "MCP_MAX_MEMORY_MIB", value_name = "MIB")]
+    pub max_memory_mib: Option<u32>,
+    /// Most `limits.timeout_s` a job may ask for.
+    #[arg(long, env = "MCP_MAX_TIMEOUT_S", value_name = "SECONDS")]
+    pub max_timeout_s: Option<u64>,
+    /// Least `simulation.batch` a job may use (each batch costs the broker a message).
+    #[arg(long, env = "MCP_MIN_BATCH", value_name = "SCENARIOS")]
+    pub min_batch: Option<u32>,
+}
+
+impl CeilingArgs {
+    /// The ceilings these flags set.
+    pub fn ceilings(&self) -> mcp_spec::Ceilings {
+        let none = mcp_spec::Ceilings::default();
+        mcp_spec::Ceilings {
+            fuel_per_scenario: self.max_fuel.unwrap_or(none.fuel_per_scenario),
+            scenario_timeout_ms: self.max_scenario_ms.unwrap_or(none.scenario_timeout_ms),
+            memory_mib: self.max_memory_mib.unwrap_or(none.memory_mib),
+            timeout_s: self.max_timeout_s.unwrap_or(none.timeout_s),
+            min_batch: self.min_batch.unwrap_or(none.min_batch),
+        }
+    }
 }
 
 /// Arguments of `mcp serve`.
@@ -138,6 +177,10 @@ pub struct ServeArgs {
     /// Most outputs the model of a job submitted through the API may have.
     #[arg(long, default_value_t = 256)]
     pub max_outputs: usize,
+    /// The jobs this coordinator refuses: uploads get a 422 naming the ceiling, and a job
+    /// announced on the broker (by `mcp submit --broker`) fails at once with the reason.
+    #[command(flatten)]
+    pub ceilings: CeilingArgs,
     /// A host name the API answers for, besides IP addresses and localhost (its name behind a
     /// proxy or in DNS); repeat for several, `*` for any (which gives up the protection
     /// against DNS rebinding).

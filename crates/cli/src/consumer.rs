@@ -38,5 +38,7 @@ pub(crate) fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
         let broker = AmqpBroker::connect(&url, &args.connection.prefix, &name)?;
         Ok(Box::new(broker.consumer_session(&id, args.prefetch)?))
     };
-    ConsumerProcess::new(&id, threads).run(&mut connect, &mut reconnect, &sandbox, &drain)
+    ConsumerProcess::new(&id, threads)
+        .with_ceilings(args.ceilings.ceilings())
+        .run(&mut connect, &mut reconnect, &sandbox, &drain)
 }

@@ -13,11 +13,7 @@ pub(crate) fn control(args: ControlArgs) -> anyhow::Result<()> {
         Action::Resume => ControlAction::Resume,
         Action::Drain => ControlAction::Drain,
     };
-    let command = ControlCommand {
-        action,
-        consumer: args.consumer,
-        job: None,
-    };
+    let command = ControlCommand::to(action, args.consumer);
     let url = resolve_broker(&args.broker, &args.connection)?;
     AmqpController::new(&url, &args.connection.prefix)
         .send(&command)

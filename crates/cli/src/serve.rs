@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow};
 use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::{AmqpBroker, AmqpController};
 use mcp_coordinator::{Book, ServeError, coordinate_reconnecting};
-use mcp_producer::{ProducerProgress, SubmissionLimits};
+use mcp_producer::{ProducerEnd, ProducerProgress, SubmissionLimits};
 use mcp_protocol::{JobAnnouncement, now_ms};
 use mcp_sandbox::Sandbox;
 use mcp_server::{AllowedHosts, Api, HttpServer, Submitted, Submitter};
@@ -32,7 +32,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = resolve_broker(&args.broker, &args.connection)?;
     let prefix = args.connection.prefix.clone();
     let db = args.db.clone().unwrap_or_else(default_db);
-    let book = Arc::new(Mutex::new(Book::open(&db, now_ms())?));
+    let ceilings = args.ceilings.ceilings();
+    let mut book = Book::open(&db, now_ms())?;
+    book.set_ceilings(ceilings);
+    let book = Arc::new(Mutex::new(book));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())
@@ -53,6 +56,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
             scenarios: args.max_scenarios,
             batch: args.max_batch,
             outputs: args.max_outputs,
+            ceilings,
         },
     };
     let (token, generated) = token_or_new(args.token.as_deref())?;
@@ -128,7 +132,8 @@ impl Submitter for ApiSubmitter {
         std::thread::Builder::new()
             .name(format!("submit {}", job.job))
             .spawn(move || {
-                let name = format!("mcp submit {}", job.job);
+                let id = job.job.clone();
+                let name = format!("mcp submit {id}");
                 let mut reconnect = reconnect(&name, &url);
                 let mut connect = || -> Result<Box<dyn ProducerLink>, _> {
                     Ok(Box::new(
@@ -144,8 +149,12 @@ impl Submitter for ApiSubmitter {
                     &announcement,
                     &progress,
                 );
-                if let Err(e) = published {
-                    tracing::error!("publishing an uploaded job failed: {e}");
+                match published {
+                    Ok(ProducerEnd::Ended(cause)) => {
+                        tracing::info!(job = %id, "stopped publishing the job: {cause:?}");
+                    }
+                    Ok(_) => tracing::info!(job = %id, "published the job"),
+                    Err(e) => tracing::error!("publishing an uploaded job failed: {e}"),
                 }
             })
             .map_err(|e| format!("could not start publishing: {e}"))?;

@@ -3,7 +3,7 @@
 
 use crate::args::SubmitArgs;
 use crate::commands::{
-    EXIT_CANCELLED, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
+    EXIT_CANCELLED, EXIT_INPUT, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
     resolve_broker, token_or_new,
 };
 use crate::table;
@@ -14,7 +14,7 @@ use mcp_broker_amqp::AmqpBroker;
 use mcp_coordinator::{Ended, JobState};
 use mcp_embedded::Embedded;
 use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
-use mcp_protocol::{JobAnnouncement, JobModel, now_ms};
+use mcp_protocol::{JobAnnouncement, JobModel, StopCause, now_ms};
 use mcp_sandbox::Sandbox;
 use mcp_server::{Api, HttpServer};
 use std::io::IsTerminal;
@@ -65,8 +65,12 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         Some(url) => {
             let url = resolve_broker(url, &args.connection)?;
             match distributed_job(&url, &args, &job, &bar)? {
-                Some(ended) => ended,
-                None => {
+                Distributed::Ended(ended) => *ended,
+                Distributed::Stopped(cause) => {
+                    bar.finish_and_clear();
+                    return Ok(report_stop(&job, cause));
+                }
+                Distributed::Published => {
                     bar.finish_and_clear();
                     eprintln!(
                         "job {} published: {} scenarios of model {} ({})",
@@ -149,13 +153,13 @@ fn embedded_job(
 
 /// Publishes the job to the broker at `url`; with `--wait`, follows it to its end on queues of
 /// its own (made before the job is announced, so that nothing slips past). Both survive broker
-/// restarts.
+/// restarts, and both stop when `mcp serve` (or a newer job) stops the job.
 fn distributed_job(
     url: &str,
     args: &SubmitArgs,
     job: &Arc<JobModel>,
     bar: &ProgressBar,
-) -> anyhow::Result<Option<Ended>> {
+) -> anyhow::Result<Distributed> {
     let prefix = &args.connection.prefix;
     let name = format!("mcp submit {}", job.job);
     let mut reconnect = reconnect(&name, url);
@@ -177,8 +181,11 @@ fn distributed_job(
         &progress,
     )
     .map_err(|e| anyhow!("{e}"))?;
-    if end == ProducerEnd::Stopped || !args.wait {
-        return Ok(None);
+    match end {
+        ProducerEnd::Ended(cause) => return Ok(Distributed::Stopped(cause)),
+        ProducerEnd::Stopped => return Ok(Distributed::Published),
+        ProducerEnd::Completed if !args.wait => return Ok(Distributed::Published),
+        ProducerEnd::Completed => {}
     }
     let mut last = None;
     let mut follower = || -> Result<Box<dyn CoordinatorLink>, _> {
@@ -195,7 +202,47 @@ fn distributed_job(
     {
         tracing::warn!("could not delete the job's queues: {e}");
     }
-    Ok(Some(ended))
+    Ok(Distributed::Ended(Box::new(ended)))
+}
+
+/// What became of a job published to a broker.
+enum Distributed {
+    /// Every batch is published (and not followed: no `--wait`).
+    Published,
+    /// It was stopped elsewhere while it was being published.
+    Stopped(StopCause),
+    /// Followed to its end (`--wait`).
+    Ended(Box<Ended>),
+}
+
+/// Says why a job stopped while it was being published, and picks the exit code.
+fn report_stop(job: &JobModel, cause: StopCause) -> ExitCode {
+    let id = &job.job;
+    let kept = "what was evaluated meanwhile is in the history of `mcp serve`";
+    match cause {
+        StopCause::Cancelled => {
+            eprintln!("error: job {id} was cancelled while it was being published; {kept}");
+            ExitCode::from(EXIT_CANCELLED)
+        }
+        StopCause::Superseded { by } => {
+            eprintln!(
+                "error: job {id} was superseded by job {by} while it was being published; {kept}"
+            );
+            ExitCode::from(EXIT_SUPERSEDED)
+        }
+        StopCause::TimedOut => {
+            eprintln!(
+                "error: job {id} timed out after {} s while it was being published; raise \
+                 limits.timeout_s to let it finish",
+                job.spec.limits.timeout_s
+            );
+            ExitCode::from(EXIT_TIMED_OUT)
+        }
+        StopCause::Failed { reason } => {
+            eprintln!("error: job {id} failed: {reason}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
 }
 
 /// Prints a job's summary as the table or as JSON, and picks the exit code.
@@ -212,7 +259,19 @@ fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<Ex
     let total = job.spec.simulation.scenarios;
     Ok(match ended.state {
         // A job whose every scenario failed still ran to its end: the table says what failed.
-        JobState::Completed | JobState::Failed | JobState::Running => ExitCode::SUCCESS,
+        JobState::Completed | JobState::Running => ExitCode::SUCCESS,
+        JobState::Failed if summary.scenarios > 0 && summary.failed == summary.scenarios => {
+            ExitCode::SUCCESS
+        }
+        // It could not run: refused by `mcp serve`, or by every consumer.
+        JobState::Failed => {
+            eprintln!(
+                "error: job {} failed: {}",
+                job.job,
+                ended.message.as_deref().unwrap_or("it could not run")
+            );
+            ExitCode::from(EXIT_INPUT)
+        }
         JobState::TimedOut => {
             eprintln!(
                 "error: the job timed out after {} s with {} of {total} scenarios evaluated; the \

@@ -99,48 +99,6 @@ fn a_poison_batch_is_dead_lettered_and_the_job_still_completes() {
 }
 
 #[test]
-fn a_model_that_does_not_load_has_its_batches_dead_lettered_and_the_consumer_lives() {
-    let _broker = shared();
-    let prefix = Prefix::new();
-    let topology = prefix.topology();
-    // A producer that skipped validation: the model's bytes are not Wasm.
-    let mut model = (*mcp_testkit::fixtures::job_model("broken", 3, 1)).clone();
-    model.wasm = b"not wasm at all".to_vec();
-    let (runtime, conn) = connect("broken");
-    runtime.block_on(async {
-        let ch = confirming_channel(&conn).await;
-        topology.declare(&ch).await.unwrap();
-        publish_to(
-            &ch,
-            "",
-            &topology.model_queue(),
-            &mcp_protocol::encode(&model),
-        )
-        .await;
-        for index in 0..3 {
-            let message = mcp_protocol::BatchMessage {
-                job: "broken".into(),
-                batch: mcp_protocol::ScenarioBatch {
-                    index,
-                    start: index,
-                    count: 1,
-                },
-            };
-            let body = mcp_protocol::encode(&message);
-            publish_to(&ch, "", &topology.scenarios_queue(), &body).await;
-        }
-    });
-    let mut consumer = start_consumer(&prefix, "c");
-    wait_for_queue(&topology.dead_letter_queue(), |ready, _| ready == 3);
-    assert!(
-        consumer.running(),
-        "the consumer must survive a broken model"
-    );
-    // And it still takes real work.
-    check_same_as_embedded(&finish(start_wait(&prefix, "10240")), "10240");
-}
-
-#[test]
 fn a_new_submission_supersedes_the_running_job() {
     let _broker = shared();
     let prefix = Prefix::new();

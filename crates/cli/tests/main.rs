@@ -5,6 +5,7 @@ mod dashboard;
 mod distributed;
 mod faults;
 mod jobs;
+mod lifecycle;
 mod refusals;
 mod serve;
 mod support;

@@ -5,7 +5,6 @@ use crate::support::broker::*;
 use crate::support::serve::{Serve, TOKEN, publish};
 use crate::support::*;
 use serde_json::Value;
-use std::path::Path;
 
 /// Scenarios evaluated (0 while the job is not known yet).
 fn scenarios(job: &Value) -> u64 {
@@ -104,37 +103,6 @@ fn history_keeps_superseded_jobs_and_consumers_are_seen_lost() {
     assert!(lost[0]["silent_s"].as_f64().unwrap() >= 5.0, "{lost}");
 }
 
-/// A multipart upload of `model` and a spec text.
-fn upload(serve: &Serve, model: &Path, spec: &str, token: &str) -> (u16, Value) {
-    let wasm = std::fs::read(model).unwrap();
-    let mut body = Vec::new();
-    for (name, file, bytes) in [
-        ("model", "pricing.wasm", &wasm[..]),
-        ("spec", "vars.toml", spec.as_bytes()),
-    ] {
-        body.extend_from_slice(
-            format!(
-                "--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b"--XyZ--\r\n");
-    let mut response = ureq::post(&format!("{}/api/jobs", serve.url))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .header("authorization", &format!("Bearer {token}"))
-        .header("content-type", "multipart/form-data; boundary=XyZ")
-        .send(&body[..])
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_json().unwrap())
-}
-
 #[test]
 fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let _broker = shared();
@@ -144,10 +112,10 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let (model, spec) = pricing();
     let spec = std::fs::read_to_string(spec).unwrap();
 
-    let (status, body) = upload(&serve, &model, &spec, "not-the-token");
+    let (status, body) = serve.upload(&model, &spec, "not-the-token");
     assert_eq!(status, 401, "uploads need the token: {body}");
     let bad = spec.replace("strike   =", "strik    =");
-    let (status, body) = upload(&serve, &model, &bad, TOKEN);
+    let (status, body) = serve.upload(&model, &bad, TOKEN);
     assert_eq!(status, 422, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
@@ -161,7 +129,7 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     );
 
     let huge = spec.replace("scenarios = 1_000_000", "scenarios = 2_000_000");
-    let (status, body) = upload(&serve, &model, &huge, TOKEN);
+    let (status, body) = serve.upload(&model, &huge, TOKEN);
     assert_eq!(status, 422, "{body}");
     assert_eq!(
         body["error"],
@@ -169,7 +137,7 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
          split the job or ask the operator to raise --max-scenarios"
     );
     let small = spec.replace("scenarios = 1_000_000", "scenarios = 20480");
-    let (status, body) = upload(&serve, &model, &small, TOKEN);
+    let (status, body) = serve.upload(&model, &small, TOKEN);
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["scenarios"], 20480);
     let id = body["id"].as_str().unwrap();

@@ -4,13 +4,20 @@
 //! This file decides when a batch is acknowledged: after its result is safely with the
 //! transport ([`ConsumerLink::complete`]); at once, unevaluated, when its job is over here
 //! (superseded, cancelled, timed out: counted as expired); rejected to the dead-letter queue
-//! when its job's model does not load. A batch whose evaluation is aborted is never
+//! when it is not one of its job's batches. A batch whose evaluation is aborted is never
 //! acknowledged, so the transport delivers it again.
+//!
+//! A job this consumer cannot run (its limits are over this consumer's [`Ceilings`], or its
+//! model does not load here) is refused, not failed: the thread gives its batches back for
+//! other consumers ([`ConsumerLink::release_batch`]), takes no more while that job is current,
+//! and says why in its heartbeat. The coordinator fails the job only when every consumer
+//! refuses it.
 
 use crate::Evaluator;
 use mcp_broker::{BrokerError, ConsumerLink, Polled};
 use mcp_protocol::{JobId, JobModel};
 use mcp_sandbox::Sandbox;
+use mcp_spec::Ceilings;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +44,8 @@ pub struct ConsumerStats {
     pub paused: AtomicBool,
     /// Set by anyone to interrupt the current batch too (its result is thrown away).
     pub abort: Arc<AtomicBool>,
-    /// The last job whose model did not load here, and the error.
+    /// The job this thread refuses while it is current (over this consumer's ceilings, or its
+    /// model does not load here), and why.
     pub refused: std::sync::Mutex<Option<(JobId, String)>>,
     /// Jobs cancelled by a control command: their batches are discarded.
     pub cancelled: std::sync::Mutex<Vec<JobId>>,
@@ -48,8 +56,8 @@ pub struct ConsumerStats {
 enum Ended {
     /// Superseded by a newer job, cancelled, or past its time-out: its batches are discarded.
     Expired,
-    /// Its model does not load here (why): its batches are rejected to the dead-letter queue.
-    Unusable(String),
+    /// It cannot run here: its batches are given back while it is current.
+    Refused,
 }
 
 /// How long a consumer keeps looking for the model of a batch's job when there is none.
@@ -77,6 +85,58 @@ fn current_model_of(
 
 /// How long a consumer waits on an empty queue before checking whether it should stop.
 const POLL: Duration = Duration::from_millis(50);
+/// How often a thread standing aside from a job it refused looks whether that job is still
+/// the current one.
+const REFUSED_POLL: Duration = Duration::from_millis(250);
+
+/// Stands aside from `job`, which this thread refused: takes no new batches, gives back those
+/// already handed over, and waits until `job` is no longer current (or is cancelled, or the
+/// thread is told to stop); `job`'s later batches are then discarded as expired. `paused` is
+/// whether the link's flow is paused, kept up to date.
+fn stand_aside(
+    link: &dyn ConsumerLink,
+    job: &str,
+    stats: &ConsumerStats,
+    paused: &mut bool,
+    ended: &mut HashMap<JobId, Ended>,
+) -> Result<(), BrokerError> {
+    if !*paused {
+        link.set_paused(true)?;
+        *paused = true;
+    }
+    if link.drains_while_paused() {
+        // Those already handed over (RabbitMQ's prefetch), whatever their job: they will be
+        // handed to someone again.
+        while let Polled::Ready(held) = link.next_batch(Duration::ZERO)? {
+            link.release_batch(&held.job, held.body, held.tag)?;
+        }
+    }
+    while !stats.stop.load(Ordering::Relaxed) {
+        if stats
+            .cancelled
+            .lock()
+            .expect("cancelled lock")
+            .iter()
+            .any(|j| j == job)
+        {
+            break;
+        }
+        match current_model_of(link, job)? {
+            Some(model) if model.job == job => std::thread::sleep(REFUSED_POLL),
+            _ => break,
+        }
+    }
+    if !stats.stop.load(Ordering::Relaxed) {
+        // No longer current: what is left of it is discarded like any expired job's.
+        ended.insert(job.to_string(), Ended::Expired);
+    }
+    *stats.refused.lock().expect("refused lock") = None;
+    if *paused && !stats.paused.load(Ordering::Relaxed) {
+        link.set_paused(false)?;
+        *paused = false;
+    }
+    Ok(())
+}
 
 /// Evaluates batches until the transport says there are no more, or `stats.stop` is set.
 ///
@@ -84,9 +144,13 @@ const POLL: Duration = Duration::from_millis(50);
 /// once (the sandbox caches it by digest). A batch of a job that is no longer the current one
 /// (superseded by a newer submission, or past its time-out) is acknowledged without being
 /// evaluated, and counted as expired.
+///
+/// A job over `ceilings`, or whose model does not load here, is refused (see the module's
+/// documentation).
 pub fn consume(
     link: &dyn ConsumerLink,
     sandbox: &Sandbox,
+    ceilings: &Ceilings,
     stats: &ConsumerStats,
 ) -> anyhow::Result<()> {
     let mut current: Option<(JobId, Evaluator)> = None;
@@ -131,15 +195,17 @@ pub fn consume(
         if !is_current && !ended.contains_key(job) {
             match current_model_of(link, job)? {
                 Some(model) if model.job == *job => {
-                    match Evaluator::new(sandbox, &model, Some(stats.abort.clone())) {
+                    let evaluator = ceilings
+                        .check(&model.spec, "this consumer")
+                        .map_err(anyhow::Error::msg)
+                        .and_then(|()| Evaluator::new(sandbox, &model, Some(stats.abort.clone())));
+                    match evaluator {
                         Ok(evaluator) => current = Some((job.clone(), evaluator)),
                         Err(e) => {
-                            tracing::error!(job = %job, "the job's model cannot run here, its batches are dead-lettered: {e:#}");
                             let why = format!("{e:#}");
-                            *stats.refused.lock().expect("refused lock") =
-                                Some((job.clone(), why.clone()));
-                            let reason = format!("the job's model cannot run here: {why}");
-                            ended.insert(job.clone(), Ended::Unusable(reason));
+                            tracing::warn!(job = %job, "refused the job, its batches are given back: {why}");
+                            *stats.refused.lock().expect("refused lock") = Some((job.clone(), why));
+                            ended.insert(job.clone(), Ended::Refused);
                         }
                     }
                 }
@@ -150,9 +216,10 @@ pub fn consume(
             }
         }
         match ended.get(job) {
-            // A model that does not load never will: set its batches aside.
-            Some(Ended::Unusable(reason)) => {
-                link.reject_batch(delivery.tag, reason)?;
+            Some(Ended::Refused) => {
+                let job = job.clone();
+                link.release_batch(&delivery.job, delivery.body, delivery.tag)?;
+                stand_aside(link, &job, stats, &mut paused, &mut ended)?;
                 continue;
             }
             Some(Ended::Expired) => {

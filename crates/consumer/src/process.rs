@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use mcp_broker::{BrokerError, ConsumerSession, Reconnect};
 use mcp_protocol::{ConsumerState, ControlAction, ControlCommand};
 use mcp_sandbox::Sandbox;
+use mcp_spec::Ceilings;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub enum SessionEnd {
 #[derive(Debug)]
 pub struct ConsumerProcess {
     id: String,
+    ceilings: Ceilings,
     stats: Arc<Vec<ConsumerStats>>,
     heartbeat: Heartbeat,
 }
@@ -57,9 +59,16 @@ impl ConsumerProcess {
         );
         ConsumerProcess {
             id: id.to_string(),
+            ceilings: Ceilings::default(),
             heartbeat: Heartbeat::new(id, stats.clone()),
             stats,
         }
+    }
+
+    /// The process with the operator's `ceilings`: it refuses jobs over them.
+    pub fn with_ceilings(mut self, ceilings: Ceilings) -> ConsumerProcess {
+        self.ceilings = ceilings;
+        self
     }
 
     /// Its id.
@@ -124,6 +133,7 @@ impl ConsumerProcess {
         drain: &AtomicBool,
     ) -> anyhow::Result<SessionEnd> {
         let stats = self.stats.clone();
+        let ceilings = self.ceilings;
         let links = (0..stats.len())
             .map(|i| session.link(&i.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -135,7 +145,7 @@ impl ConsumerProcess {
                 .map(|(i, (link, stats))| {
                     std::thread::Builder::new()
                         .name(format!("mcp-worker-{i}"))
-                        .spawn_scoped(scope, move || consume(&**link, sandbox, stats))
+                        .spawn_scoped(scope, move || consume(&**link, sandbox, &ceilings, stats))
                 })
                 .collect::<Result<_, _>>()?;
             let mut stopping = false;

@@ -68,9 +68,8 @@ fn batch(index: u64) -> ScenarioBatch {
 
 fn command(action: ControlAction, job: Option<&str>) -> ControlCommand {
     ControlCommand {
-        action,
-        consumer: None,
         job: job.map(str::to_string),
+        ..ControlCommand::to(action, None)
     }
 }
 
@@ -189,4 +188,61 @@ fn a_batch_that_is_not_one_of_its_jobs_is_set_aside_and_the_consumer_carries_on(
         [1],
         "the forged batch is not evaluated, the next one is"
     );
+}
+
+#[test]
+fn a_job_over_the_consumers_ceilings_is_refused_its_batches_given_back_until_the_next_job() {
+    let broker = InMemoryBroker::new(8);
+    let refused = pricing_job();
+    let memory = refused.spec.limits.memory_mib;
+    broker.publish_model(Arc::new(refused.clone())).unwrap();
+    for i in 0..3 {
+        broker.publish_batch(batch(i)).unwrap();
+    }
+    let sandbox = Sandbox::new().unwrap();
+    let drain = AtomicBool::new(false);
+    let ceilings = mcp_spec::Ceilings {
+        memory_mib: memory - 1,
+        ..mcp_spec::Ceilings::default()
+    };
+    let mut process = ConsumerProcess::new("small", 2).with_ceilings(ceilings);
+    let mut seen = Seen::default();
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| process.run_session(&broker, &sandbox, &drain));
+        let _stop = DrainOnDrop(&drain);
+        // It says why, in its heartbeat, and evaluates nothing.
+        seen.until(&broker, "a heartbeat refusing the job", |s| {
+            s.heartbeats.last().is_some_and(|h| h.refused.is_some())
+        });
+        let why = seen.heartbeats.last().unwrap().refused.clone().unwrap();
+        assert_eq!(why.job, refused.job);
+        assert_eq!(
+            why.error,
+            format!(
+                "limits.memory_mib is {memory}, more than this consumer allows ({}); lower it \
+                 or ask the operator to raise --max-memory-mib",
+                memory - 1
+            )
+        );
+        // A job within its ceilings replaces it: the refused job's batches, given back
+        // rather than lost or dead-lettered, are now discarded as expired, and the new job's
+        // are evaluated.
+        let mut next = pricing_job();
+        next.job = "within".into();
+        next.spec.limits.memory_mib = memory - 1;
+        broker.publish_model(Arc::new(next)).unwrap();
+        for i in 0..2 {
+            broker.publish_batch(batch(i)).unwrap();
+        }
+        seen.until(&broker, "the new job's results", |s| s.results.len() == 2);
+        seen.until(&broker, "the refused job's batches expired", |s| {
+            s.heartbeats
+                .last()
+                .is_some_and(|h| h.expired == 3 * 1024 && h.refused.is_none())
+        });
+        broker.finish().unwrap();
+        assert_eq!(running.join().unwrap().unwrap(), SessionEnd::Finished);
+    });
+    let evaluated: u64 = seen.results.iter().map(|r| u64::from(r.batch.count)).sum();
+    assert_eq!(evaluated, 2 * 1024);
 }

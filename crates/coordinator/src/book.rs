@@ -7,7 +7,10 @@ use crate::consumers::{Roster, SeenConsumer};
 use crate::job::{EndCause, Ended, Job, JobState};
 use crate::store::{HistoryReader, JobRecord, Store, StoreResult};
 use mcp_broker::QueueDepth;
-use mcp_protocol::{ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch};
+use mcp_protocol::{
+    ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch, StopCause,
+};
+use mcp_spec::Ceilings;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +45,10 @@ pub struct Book {
     unwritten_ends: Vec<Ended>,
     /// Why the history could not be written the last time it was tried, until it can again.
     write_failure: Option<String>,
+    /// The operator's ceilings (`mcp serve`): a job announced over them is refused.
+    ceilings: Option<Ceilings>,
+    /// Jobs that ended early, and why, for the loop to stop everywhere ([`Book::take_stops`]).
+    stops: Vec<(JobId, StopCause)>,
 }
 
 /// Result batches the history could not record (they were neither recorded nor counted), and
@@ -138,7 +145,29 @@ impl Book {
             unannounced: HashMap::new(),
             unwritten_ends: Vec::new(),
             write_failure: None,
+            ceilings: None,
+            stops: Vec::new(),
         }
+    }
+
+    /// Refuses, from now on, jobs announced over the operator's `ceilings`, naming the one a
+    /// job exceeds (what `mcp serve --max-fuel ...` sets).
+    pub fn set_ceilings(&mut self, ceilings: Ceilings) {
+        self.ceilings = Some(ceilings);
+    }
+
+    /// The jobs that ended early since the last call (superseded, timed out, failed, refused),
+    /// and why: their producer, consumers and follower are to be told. Jobs cancelled through
+    /// [`Book::cancel`] are not among them: whoever cancels stops their work.
+    pub fn take_stops(&mut self) -> Vec<(JobId, StopCause)> {
+        std::mem::take(&mut self.stops)
+    }
+
+    /// Gives back stops taken but not yet told (the link failed), to be told first.
+    pub fn keep_stops(&mut self, stops: impl IntoIterator<Item = (JobId, StopCause)>) {
+        let later = std::mem::take(&mut self.stops);
+        self.stops.extend(stops);
+        self.stops.extend(later);
     }
 
     /// Why the history could not be written the last time results were recorded, while it
@@ -180,11 +209,15 @@ impl Book {
         Ok(())
     }
 
-    /// Records a newly submitted job. It supersedes every running job submitted before it; a
-    /// job announced again is left as it is.
-    /// An announcement past a bound (see [`JobAnnouncement::check`]) is recorded as a job that
-    /// failed at once, with the reason; one whose id cannot even be recorded is only logged.
-    pub fn announce(&mut self, announcement: JobAnnouncement, now_ms: u64) -> StoreResult<()> {
+    /// Records a newly announced job. Jobs follow one another in the order this coordinator
+    /// first hears of them, on its own clock: the announcement's `submitted_at_ms` becomes
+    /// `now_ms`, and the new job supersedes every running job, whatever clock its producer
+    /// keeps. A job announced again is left as it is.
+    /// An announcement past a bound (see [`JobAnnouncement::check`]) or over the operator's
+    /// ceilings is recorded as a job that failed at once, with the reason (it supersedes the
+    /// running jobs all the same: its model replaced theirs at the consumers); one whose id
+    /// cannot even be recorded is only logged.
+    pub fn announce(&mut self, mut announcement: JobAnnouncement, now_ms: u64) -> StoreResult<()> {
         let id = announcement.job.clone();
         if let Err(reason) = mcp_protocol::check_job_id(&id) {
             tracing::warn!("dropped a job announcement: {reason}");
@@ -197,31 +230,19 @@ impl Book {
             return Ok(());
         }
         self.unannounced.remove(&id);
-        if let Err(reason) = announcement.check() {
-            self.store.insert_job(&announcement, JobState::Running)?;
-            return self.refuse(announcement, &reason, now_ms);
-        }
-        let at = announcement.submitted_at_ms;
-        let newer = self
-            .running
-            .values()
-            .filter(|j| j.announcement().submitted_at_ms > at)
-            .max_by_key(|j| j.announcement().submitted_at_ms)
-            .map(|j| j.id().to_string());
-        let older: Vec<JobId> = self
-            .running
-            .values()
-            .filter(|j| j.announcement().submitted_at_ms <= at)
-            .map(|j| j.id().to_string())
-            .collect();
+        announcement.submitted_at_ms = now_ms;
+        let older: Vec<JobId> = self.running.keys().cloned().collect();
+        let refusal = announcement.check().and_then(|()| match &self.ceilings {
+            Some(ceilings) => ceilings.check(&announcement.spec, "this server"),
+            None => Ok(()),
+        });
         self.store.insert_job(&announcement, JobState::Running)?;
-        self.start(announcement)?;
+        match refusal {
+            Ok(()) => self.start(announcement)?,
+            Err(reason) => self.refuse(announcement, &reason, now_ms)?,
+        }
         for job in older {
             self.end(&job, EndCause::Superseded { by: id.clone() }, now_ms)?;
-        }
-        if let Some(by) = newer {
-            // Announced late (a newer job is already running): it was superseded at once.
-            self.end(&id, EndCause::Superseded { by }, now_ms)?;
         }
         self.settle(now_ms)
     }
@@ -313,12 +334,17 @@ impl Book {
         Ok(())
     }
 
-    /// Ends a running job for `cause`, recording its (possibly partial) summary.
+    /// Ends a running job for `cause`, recording its (possibly partial) summary; a job that
+    /// ended early is to be stopped everywhere ([`Book::take_stops`]).
     fn end(&mut self, job: &str, cause: EndCause, now_ms: u64) -> StoreResult<()> {
         let Some(running) = self.running.remove(job) else {
             return Ok(());
         };
-        self.record_end(running.end(cause, now_ms))
+        let ended = running.end(cause.clone(), now_ms);
+        if let Some(stop) = cause.stop(ended.message.as_deref()) {
+            self.stops.push((job.to_string(), stop));
+        }
+        self.record_end(ended)
     }
 
     /// Ends a recorded job that must not run, with why.
@@ -329,7 +355,11 @@ impl Book {
         now_ms: u64,
     ) -> StoreResult<()> {
         tracing::warn!(job = %announcement.job, "refused a job: {reason}");
-        self.record_end(Ended::refused(announcement, reason, now_ms))
+        let ended = Ended::refused(announcement, reason, now_ms);
+        let reason = ended.message.clone().unwrap_or_default();
+        self.stops
+            .push((ended.announcement.job.clone(), StopCause::Failed { reason }));
+        self.record_end(ended)
     }
 
     /// Records how a job ended, and keeps it at hand. When the history cannot be written for
@@ -366,10 +396,20 @@ impl Book {
     /// Cancels a running job: it ends now, its summary covering the batches counted so far.
     /// `Ok(false)` when the job is not running.
     pub fn cancel(&mut self, job: &str, now_ms: u64) -> StoreResult<bool> {
-        if !self.running.contains_key(job) {
+        let Some(running) = self.running.remove(job) else {
             return Ok(false);
-        }
-        self.end(job, EndCause::Cancelled, now_ms)?;
+        };
+        self.record_end(running.end(EndCause::Cancelled, now_ms))?;
+        Ok(true)
+    }
+
+    /// Ends a running job that `mcp serve` stopped for `cause` (what a follower hears).
+    /// `Ok(false)` when the job is not running.
+    pub fn stopped(&mut self, job: &str, cause: StopCause, now_ms: u64) -> StoreResult<bool> {
+        let Some(running) = self.running.remove(job) else {
+            return Ok(false);
+        };
+        self.record_end(running.end(cause.into(), now_ms))?;
         Ok(true)
     }
 
@@ -385,6 +425,7 @@ impl Book {
             }
         }
         self.settle(now_ms)?;
+        self.judge_refusals(Instant::now(), now_ms)?;
         let expired: Vec<JobId> = self
             .unannounced
             .iter()
@@ -403,24 +444,57 @@ impl Book {
         Ok(())
     }
 
-    /// Takes a consumer's heartbeat. A consumer that could not load a running job's model
-    /// fails that job: its batches are being dead-lettered.
+    /// Takes a consumer's heartbeat. A consumer that newly refuses a running job (over its
+    /// ceilings, or the model does not load there) has the fleet judged again: the job fails
+    /// when every live consumer refuses it.
     pub fn consumer_status(
         &mut self,
         status: ConsumerStatus,
         at: Instant,
         now_ms: u64,
     ) -> StoreResult<()> {
-        if let Some(refused) = &status.refused
-            && self.running.contains_key(&refused.job)
-        {
-            let cause = EndCause::Refused {
-                consumer: status.id.clone(),
-                error: refused.error.clone(),
-            };
-            self.end(&refused.job.clone(), cause, now_ms)?;
-        }
+        let refused =
+            |s: Option<&ConsumerStatus>| s.and_then(|s| s.refused.as_ref()).map(|r| r.job.clone());
+        let before = refused(self.roster.last(&status.id));
+        let now_refused = refused(Some(&status));
         self.roster.heard(status, at);
+        if now_refused.is_some() && now_refused != before {
+            self.judge_refusals(at, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Notes, for each running job, which live consumers refuse it and why, and fails a job
+    /// that every live consumer refuses, with each one's reason. A consumer that has not
+    /// tried the job yet, or is paused, may still run it; one lost or stopped does not count.
+    fn judge_refusals(&mut self, now: Instant, now_ms: u64) -> StoreResult<()> {
+        if self.running.is_empty() {
+            return Ok(());
+        }
+        let mut live = 0;
+        let mut refusals: HashMap<&str, Vec<(String, String)>> = HashMap::new();
+        for status in self.roster.live(now) {
+            live += 1;
+            if let Some(refused) = &status.refused
+                && self.running.contains_key(&refused.job)
+            {
+                refusals
+                    .entry(refused.job.as_str())
+                    .or_default()
+                    .push((status.id.clone(), refused.error.clone()));
+            }
+        }
+        let mut failed = Vec::new();
+        for (id, job) in self.running.iter_mut() {
+            let by = refusals.remove(id.as_str()).unwrap_or_default();
+            if live > 0 && by.len() == live {
+                failed.push((id.clone(), by.clone()));
+            }
+            job.set_refusals(by);
+        }
+        for (id, by) in failed {
+            self.end(&id, EndCause::Refused { by }, now_ms)?;
+        }
         Ok(())
     }
 
@@ -479,6 +553,8 @@ impl Book {
 
     /// The job a live view follows; adds a point to a running one's convergence series.
     pub fn current(&mut self) -> Option<Current<'_>> {
+        // The one announced last (at most one runs, but a history written by an older mcp
+        // may hold several).
         let newest = self
             .running
             .values_mut()
@@ -510,8 +586,10 @@ impl From<&Ended> for JobRecord {
 mod tests {
     use super::*;
     use crate::aggregator::Aggregator;
+    use crate::consumers::LOST_AFTER;
     use mcp_protocol::RefusedModel;
     use mcp_testkit::fixtures::{self, heartbeat};
+    use std::time::Duration;
 
     fn announcement(id: &str, submitted_at_ms: u64) -> JobAnnouncement {
         let mut a = fixtures::announcement(id, 6, 2, submitted_at_ms);
@@ -594,23 +672,87 @@ mod tests {
         // Late results of the superseded job are dropped.
         book.record(batches("old", &[1]), 6).unwrap();
         assert_eq!(state(&book, "old"), (JobState::Superseded, 2));
-        // An announcement that arrives after a newer job's is superseded at once.
-        book.announce(announcement("late", 3), 7).unwrap();
-        assert_eq!(state(&book, "late").0, JobState::Superseded);
-        assert_eq!(
-            book.ended("late").unwrap().superseded_by.as_deref(),
-            Some("new")
-        );
         // Announcing again changes nothing.
         book.announce(announcement("old", 1), 8).unwrap();
         assert_eq!(state(&book, "old").0, JobState::Superseded);
+        assert_eq!(state(&book, "new").0, JobState::Running);
+        assert_eq!(
+            book.take_stops(),
+            [("old".into(), StopCause::Superseded { by: "new".into() })]
+        );
+    }
+
+    #[test]
+    fn the_order_of_jobs_is_the_coordinators_not_a_producers_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        // A producer whose clock runs a century fast announces first...
+        let century_ms = 100 * 365 * 86_400 * 1000;
+        book.announce(announcement("fast-clock", 1_000 + century_ms), 1_000)
+            .unwrap();
+        // ...then one with a true clock, and one whose clock stopped at the epoch: each one
+        // announced later supersedes the one before, and none is superseded at once.
+        book.announce(announcement("true-clock", 2_000), 2_000)
+            .unwrap();
+        assert_eq!(state(&book, "fast-clock").0, JobState::Superseded);
+        assert_eq!(state(&book, "true-clock").0, JobState::Running);
+        book.announce(announcement("slow-clock", 0), 3_000).unwrap();
+        assert_eq!(state(&book, "true-clock").0, JobState::Superseded);
+        assert_eq!(state(&book, "slow-clock").0, JobState::Running);
+        // Its time-out runs on the coordinator's clock, from when the coordinator heard of it.
+        book.tick(3_000 + 10_000).unwrap();
+        assert_eq!(state(&book, "slow-clock").0, JobState::Running);
+        book.tick(3_000 + 10_001).unwrap();
+        assert_eq!(state(&book, "slow-clock").0, JobState::TimedOut);
         let ids: Vec<String> = book
             .jobs(10)
             .unwrap()
             .iter()
             .map(|j| j.id().to_string())
             .collect();
-        assert_eq!(ids, ["new", "late", "old"]);
+        assert_eq!(ids, ["slow-clock", "true-clock", "fast-clock"]);
+        assert_eq!(
+            book.take_stops(),
+            [
+                (
+                    "fast-clock".into(),
+                    StopCause::Superseded {
+                        by: "true-clock".into()
+                    }
+                ),
+                (
+                    "true-clock".into(),
+                    StopCause::Superseded {
+                        by: "slow-clock".into()
+                    }
+                ),
+                ("slow-clock".into(), StopCause::TimedOut),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_job_over_the_servers_ceilings_is_refused_naming_the_ceiling() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        book.set_ceilings(Ceilings {
+            fuel_per_scenario: 1_000,
+            ..Ceilings::default()
+        });
+        book.announce(announcement("greedy", 1), 1).unwrap();
+        let view = recorded(&book, "greedy");
+        assert_eq!(view.state, JobState::Failed);
+        let message = view.message.unwrap();
+        assert!(
+            message.contains("limits.fuel_per_scenario")
+                && message.contains("this server allows (1000)")
+                && message.contains("--max-fuel"),
+            "{message}"
+        );
+        assert_eq!(
+            book.take_stops(),
+            [("greedy".into(), StopCause::Failed { reason: message })]
+        );
     }
 
     #[test]
@@ -832,22 +974,85 @@ mod tests {
 
         book.announce(announcement("broken", 20_000), 20_000)
             .unwrap();
-        let status = ConsumerStatus {
-            refused: Some(RefusedModel {
-                job: "broken".into(),
-                error: "missing export".into(),
-            }),
-            ..heartbeat("C1")
-        };
-        book.consumer_status(status, Instant::now(), 20_001)
-            .unwrap();
+        book.consumer_status(
+            refusing("C1", "broken", "missing export"),
+            Instant::now(),
+            20_001,
+        )
+        .unwrap();
         let view = recorded(&book, "broken");
         assert_eq!(view.state, JobState::Failed);
         assert_eq!(
             view.message.as_deref(),
-            Some("consumer C1 could not load the model: missing export")
+            Some("no consumer can run it: consumer C1: missing export")
         );
         assert_eq!(book.consumers(Instant::now())[0].status.id, "C1");
+    }
+
+    fn refusing(id: &str, job: &str, why: &str) -> ConsumerStatus {
+        ConsumerStatus {
+            refused: Some(RefusedModel {
+                job: job.into(),
+                error: why.into(),
+            }),
+            ..heartbeat(id)
+        }
+    }
+
+    #[test]
+    fn a_job_fails_only_when_every_live_consumer_refuses_it_with_every_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::open(&dir.path().join("h.sqlite3"), 0).unwrap();
+        let at = Instant::now();
+        book.consumer_status(heartbeat("able"), at, 1).unwrap();
+        book.consumer_status(heartbeat("gone"), at, 1).unwrap();
+        book.announce(announcement("j", 1), 1).unwrap();
+        // One consumer refuses: the others may run it, and the job shows who refuses and why.
+        book.consumer_status(refusing("small", "j", "over its memory"), at, 2)
+            .unwrap();
+        book.tick(3).unwrap();
+        let job = book.running("j").expect("still running");
+        assert_eq!(
+            job.refusals(),
+            [("small".to_string(), "over its memory".to_string())]
+        );
+        // A second refuses; one able consumer is left (the silent one is soon lost).
+        let later = at + Duration::from_secs(3);
+        book.consumer_status(refusing("tiny", "j", "no export"), later, 4)
+            .unwrap();
+        book.consumer_status(heartbeat("able"), later, 4).unwrap();
+        assert!(book.running("j").is_some());
+        // The able one refuses too; the silent one still counts until it is lost.
+        let lost = at + LOST_AFTER;
+        book.consumer_status(
+            refusing("able", "j", "over its fuel"),
+            lost - Duration::from_millis(1),
+            5,
+        )
+        .unwrap();
+        assert!(book.running("j").is_some(), "\"gone\" is not lost yet");
+        book.consumer_status(refusing("small", "j", "over its memory"), lost, 6)
+            .unwrap();
+        book.consumer_status(refusing("tiny", "j", "no export"), lost, 6)
+            .unwrap();
+        book.consumer_status(refusing("able", "j", "over its fuel"), lost, 6)
+            .unwrap();
+        // The tick sees "gone" lost: every live consumer refuses the job.
+        book.judge_refusals(lost, 7).unwrap();
+        let view = recorded(&book, "j");
+        assert_eq!(view.state, JobState::Failed);
+        assert_eq!(
+            view.message.as_deref(),
+            Some(
+                "no consumer can run it: consumer able: over its fuel; consumer small: over \
+                 its memory; consumer tiny: no export"
+            )
+        );
+        let stops = book.take_stops();
+        assert_eq!(stops.len(), 1);
+        assert!(
+            matches!(&stops[0].1, StopCause::Failed { reason } if reason == view.message.as_deref().unwrap())
+        );
     }
 
     #[test]

@@ -65,6 +65,20 @@ impl Roster {
         self.seen.insert(status.id.clone(), (status, at));
     }
 
+    /// The last heartbeat of consumer `id`.
+    pub fn last(&self, id: &str) -> Option<&ConsumerStatus> {
+        self.seen.get(id).map(|(status, _)| status)
+    }
+
+    /// The consumers that may take batches, as seen at `now`: neither stopped nor lost
+    /// (paused and draining ones count).
+    pub fn live(&self, now: Instant) -> impl Iterator<Item = &ConsumerStatus> {
+        self.seen.values().filter_map(move |(status, at)| {
+            let lost = now.saturating_duration_since(*at) >= LOST_AFTER;
+            (status.state != ConsumerState::Stopped && !lost).then_some(status)
+        })
+    }
+
     /// Forgets the consumers silent for [`FORGET_AFTER`] at `now`.
     pub fn forget_silent(&mut self, now: Instant) {
         self.seen

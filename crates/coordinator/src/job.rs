@@ -6,10 +6,11 @@
 //! | cause ([`EndCause`]) | state ([`JobState`]) | noticed by |
 //! |---|---|---|
 //! | every batch counted | `completed`, or `failed` when every scenario failed | [`Job::settled`], after each recorded batch |
-//! | submission time + `limits.timeout_s` passed, on the coordinator's clock | `timed_out` | [`Job::settled`], once a second |
-//! | a job submitted later was announced | `superseded` | [`Book::announce`](crate::Book::announce) |
+//! | `limits.timeout_s` passed since the coordinator first heard of it, on its own clock | `timed_out` | [`Job::settled`], once a second |
+//! | another job was announced after it (in the order the coordinator heard them) | `superseded` | [`Book::announce`](crate::Book::announce) |
 //! | a user cancelled it | `cancelled` | [`Book::cancel`](crate::Book::cancel) |
-//! | a consumer reported that its model does not load | `failed` | [`Book::consumer_status`](crate::Book::consumer_status) |
+//! | every live consumer refuses it (over its ceilings, or the model does not load there) | `failed` | [`Book::consumer_status`](crate::Book::consumer_status), [`Book::tick`](crate::Book::tick) |
+//! | `mcp serve` stopped it (heard by a follower) | as `mcp serve` said | [`Book::stopped`](crate::Book::stopped) |
 //!
 //! Whatever the cause, the job ends with a summary of the batches counted until then, merged in
 //! batch order: a partial summary is as deterministic as a complete one.
@@ -18,7 +19,7 @@ use crate::aggregator::{Added, Aggregator, Progress};
 use crate::live::Live;
 use mcp_protocol::{
     FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries, ProducerStatus,
-    ResultBatch,
+    ResultBatch, StopCause,
 };
 use serde::Serialize;
 
@@ -54,13 +55,62 @@ pub enum EndCause {
     },
     /// A user cancelled it.
     Cancelled,
-    /// A consumer could not load its model.
+    /// Every live consumer refuses it.
     Refused {
-        /// The consumer's id.
-        consumer: String,
-        /// Why the model does not load there.
-        error: String,
+        /// Each consumer's id and why it refuses.
+        by: Vec<(String, String)>,
     },
+    /// It cannot run, for the reason given (a follower hears it from `mcp serve`).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Most consumers named in a job's failure message when all of them refuse it.
+const REFUSALS_NAMED: usize = 16;
+
+impl EndCause {
+    /// What the coordinator tells the job's producer, follower and consumers when the job
+    /// ends this way; `None` for a job that ran to its end.
+    pub fn stop(&self, message: Option<&str>) -> Option<StopCause> {
+        match self {
+            EndCause::Complete => None,
+            EndCause::TimedOut => Some(StopCause::TimedOut),
+            EndCause::Superseded { by } => Some(StopCause::Superseded { by: by.clone() }),
+            EndCause::Cancelled => Some(StopCause::Cancelled),
+            EndCause::Refused { .. } | EndCause::Failed { .. } => Some(StopCause::Failed {
+                reason: message.unwrap_or("it cannot run").to_string(),
+            }),
+        }
+    }
+}
+
+impl From<StopCause> for EndCause {
+    fn from(cause: StopCause) -> EndCause {
+        match cause {
+            StopCause::Cancelled => EndCause::Cancelled,
+            StopCause::Superseded { by } => EndCause::Superseded { by },
+            StopCause::TimedOut => EndCause::TimedOut,
+            StopCause::Failed { reason } => EndCause::Failed { reason },
+        }
+    }
+}
+
+/// The failure message of a job every consumer refuses: each one's reason, the first
+/// [`REFUSALS_NAMED`] of them.
+fn refused_by(by: &[(String, String)]) -> String {
+    let mut message = String::from("no consumer can run it: ");
+    for (k, (consumer, why)) in by.iter().take(REFUSALS_NAMED).enumerate() {
+        if k > 0 {
+            message.push_str("; ");
+        }
+        message.push_str(&format!("consumer {consumer}: {why}"));
+    }
+    if by.len() > REFUSALS_NAMED {
+        message.push_str(&format!("; and {} more", by.len() - REFUSALS_NAMED));
+    }
+    message
 }
 
 /// A running job.
@@ -70,6 +120,8 @@ pub struct Job {
     aggregator: Aggregator,
     live: Option<Live>,
     producer: Option<ProducerStatus>,
+    /// The live consumers that refuse it, and why (from their last heartbeats).
+    refusals: Vec<(String, String)>,
 }
 
 /// A job that ended: what the history records of it, and what its follower reports.
@@ -130,6 +182,7 @@ impl Job {
             aggregator: Aggregator::new(announcement.info.clone(), &announcement.spec),
             live: live.then(|| Live::new(&announcement.info.outputs)),
             producer: None,
+            refusals: Vec::new(),
             announcement,
         }
     }
@@ -181,6 +234,16 @@ impl Job {
         self.producer = Some(status);
     }
 
+    /// The live consumers that refuse it, by id, and why.
+    pub fn refusals(&self) -> &[(String, String)] {
+        &self.refusals
+    }
+
+    /// Sets the live consumers that refuse it.
+    pub fn set_refusals(&mut self, refusals: Vec<(String, String)>) {
+        self.refusals = refusals;
+    }
+
     /// Its live statistics, when kept.
     pub fn live(&self) -> Option<&Live> {
         self.live.as_ref()
@@ -194,7 +257,7 @@ impl Job {
     }
 
     /// Why the job ends by itself at `now_ms`, if it does: every batch counted, or its time-out
-    /// (counted from its submission, on the coordinator's clock) passed.
+    /// (counted from when the coordinator first heard of it, on its own clock) passed.
     pub fn settled(&self, now_ms: u64) -> Option<EndCause> {
         if self.aggregator.is_complete() {
             return Some(EndCause::Complete);
@@ -222,13 +285,8 @@ impl Job {
                 Some("cancelled by a user".to_string()),
                 None,
             ),
-            EndCause::Refused { consumer, error } => (
-                JobState::Failed,
-                Some(format!(
-                    "consumer {consumer} could not load the model: {error}"
-                )),
-                None,
-            ),
+            EndCause::Refused { by } => (JobState::Failed, Some(refused_by(&by)), None),
+            EndCause::Failed { reason } => (JobState::Failed, Some(reason), None),
         };
         let failures = self.aggregator.failures().clone();
         let elapsed_s = now_ms.saturating_sub(self.announcement.submitted_at_ms) as f64 / 1e3;

@@ -74,6 +74,12 @@ pub fn coordinate(
                     }
                 }
                 Incoming::Producer(status) => lock().producer_status(status),
+                Incoming::Stopped { job, cause } => {
+                    let stopped = |b: &mut Book| b.stopped(&job, cause.clone(), now_ms());
+                    if patiently(book, until, stopped)?.is_none() {
+                        return Ok(());
+                    }
+                }
             }
             if results.len() >= RECORD_AT_MOST || started.elapsed() >= RECORD_WITHIN {
                 break;
@@ -93,6 +99,23 @@ pub fn coordinate(
                 outcome => outcome?,
             }
         }
+        stop_jobs(link, book)?;
+    }
+    Ok(())
+}
+
+/// Tells everyone working on the jobs that ended early why they ended (see
+/// [`CoordinatorLink::stop_job`]). What the link could not send is kept for the next link.
+fn stop_jobs(link: &dyn CoordinatorLink, book: &Mutex<Book>) -> Result<(), BrokerError> {
+    let stops = book.lock().expect("book lock").take_stops();
+    let mut stops = stops.into_iter();
+    while let Some((job, cause)) = stops.next() {
+        if let Err(e) = link.stop_job(&job, &cause) {
+            let mut book = book.lock().expect("book lock");
+            book.keep_stops(std::iter::once((job, cause)).chain(stops));
+            return Err(e);
+        }
+        tracing::info!(job, ?cause, "told the job's producer and consumers to stop");
     }
     Ok(())
 }

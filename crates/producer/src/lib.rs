@@ -14,7 +14,7 @@ pub use publish::{new_job_id, publish};
 pub use validate::{SubmissionLimits, accept, prepare};
 
 use mcp_broker::{BrokerError, ProducerLink};
-use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch};
+use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch, StopCause};
 use mcp_spec::Simulation;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,13 +82,19 @@ impl ProducerProgress {
 }
 
 /// How a producer run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProducerEnd {
     /// Every batch was published.
     Completed,
-    /// Asked to stop before the end.
+    /// Asked to stop before the end, by its own process ([`ProducerProgress::stop`]).
     Stopped,
+    /// The job was stopped elsewhere (cancelled, superseded, failed), or its time-out passed,
+    /// before every batch was published: publishing it further would be wasted.
+    Ended(StopCause),
 }
+
+/// How often a producer asks its link whether its job was stopped elsewhere.
+pub const STOP_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// Publishes `model`, then the batches of its job from `progress.next_batch` on, then says the
 /// job is finished, reporting progress every [`REPORT_EVERY`]. After a failure, calling it
@@ -107,8 +113,16 @@ pub fn produce(
             tracing::debug!("producer telemetry not sent: {e}");
         }
     };
+    let timeout = Duration::from_secs(model.spec.limits.timeout_s);
+    // Asked before the model is published too: a job stopped while its producer was away
+    // (or refused at once) is not made current again.
+    if let Some(cause) = link.stopped(&job)? {
+        report(ProducerState::Stopped);
+        return Ok(ProducerEnd::Ended(cause));
+    }
     link.publish_model(model)?;
     let mut last_report = Instant::now();
+    let mut last_check = Instant::now();
     report(ProducerState::Publishing);
     let first = progress.next_batch.load(Ordering::Relaxed);
     for batch in batches(sim, first) {
@@ -116,6 +130,20 @@ pub fn produce(
             link.finish()?;
             report(ProducerState::Stopped);
             return Ok(ProducerEnd::Stopped);
+        }
+        if last_check.elapsed() >= STOP_CHECK_EVERY {
+            last_check = Instant::now();
+            let ended = match link.stopped(&job)? {
+                Some(cause) => Some(cause),
+                None if progress.started.elapsed() > timeout => Some(StopCause::TimedOut),
+                None => None,
+            };
+            if let Some(cause) = ended {
+                tracing::info!(job, "stopped publishing: {cause:?}");
+                link.finish()?;
+                report(ProducerState::Stopped);
+                return Ok(ProducerEnd::Ended(cause));
+            }
         }
         match link.publish_batch(batch) {
             Ok(()) => {}

@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail};
 use mcp_protocol::{JobModel, MAX_RESULT_VALUES};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelDigest, RunLimits, Sandbox};
-use mcp_spec::Spec;
+use mcp_spec::{Ceilings, Spec};
 use std::sync::Arc;
 
 /// Checks `wasm` (named `wasm_origin` in errors) against `spec` and builds the job's model message.
@@ -62,6 +62,8 @@ pub struct SubmissionLimits {
     pub batch: u32,
     /// Most model outputs.
     pub outputs: usize,
+    /// The operator's ceilings on the job's limits, and floor on its batch.
+    pub ceilings: Ceilings,
 }
 
 impl SubmissionLimits {
@@ -82,6 +84,9 @@ impl SubmissionLimits {
                 sim.batch, self.batch
             ));
         }
+        self.ceilings
+            .check(&job.spec, "this server")
+            .map_err(|e| format!("{spec_name}: {e}"))?;
         let outputs = job.info.outputs.len();
         if outputs > self.outputs {
             return Err(format!(

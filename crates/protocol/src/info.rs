@@ -90,8 +90,12 @@ fn check_job(info: &ModelInfo, spec: &mcp_spec::Spec) -> Result<(), String> {
     info.check()
         .map_err(|e| format!("the model's description {e}"))?;
     spec.validate().map_err(|e| format!("the spec's {e}"))?;
+    let variables = spec.variables_by_name();
     if spec.variables.len() != info.inputs.len()
-        || info.inputs.iter().any(|i| spec.variable(i).is_none())
+        || info
+            .inputs
+            .iter()
+            .any(|i| !variables.contains_key(i.as_str()))
     {
         return Err(format!(
             "the spec's variables do not match the inputs of model `{}`",

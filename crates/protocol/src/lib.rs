@@ -18,7 +18,7 @@ pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,
-    RefusedModel,
+    RefusedModel, StopCause,
 };
 
 use mcp_spec::Spec;

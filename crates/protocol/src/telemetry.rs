@@ -45,7 +45,8 @@ pub struct ConsumerStatus {
     pub cpu_percent: f64,
     /// When it sent this, in milliseconds since the Unix epoch.
     pub sent_at_ms: u64,
-    /// The last job whose model this consumer could not load, and why.
+    /// The job this consumer refuses while it is current (over its ceilings, or the model
+    /// does not load there), and why.
     #[serde(default)]
     pub refused: Option<RefusedModel>,
 }
@@ -65,12 +66,13 @@ impl ConsumerStatus {
     }
 }
 
-/// A job whose model a consumer could not load: its batches go to the dead-letter queue.
+/// A job a consumer refuses: it gives the job's batches back for other consumers, and the
+/// coordinator fails the job when every live consumer refuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedModel {
     /// The job.
     pub job: String,
-    /// Why the model does not load.
+    /// Why: the ceiling it is over, or why the model does not load.
     pub error: String,
 }
 
@@ -129,4 +131,67 @@ pub struct ControlCommand {
     /// The job a `Cancel` is about.
     #[serde(default)]
     pub job: Option<String>,
+    /// Why a `Cancel`'s job was stopped, for its producer and follower to say (absent: a user
+    /// cancelled it).
+    #[serde(default)]
+    pub cause: Option<StopCause>,
+}
+
+impl ControlCommand {
+    /// Stops `job`'s work everywhere: consumers drop its batches, its producer stops
+    /// publishing, its follower ends it with `cause`.
+    pub fn stop(job: &str, cause: StopCause) -> ControlCommand {
+        ControlCommand {
+            action: ControlAction::Cancel,
+            consumer: None,
+            job: Some(job.to_string()),
+            cause: Some(cause),
+        }
+    }
+
+    /// `action` for one consumer (`Some(id)`) or for all of them.
+    pub fn to(action: ControlAction, consumer: Option<String>) -> ControlCommand {
+        ControlCommand {
+            action,
+            consumer,
+            job: None,
+            cause: None,
+        }
+    }
+}
+
+/// Why a job was stopped before every batch was evaluated, as the coordinator decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// A user cancelled it.
+    Cancelled,
+    /// A job announced after it replaced it.
+    Superseded {
+        /// The newer job.
+        by: String,
+    },
+    /// Its time-out passed.
+    TimedOut,
+    /// It cannot run: refused by the coordinator, or by every consumer (the reason says which).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl StopCause {
+    /// The cause with its texts cut to a length worth showing (it is read from a message
+    /// anyone who may publish on the control exchange can send).
+    pub fn bounded(self) -> StopCause {
+        match self {
+            StopCause::Superseded { by } => StopCause::Superseded {
+                by: crate::clip(&by, 256),
+            },
+            StopCause::Failed { reason } => StopCause::Failed {
+                reason: crate::clip(&reason, 8192),
+            },
+            other => other,
+        }
+    }
 }

@@ -260,10 +260,11 @@ impl ScenarioGenerator {
     /// A generator for `inputs` (the model's input names, in its order), drawing from `spec`.
     pub fn new(spec: &Spec, inputs: &[String]) -> Result<ScenarioGenerator, GeneratorError> {
         let seed = spec.simulation.seed;
+        let variables = spec.variables_by_name();
         let columns = inputs
             .iter()
             .map(|name| {
-                let var = spec.variable(name).ok_or_else(|| GeneratorError {
+                let var = variables.get(name.as_str()).ok_or_else(|| GeneratorError {
                     variable: name.clone(),
                     message: "the model needs this input but the spec has no distribution for it"
                         .to_string(),

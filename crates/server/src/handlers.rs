@@ -44,11 +44,7 @@ pub(crate) async fn control(
             "this server controls no consumers",
         )
     })?;
-    let command = ControlCommand {
-        action: request.action,
-        consumer: request.consumer,
-        job: None,
-    };
+    let command = ControlCommand::to(request.action, request.consumer);
     tokio::task::spawn_blocking(move || controller.send(&command))
         .await
         .map_err(ApiError::internal)?

@@ -33,7 +33,7 @@ pub mod views;
 
 pub use events::{CurrentJob, SNAPSHOT_EVERY, Snapshot};
 pub use guard::{AllowedHosts, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_STREAMS};
-pub use views::{ConsumerView, JobBrief, JobView, QueueView};
+pub use views::{ConsumerView, JobBrief, JobView, QueueView, REFUSALS_SHOWN, Refusal};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -43,8 +43,24 @@ pub struct JobView {
     pub message: Option<String>,
     /// The producer's last report, while the job runs.
     pub producer: Option<ProducerStatus>,
+    /// The live consumers that refuse the job while it runs (over their ceilings, or the
+    /// model does not load there), and why; the first [`REFUSALS_SHOWN`]. Others run it; when
+    /// every consumer refuses it, it fails with their reasons.
+    pub refused_by: Vec<Refusal>,
     /// The job's spec.
     pub spec: Spec,
+}
+
+/// Most refusing consumers a job's view lists.
+pub const REFUSALS_SHOWN: usize = 100;
+
+/// A consumer that refuses a job, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The consumer's id.
+    pub consumer: String,
+    /// Why it refuses the job.
+    pub reason: String,
 }
 
 impl JobView {
@@ -75,6 +91,15 @@ impl JobView {
             ended_at_ms: None,
             message: None,
             producer: job.producer().cloned(),
+            refused_by: job
+                .refusals()
+                .iter()
+                .take(REFUSALS_SHOWN)
+                .map(|(consumer, reason)| Refusal {
+                    consumer: consumer.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
             spec: a.spec.clone(),
         }
     }
@@ -105,6 +130,7 @@ impl JobView {
             ended_at_ms: record.ended_at_ms,
             message: record.message,
             producer: None,
+            refused_by: Vec::new(),
             spec: a.spec,
         }
     }

@@ -6,11 +6,13 @@
 //! says how to fix it. This crate reads only strings: it does no I/O, knows no model format and
 //! samples nothing (that is `mcp-sampling`).
 
+mod ceilings;
 mod diagnostics;
 mod distribution;
 mod parse;
 mod validate;
 
+pub use ceilings::Ceilings;
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
@@ -181,6 +183,15 @@ impl Spec {
     /// The variable feeding input `name`, if the spec has one.
     pub fn variable(&self, name: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// Every variable by name, for looking many up in linear time overall (a spec holds up to
+    /// 4096 of them; [`Spec::variable`] per input would be quadratic).
+    pub fn variables_by_name(&self) -> std::collections::HashMap<&str, &Variable> {
+        self.variables
+            .iter()
+            .map(|v| (v.name.as_str(), v))
+            .collect()
     }
 
     /// Checks the spec against a model's description: name, version and the exact set of inputs.

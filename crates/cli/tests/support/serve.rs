@@ -89,6 +89,53 @@ impl Serve {
         found.unwrap_or_else(|| panic!("gave up waiting on {path}: {last}"))
     }
 
+    /// A multipart upload of `model` and a spec text: the status and the JSON answer.
+    pub fn upload(&self, model: &Path, spec: &str, token: &str) -> (u16, Value) {
+        let wasm = std::fs::read(model).unwrap();
+        let mut body = Vec::new();
+        for (name, file, bytes) in [
+            ("model", "pricing.wasm", &wasm[..]),
+            ("spec", "vars.toml", spec.as_bytes()),
+        ] {
+            body.extend_from_slice(
+                format!(
+                    "--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                     filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        let mut response = ureq::post(&format!("{}/api/jobs", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .send(&body[..])
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_json().unwrap())
+    }
+
+    /// `POST path` (empty body, with the token): the status and the JSON answer.
+    pub fn post(&self, path: &str) -> (u16, Value) {
+        let mut response = ureq::post(&format!("{}{path}", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("authorization", &format!("Bearer {TOKEN}"))
+            .send_empty()
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+
     /// The coordinator's stderr, when its command piped it.
     pub fn take_stderr(&mut self) -> std::process::ChildStderr {
         self.process.child().stderr.take().expect("stderr piped")
