@@ -6,7 +6,7 @@ use crate::coordinator::{AmqpCoordinator, Streams};
 use crate::delivery::{PERSISTENT, broker_err, confirmed, consume_queue, declare_private};
 use crate::listener::Listener;
 use crate::producer::AmqpProducer;
-use crate::refusal::{classify, refusal};
+use crate::refusal::{classify, is_access_refused, refusal};
 use crate::{Topology, TopologyError};
 use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -45,14 +45,38 @@ impl AmqpBroker {
                 classify(&e, Some(url), &context)
             })?;
             let channel = connection.create_channel().await.map_err(broker_err)?;
-            topology.declare(&channel).await.map_err(|e| match &e {
-                TopologyError::Inequivalent { .. } => BrokerError::Misconfigured(e.to_string()),
-                TopologyError::Broker { source, .. } => match refusal(source, Some(url)) {
-                    Some(message) => BrokerError::Misconfigured(message),
-                    None => BrokerError::Other(e.to_string()),
-                },
-            })?;
-            let _ = channel.close(200, "topology declared".into()).await;
+            match topology.declare(&channel).await {
+                Ok(()) => {
+                    let _ = channel.close(200, "topology declared".into()).await;
+                }
+                // A user of its own per role (SECURITY.md) may not declare: the user of
+                // `mcp serve` has, or will.
+                Err(TopologyError::Broker { source, .. }) if is_access_refused(&source) => {
+                    let missing = topology
+                        .missing(|| connection.create_channel())
+                        .await
+                        .map_err(broker_err)?;
+                    if let Some(missing) = missing {
+                        let (user, _) = crate::user_and_vhost(url);
+                        return Err(BrokerError::Other(format!(
+                            "{missing} does not exist yet, and user `{user}` may not declare \
+                             it: start `mcp serve` under the same --prefix (its broker user \
+                             declares mcp's queues and exchanges)"
+                        )));
+                    }
+                }
+                Err(e) => {
+                    return Err(match &e {
+                        TopologyError::Inequivalent { .. } => {
+                            BrokerError::Misconfigured(e.to_string())
+                        }
+                        TopologyError::Broker { source, .. } => match refusal(source, Some(url)) {
+                            Some(message) => BrokerError::Misconfigured(message),
+                            None => BrokerError::Other(e.to_string()),
+                        },
+                    });
+                }
+            }
             Ok::<_, BrokerError>(connection)
         })?;
         Ok(Arc::new(AmqpBroker {
@@ -95,8 +119,8 @@ impl AmqpBroker {
         })
     }
 
-    /// Publishes a telemetry message to `queue` (no confirm: telemetry may be lost).
-    pub(crate) fn publish_telemetry(&self, queue: &str, body: &[u8]) -> Result<(), BrokerError> {
+    /// Publishes a telemetry message to `exchange` (no confirm: telemetry may be lost).
+    pub(crate) fn publish_telemetry(&self, exchange: &str, body: &[u8]) -> Result<(), BrokerError> {
         let channel = {
             let mut slot = self.telemetry.lock().expect("telemetry lock");
             if slot.as_ref().is_none_or(|c| !c.status().connected()) {
@@ -110,8 +134,8 @@ impl AmqpBroker {
         self.block_on(async {
             channel
                 .basic_publish(
+                    exchange.into(),
                     "".into(),
-                    queue.into(),
                     BasicPublishOptions::default(),
                     body,
                     BasicProperties::default(),
@@ -242,7 +266,7 @@ impl AmqpBroker {
             ] {
                 t.bind(&channel, &queue, &exchange, "")
                     .await
-                    .map_err(|e| BrokerError::Other(e.to_string()))?;
+                    .map_err(crate::refusal::topology_err)?;
             }
             channel
                 .basic_qos(prefetch, BasicQosOptions::default())
@@ -288,7 +312,7 @@ impl AmqpBroker {
                 "",
             )
             .await
-            .map_err(|e| BrokerError::Other(e.to_string()))
+            .map_err(crate::refusal::topology_err)
         });
         let _ = self.block_on(channel.close(200, "declared".into()));
         declared

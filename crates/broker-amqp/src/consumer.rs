@@ -76,8 +76,8 @@ impl ConsumerSession for AmqpConsumerSession {
     }
 
     fn send_status(&self, status: &ConsumerStatus) -> Result<(), BrokerError> {
-        let queue = self.broker.topology().consumer_stats_queue();
-        self.broker.publish_telemetry(&queue, &encode(status))
+        let exchange = self.broker.topology().consumer_stats_exchange();
+        self.broker.publish_telemetry(&exchange, &encode(status))
     }
 }
 
@@ -273,8 +273,8 @@ impl ConsumerLink for AmqpConsumer {
             let confirm = self
                 .channel
                 .basic_publish(
+                    self.broker.topology().scenarios_exchange().as_str().into(),
                     "".into(),
-                    self.broker.topology().scenarios_queue().as_str().into(),
                     BasicPublishOptions::default(),
                     &data,
                     BasicProperties::default().with_delivery_mode(PERSISTENT),

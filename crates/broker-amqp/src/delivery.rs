@@ -79,7 +79,7 @@ pub(crate) async fn declare_private(
     topology
         .bind(channel, name, exchange, "")
         .await
-        .map_err(|e| BrokerError::Other(e.to_string()))
+        .map_err(crate::refusal::topology_err)
 }
 
 /// Sets a message that can never be handled aside: publishes it to the dead-letter queue with

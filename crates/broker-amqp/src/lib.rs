@@ -25,7 +25,7 @@ pub use coordinator::AmqpCoordinator;
 pub use delivery::{JOB_QUEUE_EXPIRES_MS, QUEUE_HEADER, REASON_HEADER};
 pub use producer::{AmqpProducer, MAX_UNCONFIRMED};
 pub use refusal::user_and_vhost;
-pub use topology::{Topology, TopologyError};
+pub use topology::{BrokerRole, Topology, TopologyError};
 
 /// `url` with its credentials replaced by `credentials` (`user:password`), which are
 /// percent-encoded, so that secrets can live in a file instead of on the command line.

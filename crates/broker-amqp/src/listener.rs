@@ -48,7 +48,7 @@ impl Listener {
             for exchange in exchanges {
                 t.bind(&channel, &name, exchange, "")
                     .await
-                    .map_err(|e| BrokerError::Other(e.to_string()))?;
+                    .map_err(crate::refusal::topology_err)?;
             }
             consume_queue(&channel, &name, true).await
         })?;

@@ -95,15 +95,15 @@ impl AmqpProducer {
 
     fn publish(
         &self,
-        queue: &str,
+        exchange: &str,
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<PublisherConfirm, BrokerError> {
         self.broker.block_on(async {
             self.channel
                 .basic_publish(
+                    exchange.into(),
                     "".into(),
-                    queue.into(),
                     BasicPublishOptions::default(),
                     body,
                     properties,
@@ -125,8 +125,8 @@ impl ProducerLink for AmqpProducer {
         let properties = BasicProperties::default()
             .with_delivery_mode(PERSISTENT)
             .with_expiration(ttl_ms.to_string().into());
-        let queue = self.broker.topology().model_queue();
-        let confirm = self.publish(&queue, &encode(model.as_ref()), properties)?;
+        let exchange = self.broker.topology().model_exchange();
+        let confirm = self.publish(&exchange, &encode(model.as_ref()), properties)?;
         self.broker.block_on(confirmed(confirm))?;
         self.state.lock().expect("producer lock").job = model.job.clone();
         Ok(())
@@ -139,7 +139,7 @@ impl ProducerLink for AmqpProducer {
             batch,
         });
         let confirm = self.publish(
-            &self.broker.topology().scenarios_queue(),
+            &self.broker.topology().scenarios_exchange(),
             &body,
             BasicProperties::default().with_delivery_mode(PERSISTENT),
         )?;
@@ -160,8 +160,8 @@ impl ProducerLink for AmqpProducer {
     }
 
     fn report(&self, status: &ProducerStatus) -> Result<(), BrokerError> {
-        let queue = self.broker.topology().producer_stats_queue();
-        self.broker.publish_telemetry(&queue, &encode(status))
+        let exchange = self.broker.topology().producer_stats_exchange();
+        self.broker.publish_telemetry(&exchange, &encode(status))
     }
 
     fn unconfirmed_limit(&self) -> u64 {

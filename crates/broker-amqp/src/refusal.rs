@@ -79,6 +79,29 @@ pub(crate) fn refusal(e: &lapin::Error, url: Option<&str>) -> Option<String> {
     }
 }
 
+/// Whether `e` is RabbitMQ refusing a permission (not a login).
+pub(crate) fn is_access_refused(e: &lapin::Error) -> bool {
+    let lapin::ErrorKind::ProtocolError(amqp) = e.kind() else {
+        return false;
+    };
+    matches!(
+        amqp.kind(),
+        AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED)
+    ) && !amqp.get_message().as_str().contains("Login was refused")
+}
+
+/// A topology error met after connecting (declaring or binding): a refused permission is
+/// [`BrokerError::Misconfigured`], an inequivalent queue too, anything else passes.
+pub(crate) fn topology_err(e: crate::TopologyError) -> BrokerError {
+    match &e {
+        crate::TopologyError::Inequivalent { .. } => BrokerError::Misconfigured(e.to_string()),
+        crate::TopologyError::Broker { source, .. } => match refusal(source, None) {
+            Some(message) => BrokerError::Misconfigured(message),
+            None => BrokerError::Other(e.to_string()),
+        },
+    }
+}
+
 /// A lapin error as a [`BrokerError`]: a refusal is [`BrokerError::Misconfigured`] (retrying
 /// cannot help), anything else [`BrokerError::Other`] with `context`.
 pub(crate) fn classify(e: &lapin::Error, url: Option<&str>, context: &str) -> BrokerError {

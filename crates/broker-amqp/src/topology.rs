@@ -2,10 +2,11 @@
 //!
 //! | name | kind | arguments | why |
 //! |---|---|---|---|
+//! | `P.to.Q` | fanout exchange → queue `P.Q` | | how every queue below is fed (never the default exchange), so that a broker user's write permissions name the queues it may feed |
 //! | `P.model` | classic queue, durable | `x-max-length` 1 | holds only the current model: publishing a new one drops the old; each message carries the job's time-out as its TTL |
 //! | `P.scenarios` | quorum queue | `x-delivery-limit` 20, dead-letters to `P.dlx` | work queue of batches with manual acks; a batch delivered more than 20 times (a poison batch) goes to `P.dead-letters` |
-//! | `P.results` | fanout exchange → classic queue, durable | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
-//! | `P.jobs` | fanout exchange → classic queue, durable | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results`; each `submit --wait` hears newer jobs on a durable queue of its own, `P.jobs.JOB` |
+//! | `P.results` | classic queue, durable, fed by `P.to.results` | | result batches, persistent, acked by the coordinator once recorded; the coordinator binds the queue when it first starts (until then nobody would read it); each `submit --wait` follows its job on a durable queue of its own, `P.results.JOB`, bound to the same exchange |
+//! | `P.jobs` | classic queue, durable, fed by `P.to.jobs` | | job announcements (spec and model description, no Wasm), persistent; read by the coordinator, which binds the queue when it first starts, like `P.results`; each `submit --wait` hears newer jobs on a durable queue of its own, `P.jobs.JOB` |
 //! | `P.stats.producer`, `P.stats.consumers` | classic queue, durable, transient messages | `x-max-length` 1000, `x-message-ttl` 60000 | telemetry: bounded, nothing older than a minute, lost with a broker restart (a durable queue because RabbitMQ 4.3 refuses non-durable, non-exclusive ones by default) |
 //! | `P.control` | fanout exchange | | commands to every consumer (pause, resume, drain) |
 //! | `P.dlx` → `P.dead-letters` | direct exchange → durable queue | | poison batches, kept for inspection and replay |
@@ -26,6 +27,46 @@ pub const DELIVERY_LIMIT: i64 = 20;
 pub const STATS_MAX_LENGTH: i64 = 1000;
 /// Time-to-live of a stats message, in milliseconds.
 pub const STATS_TTL_MS: i64 = 60_000;
+
+/// What a broker user is for, when each role has a user of its own.
+///
+/// | role | may | may not |
+/// |---|---|---|
+/// | `Serve` (`mcp serve`, and `mcp control`) | everything under the prefix: it declares the topology, binds the results and jobs queues, reads every queue, stops jobs on `P.control`, publishes uploaded jobs | |
+/// | `Consumer` | read batches and the model, publish results, heartbeats, batches it gives back and dead letters; hear `P.control` | announce jobs, publish models, send commands, read results or announcements |
+/// | `Producer` (`mcp submit --broker`, with or without `--wait`) | announce jobs, publish models, batches and progress; hear `P.to.jobs` and `P.control`; make and read its job's private queues | publish results or heartbeats, send commands, read the shared results, jobs or scenarios queues |
+/// | `Control` | send commands on `P.control` | anything else |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// `mcp serve`: the coordinator, which owns the topology.
+    Serve,
+    /// `mcp consumer`.
+    Consumer,
+    /// `mcp submit --broker`.
+    Producer,
+    /// `mcp control`.
+    Control,
+}
+
+impl BrokerRole {
+    /// Every role.
+    pub const ALL: [BrokerRole; 4] = [
+        BrokerRole::Serve,
+        BrokerRole::Consumer,
+        BrokerRole::Producer,
+        BrokerRole::Control,
+    ];
+
+    /// Its name, as the user names in SECURITY.md end.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerRole::Serve => "serve",
+            BrokerRole::Consumer => "consumer",
+            BrokerRole::Producer => "producer",
+            BrokerRole::Control => "control",
+        }
+    }
+}
 
 /// The names of one installation's queues and exchanges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +163,31 @@ impl Topology {
         self.name("results")
     }
 
-    /// The fanout exchange results are published to (same name as the queue; the two live
-    /// in different namespaces).
+    /// The fanout exchange results are published to. Every queue is fed by an exchange of its
+    /// own, `P.to.QUEUE`, never by the default exchange, so that a broker user's write
+    /// permissions say which queues it may feed (see [`Topology::permissions`]).
     pub fn results_exchange(&self) -> String {
-        self.name("results")
+        self.name("to.results")
+    }
+
+    /// The fanout exchange the current model is published to.
+    pub fn model_exchange(&self) -> String {
+        self.name("to.model")
+    }
+
+    /// The fanout exchange scenario batches are published to.
+    pub fn scenarios_exchange(&self) -> String {
+        self.name("to.scenarios")
+    }
+
+    /// The fanout exchange producers' telemetry is published to.
+    pub fn producer_stats_exchange(&self) -> String {
+        self.name("to.stats.producer")
+    }
+
+    /// The fanout exchange consumers' heartbeats are published to.
+    pub fn consumer_stats_exchange(&self) -> String {
+        self.name("to.stats.consumers")
     }
 
     /// The private results queue `mcp submit --wait` follows job `job` on.
@@ -146,7 +208,7 @@ impl Topology {
 
     /// The fanout exchange producers announce jobs on.
     pub fn jobs_exchange(&self) -> String {
-        self.name("jobs")
+        self.name("to.jobs")
     }
 
     /// The producer's telemetry queue.
@@ -175,23 +237,71 @@ impl Topology {
     }
 
     /// The RabbitMQ permissions (configure, write, read, as `rabbitmqctl set_permissions`
-    /// takes them) that let a user run every mcp role under this prefix and touch nothing
-    /// else: the prefix's queues and exchanges, the server-named queue a consumer hears
-    /// commands on, and publishing through the default exchange.
-    pub fn permissions(&self) -> [String; 3] {
-        let prefix = regex_escape(&self.prefix);
-        let own = format!("{prefix}\\..*|amq\\.gen-.*");
-        [
-            format!("^({own})$"),
-            format!("^({own}|amq\\.default)$"),
-            format!("^({own})$"),
-        ]
+    /// takes them) of a broker user for `role` under this prefix: what that role does, and
+    /// nothing else (see [`BrokerRole`]).
+    pub fn permissions(&self, role: BrokerRole) -> [String; 3] {
+        let p = regex_escape(&self.prefix);
+        let server_named = "amq\\.gen-.*";
+        let private = format!("{p}\\.(results|jobs)\\..+");
+        let any = |alternatives: &[String]| format!("^({})$", alternatives.join("|"));
+        match role {
+            BrokerRole::Serve => {
+                let all = any(&[format!("{p}\\..*"), server_named.to_string()]);
+                [all.clone(), all.clone(), all]
+            }
+            BrokerRole::Consumer => [
+                any(&[server_named.to_string()]),
+                any(&[
+                    format!("{p}\\.to\\.(results|scenarios|stats\\.consumers)"),
+                    format!("{p}\\.dlx"),
+                    server_named.to_string(),
+                ]),
+                any(&[
+                    format!("{p}\\.(scenarios|model|control)"),
+                    server_named.to_string(),
+                ]),
+            ],
+            BrokerRole::Producer => [
+                any(&[private.clone(), server_named.to_string()]),
+                any(&[
+                    format!("{p}\\.to\\.(jobs|model|scenarios|stats\\.producer)"),
+                    private.clone(),
+                    server_named.to_string(),
+                ]),
+                any(&[
+                    format!("{p}\\.to\\.(jobs|results)"),
+                    format!("{p}\\.control"),
+                    private,
+                    server_named.to_string(),
+                ]),
+            ],
+            BrokerRole::Control => [
+                String::new(),
+                any(&[format!("{p}\\.control")]),
+                String::new(),
+            ],
+        }
     }
 
-    /// The command that grants `user` the [`permissions`](Topology::permissions) on `vhost`.
-    pub fn grant_command(&self, vhost: &str, user: &str) -> String {
-        let [configure, write, read] = self.permissions();
+    /// The command that grants `user` the [`permissions`](Topology::permissions) of `role`
+    /// on `vhost`.
+    pub fn grant_command(&self, vhost: &str, user: &str, role: BrokerRole) -> String {
+        let [configure, write, read] = self.permissions(role);
         format!("rabbitmqctl set_permissions -p {vhost} {user} '{configure}' '{write}' '{read}'")
+    }
+
+    /// Every exchange, for clean-up.
+    pub fn exchanges(&self) -> Vec<String> {
+        vec![
+            self.model_exchange(),
+            self.scenarios_exchange(),
+            self.results_exchange(),
+            self.jobs_exchange(),
+            self.producer_stats_exchange(),
+            self.consumer_stats_exchange(),
+            self.control_exchange(),
+            self.dead_letter_exchange(),
+        ]
     }
 
     /// Every queue, for status pages and clean-up.
@@ -270,16 +380,7 @@ impl Topology {
             FieldTable::default(),
         )
         .await?;
-        self.exchange(
-            channel,
-            &self.results_exchange(),
-            ExchangeKind::Fanout,
-            true,
-        )
-        .await?;
         self.queue(channel, &self.jobs_queue(), durable, FieldTable::default())
-            .await?;
-        self.exchange(channel, &self.jobs_exchange(), ExchangeKind::Fanout, true)
             .await?;
         // The durable results and jobs queues are bound by the coordinator when it first
         // starts: until one has, nobody would read them, and they would only grow.
@@ -298,7 +399,73 @@ impl Topology {
         .await?;
         self.queue(channel, &self.consumer_stats_queue(), durable, stats)
             .await?;
+        // Every queue is fed through an exchange of its own. The results and jobs queues are
+        // bound by the coordinator (see above); the others here.
+        for (exchange, queue) in [
+            (self.model_exchange(), Some(self.model_queue())),
+            (self.scenarios_exchange(), Some(self.scenarios_queue())),
+            (self.results_exchange(), None),
+            (self.jobs_exchange(), None),
+            (
+                self.producer_stats_exchange(),
+                Some(self.producer_stats_queue()),
+            ),
+            (
+                self.consumer_stats_exchange(),
+                Some(self.consumer_stats_queue()),
+            ),
+        ] {
+            self.exchange(channel, &exchange, ExchangeKind::Fanout, true)
+                .await?;
+            if let Some(queue) = queue {
+                self.bind(channel, &queue, &exchange, "").await?;
+            }
+        }
         Ok(())
+    }
+
+    /// The first queue or exchange of the topology that does not exist, if one does not:
+    /// what a role whose broker user may not declare checks instead (passive declarations
+    /// need no permission). Each missing one closes its channel, so `channel` makes a new one
+    /// per look.
+    pub async fn missing<F, Fut>(&self, channel: F) -> Result<Option<String>, lapin::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Channel, lapin::Error>>,
+    {
+        let ch = channel().await?;
+        for queue in self.queues() {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            if ch
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .is_err()
+            {
+                return Ok(Some(format!("queue `{queue}`")));
+            }
+        }
+        for exchange in self.exchanges() {
+            let passive = ExchangeDeclareOptions {
+                passive: true,
+                ..ExchangeDeclareOptions::default()
+            };
+            let declared = ch
+                .exchange_declare(
+                    exchange.as_str().into(),
+                    ExchangeKind::Fanout,
+                    passive,
+                    FieldTable::default(),
+                )
+                .await;
+            if declared.is_err() {
+                return Ok(Some(format!("exchange `{exchange}`")));
+            }
+        }
+        let _ = ch.close(200, "checked".into()).await;
+        Ok(None)
     }
 
     /// Deletes every queue and exchange of the topology (tests, and `rabbitmqctl`-free clean-up).
@@ -308,12 +475,7 @@ impl Topology {
                 .queue_delete(q.into(), QueueDeleteOptions::default())
                 .await?;
         }
-        for x in [
-            self.control_exchange(),
-            self.dead_letter_exchange(),
-            self.results_exchange(),
-            self.jobs_exchange(),
-        ] {
+        for x in self.exchanges() {
             channel
                 .exchange_delete(x.into(), ExchangeDeleteOptions::default())
                 .await?;

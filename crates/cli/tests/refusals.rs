@@ -5,7 +5,7 @@
 use crate::support::broker::*;
 use crate::support::serve::Serve;
 use crate::support::*;
-use mcp_broker_amqp::Topology;
+use mcp_broker_amqp::{BrokerRole, Topology};
 use std::process::{Command, Stdio};
 
 /// The command lines of every role on `broker` under `prefix`, each with a name.
@@ -74,34 +74,179 @@ fn a_wrong_password_or_a_missing_vhost_ends_every_role_at_once_with_the_fix() {
     }
 }
 
+/// Whether the user of `url` may do `what` (an operation on a fresh confirming channel);
+/// `Err` with the broker's words when it is refused.
+fn may<F, Fut>(url: &str, what: F) -> Result<(), String>
+where
+    F: FnOnce(lapin::Channel) -> Fut,
+    Fut: std::future::Future<Output = Result<(), lapin::Error>>,
+{
+    runtime().block_on(async {
+        let conn = mcp_broker_amqp::connect(url, "permission probe")
+            .await
+            .map_err(|e| e.to_string())?;
+        let ch = confirming_channel(&conn).await;
+        what(ch).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Whether the user of `url` may publish to `exchange` (confirmed).
+fn may_publish(url: &str, exchange: &str) -> Result<(), String> {
+    may(url, |ch| async move {
+        ch.basic_publish(
+            exchange.into(),
+            "".into(),
+            lapin::options::BasicPublishOptions::default(),
+            b"probe",
+            lapin::BasicProperties::default(),
+        )
+        .await?
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Whether the user of `url` may take messages from `queue`.
+fn may_read(url: &str, queue: &str) -> Result<(), String> {
+    may(url, |ch| async move {
+        ch.basic_get(
+            queue.into(),
+            lapin::options::BasicGetOptions { no_ack: false },
+        )
+        .await
+        .map(|_| ())
+    })
+}
+
+fn assert_refused(outcome: Result<(), String>, what: &str) {
+    match outcome {
+        Err(e) if e.contains("ACCESS_REFUSED") => {}
+        other => panic!("{what} was not refused: {other:?}"),
+    }
+}
+
 #[test]
-fn a_user_with_the_documented_permissions_runs_a_job_and_touches_no_other_prefix() {
+fn every_role_runs_with_a_broker_user_of_its_own_that_may_do_nothing_else() {
     let _broker = shared();
     let prefix = Prefix::new();
-    let [configure, write, read] = prefix.topology().permissions();
-    let user = BrokerUser::new("confined", [&configure, &write, &read]);
-    let url = user.url();
+    let topology = prefix.topology();
+    let users: Vec<(BrokerRole, BrokerUser)> = BrokerRole::ALL
+        .iter()
+        .map(|&role| {
+            let [c, w, r] = topology.permissions(role);
+            (role, BrokerUser::new(role.name(), [&c, &w, &r]))
+        })
+        .collect();
+    let url = |role: BrokerRole| users.iter().find(|(r, _)| *r == role).unwrap().1.url();
+
+    // A consumer started before the coordinator may not declare the topology: it waits for it,
+    // saying what to start.
+    let mut consumer = Role::spawn(consumer_command(&url(BrokerRole::Consumer), &prefix, "c"));
+    consumer
+        .stderr
+        .wait_for("may not declare it: start `mcp serve` under the same --prefix");
     let dir = tempfile::tempdir().unwrap();
-    let _serve = Serve::spawn(Serve::command(&url, &prefix, &dir.path().join("h.sqlite3")));
-    let _consumer = Process::spawn(consumer_command(&url, &prefix, "c"));
-    let mut submit = Role::spawn(submit_wait_command(&url, &prefix, "20000"));
+    let serve_command = Serve::command(
+        &url(BrokerRole::Serve),
+        &prefix,
+        &dir.path().join("h.sqlite3"),
+    );
+    let serve = Serve::spawn(serve_command);
+    serve.wait_for("/api/consumers", |c| c.as_array().unwrap().len() == 1);
+    let mut submit = Role::spawn(submit_wait_command(
+        &url(BrokerRole::Producer),
+        &prefix,
+        "20000",
+    ));
     let (status, stdout) = submit.finish();
     assert!(status.success(), "{}", submit.stderr.text());
     check_same_as_embedded(&serde_json::from_str(&stdout).unwrap(), "20000");
+    let control = mcp(&[
+        "control",
+        "pause",
+        "--broker",
+        &url(BrokerRole::Control),
+        "--prefix",
+        &prefix.0,
+    ]);
+    assert!(control.status.success(), "{}", stderr(&control));
+    serve.wait_for("/api/consumers", |c| c[0]["state"] == "paused");
+    assert!(consumer.process.running());
 
-    let other = Prefix::new();
-    let (code, stderr) = refused_run(consumer_command(&url, &other, "c"));
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!("refused for user '{}'", user.name)),
-        "{stderr}"
+    // Each user may do its role's work and nothing else.
+    let consumer_url = url(BrokerRole::Consumer);
+    assert_refused(
+        may_publish(&consumer_url, &topology.jobs_exchange()),
+        "a consumer announcing a job",
     );
+    assert_refused(
+        may_publish(&consumer_url, &topology.model_exchange()),
+        "a consumer publishing a model",
+    );
+    assert_refused(
+        may_publish(&consumer_url, &topology.control_exchange()),
+        "a consumer sending a command",
+    );
+    assert_refused(
+        may_read(&consumer_url, &topology.results_queue()),
+        "a consumer reading results",
+    );
+    let producer_url = url(BrokerRole::Producer);
+    assert_refused(
+        may_publish(&producer_url, &topology.results_exchange()),
+        "a producer publishing a result",
+    );
+    assert_refused(
+        may_publish(&producer_url, &topology.consumer_stats_exchange()),
+        "a producer sending a heartbeat",
+    );
+    assert_refused(
+        may_publish(&producer_url, &topology.control_exchange()),
+        "a producer sending a command",
+    );
+    assert_refused(
+        may_read(&producer_url, &topology.results_queue()),
+        "a producer reading the results",
+    );
+    assert_refused(
+        may_read(&producer_url, &topology.scenarios_queue()),
+        "a producer taking batches",
+    );
+    let control_url = url(BrokerRole::Control);
+    assert_refused(
+        may_publish(&control_url, &topology.jobs_exchange()),
+        "the operator's user announcing a job",
+    );
+    assert_refused(
+        may_read(&control_url, &topology.model_queue()),
+        "the operator's user reading the model",
+    );
+    // What they may do, they may: the probes above are not refused for another reason.
+    assert_eq!(
+        may_publish(&producer_url, &topology.producer_stats_exchange()),
+        Ok(())
+    );
+    assert_eq!(may_read(&consumer_url, &topology.model_queue()), Ok(()));
+
+    // And no user reaches another installation's prefix.
+    let other = Prefix::new();
+    let (runtime, conn) = connect("other prefix");
+    runtime.block_on(async {
+        let ch = conn.create_channel().await.unwrap();
+        other.topology().declare(&ch).await.unwrap();
+    });
+    let (code, stderr) = refused_run(consumer_command(&url(BrokerRole::Serve), &other, "c"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("refused for user 'mcp-test-"), "{stderr}");
     assert!(stderr.contains("SECURITY.md"), "{stderr}");
 }
 
 #[test]
-fn security_md_gives_the_grant_command_the_code_makes() {
+fn security_md_gives_the_grant_commands_the_code_makes() {
     let text = std::fs::read_to_string(mcp_testkit::project_file("SECURITY.md")).unwrap();
-    let command = Topology::new("mcp").grant_command("/", "mcp-cluster");
-    assert!(text.contains(&command), "SECURITY.md lacks:\n{command}");
+    for role in BrokerRole::ALL {
+        let user = format!("mcp-{}", role.name());
+        let command = Topology::new("mcp").grant_command("/", &user, role);
+        assert!(text.contains(&command), "SECURITY.md lacks:\n{command}");
+    }
 }
