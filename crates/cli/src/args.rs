@@ -106,6 +106,35 @@ pub struct ConsumerArgs {
     /// says why in its heartbeat; a job every consumer refuses fails with their reasons).
     #[command(flatten)]
     pub ceilings: CeilingArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// What the WebAssembly sandbox spends on compiling models.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SandboxArgs {
+    /// Largest model (component) compiled, in MiB; larger ones are refused unread.
+    #[arg(
+        long,
+        env = "MCP_MAX_MODEL_MIB",
+        value_name = "MIB",
+        default_value_t = 64
+    )]
+    pub max_model_mib: usize,
+    /// Most models compiled at once; further uploads wait their turn.
+    #[arg(long, env = "MCP_MAX_COMPILES", value_name = "N", default_value_t = 2)]
+    pub max_compiles: usize,
+}
+
+impl SandboxArgs {
+    /// The sandbox's limits these flags set.
+    pub fn limits(&self) -> mcp_sandbox::SandboxLimits {
+        mcp_sandbox::SandboxLimits {
+            max_model_bytes: self.max_model_mib.saturating_mul(1 << 20),
+            concurrent_compiles: self.max_compiles.max(1),
+            ..mcp_sandbox::SandboxLimits::default()
+        }
+    }
 }
 
 /// The operator's ceilings on a job's limits, and floor on its batch size. A spec's value
@@ -181,6 +210,8 @@ pub struct ServeArgs {
     /// announced on the broker (by `mcp submit --broker`) fails at once with the reason.
     #[command(flatten)]
     pub ceilings: CeilingArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// A host name the API answers for, besides IP addresses and localhost (its name behind a
     /// proxy or in DNS); repeat for several, `*` for any (which gives up the protection
     /// against DNS rebinding).

@@ -46,9 +46,14 @@ pub(crate) fn read_spec(path: &Path) -> anyhow::Result<Spec> {
     Ok(Spec::parse(&text, &path.display().to_string())?)
 }
 
-/// The WebAssembly engine.
+/// The WebAssembly engine, within the default limits.
 pub(crate) fn sandbox() -> anyhow::Result<Sandbox> {
-    Sandbox::new().context("could not start the WebAssembly engine")
+    sandbox_within(mcp_sandbox::SandboxLimits::default())
+}
+
+/// The WebAssembly engine within `limits`.
+pub(crate) fn sandbox_within(limits: mcp_sandbox::SandboxLimits) -> anyhow::Result<Sandbox> {
+    Sandbox::with_limits(limits).context("could not start the WebAssembly engine")
 }
 
 /// Reads the model at `model`, checks it against `spec` and returns the job's model message;

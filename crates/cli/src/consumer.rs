@@ -1,7 +1,7 @@
 //! `mcp consumer`: a consumer process on a broker, until SIGTERM or Ctrl-C drains it.
 
 use crate::args::ConsumerArgs;
-use crate::commands::{reconnect, resolve_broker, sandbox};
+use crate::commands::{reconnect, resolve_broker, sandbox_within};
 use anyhow::{Context, bail};
 use mcp_broker::ConsumerSession;
 use mcp_broker_amqp::AmqpBroker;
@@ -26,7 +26,7 @@ pub(crate) fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
         Some(n) => n,
         None => mcp_consumer::default_threads(),
     };
-    let sandbox = sandbox()?;
+    let sandbox = sandbox_within(args.sandbox.limits())?;
     let drain = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, drain.clone())

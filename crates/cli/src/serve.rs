@@ -2,7 +2,7 @@
 //! into the job history before acknowledging them, and serves the HTTP API and dashboard.
 
 use crate::args::ServeArgs;
-use crate::commands::{reconnect, resolve_broker, sandbox, token_or_new};
+use crate::commands::{reconnect, resolve_broker, sandbox_within, token_or_new};
 use anyhow::{Context, anyhow};
 use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::{AmqpBroker, AmqpController};
@@ -51,7 +51,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let submitter = ApiSubmitter {
         url: url.clone(),
         prefix: prefix.clone(),
-        sandbox: sandbox()?,
+        sandbox: sandbox_within(args.sandbox.limits())?,
         limits: SubmissionLimits {
             scenarios: args.max_scenarios,
             batch: args.max_batch,

@@ -1,4 +1,5 @@
-//! What a model instance sees of the host: WASI without authority, capped logs, a memory limit.
+//! What a model instance sees of the host: WASI without authority, capped logs, and one memory
+//! limit for the instance as a whole.
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,14 +46,14 @@ impl HostState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .max_random_size(MAX_RANDOM_BYTES)
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES);
         HostState {
             wasi,
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter {
-                limit: memory_limit_bytes,
-                hit: false,
-            },
+            table,
+            limiter: MemoryLimiter::new(memory_limit_bytes),
             stdout,
             stderr,
             ticks_left: 0,
@@ -88,6 +89,14 @@ impl WasiView for HostState {
         }
     }
 }
+
+/// Most random bytes the host makes for one `get-random-bytes` call (WASI's default is 64 MiB,
+/// allocated on the host before the model's memory limit can see them).
+const MAX_RANDOM_BYTES: u64 = 1 << 20;
+
+/// Most host resources (streams, pollables) one instance may hold at once; WASI's default is
+/// a million, each one host memory outside the model's limit.
+pub(crate) const MAX_HOST_RESOURCES: usize = 10_000;
 
 const FIXED_ENTROPY_SEED: u128 = 0x6d63_705f_6e6f_5f65_6e74_726f_7079_2121;
 
@@ -156,38 +165,83 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
-/// Refuses memory growth past a limit, and remembers that it did.
+/// Most core instances, memories and tables one model instance may create. A Rust model
+/// built with the SDK makes a handful of each; the counts bound the host's bookkeeping for
+/// them, which lives outside every linear memory.
+pub const MAX_CORE_INSTANCES: usize = 64;
+/// See [`MAX_CORE_INSTANCES`].
+pub const MAX_MEMORIES: usize = 16;
+/// See [`MAX_CORE_INSTANCES`].
+pub const MAX_TABLES: usize = 64;
+/// What one table element is counted as against the memory limit, in bytes.
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// Holds the whole instance (every memory and every table of every core instance a component
+/// creates, counted together) within one limit, and remembers when it refused growth.
 pub(crate) struct MemoryLimiter {
     limit: usize,
+    /// Bytes reserved so far by memories, and by tables at [`TABLE_ELEMENT_BYTES`] an element.
+    used: usize,
     /// Whether the model tried to grow past the limit since the last reset.
     pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limit: usize) -> MemoryLimiter {
+        MemoryLimiter {
+            limit,
+            used: 0,
+            hit: false,
+        }
+    }
+
+    /// Reserves `more` bytes, or refuses naming the limit and what the instance would hold.
+    fn reserve(&mut self, more: usize, what: &str) -> wasmtime::Result<bool> {
+        let total = self.used.saturating_add(more);
+        if total > self.limit {
+            self.hit = true;
+            return Err(wasmtime::format_err!(
+                "memory limit of {} MiB reached (the model's memories and tables would hold {} \
+                 MiB with this {what}); raise limits.memory_mib if the model needs more",
+                self.limit >> 20,
+                total.div_ceil(1 << 20)
+            ));
+        }
+        self.used = total;
+        Ok(true)
+    }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.hit = true;
-            return Err(wasmtime::format_err!(
-                "memory limit of {} MiB reached (the model asked for {} MiB)",
-                self.limit >> 20,
-                desired.div_ceil(1 << 20)
-            ));
-        }
-        Ok(true)
+        self.reserve(desired.saturating_sub(current), "memory growth")
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+        let more = desired.saturating_sub(current);
+        self.reserve(more.saturating_mul(TABLE_ELEMENT_BYTES), "table growth")
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 

@@ -65,6 +65,27 @@ pub enum LoadError {
     /// Exports the interface with the wrong function signatures.
     #[error("the component's `{EVALUATE_EXPORT}` export does not match the {WORLD} world: {0}")]
     WrongSignature(String),
+    /// Larger than the sandbox takes.
+    #[error(
+        "the model is {bytes} bytes, more than the {most} bytes this mcp compiles; models built \
+         with the SDK are far smaller (build in release mode), or raise --max-model-mib"
+    )]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The largest accepted.
+        most: usize,
+    },
+    /// Took longer to compile than the sandbox allows.
+    #[error(
+        "the model took longer than {} s to compile and was refused; models built with the SDK \
+         compile in well under a second",
+        limit.as_secs_f64()
+    )]
+    CompileTimeout {
+        /// The time allowed.
+        limit: std::time::Duration,
+    },
     /// `describe()` trapped or returned an unusable description.
     #[error("the model's describe() {0}")]
     Describe(String),
@@ -87,9 +108,7 @@ pub(crate) fn load(
     limits: &RunLimits,
 ) -> Result<LoadedModel, LoadError> {
     check_header(wasm)?;
-    let component = sandbox
-        .compile(wasm)
-        .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+    let component = sandbox.compile(wasm)?;
     let ty = component.component_type();
     for (name, _) in ty.imports(&sandbox.engine) {
         let allowed = ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) && name.contains("@0.2.");
@@ -135,7 +154,8 @@ pub(crate) fn load(
         pre,
         engine: sandbox.engine.clone(),
     };
-    let info = ModelRunner::describe(&model, limits).map_err(LoadError::Describe)?;
+    let info = ModelRunner::describe(&model, limits, sandbox.limits.describe_timeout)
+        .map_err(LoadError::Describe)?;
     model.info.name = info.name;
     model.info.version = info.version;
     model.info.inputs = info.inputs;

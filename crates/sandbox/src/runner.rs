@@ -3,7 +3,7 @@
 use crate::bindings::exports::mcp::model::evaluate::{BatchOutput, Info};
 use crate::host::HostState;
 use crate::{EPOCH_TICK, LoadedModel, bindings};
-use mcp_protocol::{FailureKind, ScenarioFailure};
+use mcp_protocol::{FailureKind, ScenarioFailure, clip};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,6 +13,19 @@ use wasmtime::{Store, Trap};
 /// make fewer, cheaper messages over RabbitMQ); calls this size keep the rows copied into and
 /// out of the model's memory in the CPU's cache, and that memory small whatever the batch.
 pub const MAX_SCENARIOS_PER_CALL: usize = 4096;
+
+/// Most bytes the host copies out of `describe()`: the longest valid description (4,096 input
+/// and 1,024 output names of 256 bytes, with the host's 24 bytes of bookkeeping per name) fits.
+/// Names that overlap in the model's memory are each copied, so without this cap a model of a
+/// few MiB could make the host copy gigabytes.
+pub const MAX_DESCRIBE_COPY_BYTES: usize = 2 << 20;
+/// Most bytes of a model's failure message the host copies out of one call; a longer one fails
+/// the call. What is kept of a message is cut further, to [`MAX_FAILURE_MESSAGE_BYTES`].
+pub const MAX_FAILURE_COPY_BYTES: usize = 64 << 10;
+/// The longest failure message kept, in bytes (the same cut the job's tally makes).
+pub const MAX_FAILURE_MESSAGE_BYTES: usize = mcp_protocol::FailureTally::MESSAGE_BYTES;
+/// Most component-model handles an instance may hold at once (wasmtime allows 100,000).
+const MAX_COMPONENT_HANDLES: usize = 10_000;
 
 /// Limits on each scenario a runner evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,15 +118,40 @@ impl ModelRunner {
         })
     }
 
-    /// Calls `describe()` in a fresh instance.
-    pub(crate) fn describe(model: &LoadedModel, limits: &RunLimits) -> Result<Info, String> {
-        let (mut store, instance) = instantiate(model, limits, None)?;
-        arm(&mut store, limits, 1);
+    /// Calls `describe()` in a fresh instance, for at most `timeout` and the fuel of one
+    /// scenario; the host copies at most [`MAX_DESCRIBE_COPY_BYTES`] of what it returns.
+    pub(crate) fn describe(
+        model: &LoadedModel,
+        limits: &RunLimits,
+        timeout: Duration,
+    ) -> Result<Info, String> {
+        let limits = RunLimits {
+            scenario_timeout: limits.scenario_timeout.min(timeout),
+            ..*limits
+        };
+        let (mut store, instance) = instantiate(model, &limits, None)?;
+        arm(&mut store, &limits, 1);
+        store.set_hostcall_fuel(MAX_DESCRIBE_COPY_BYTES);
         let result = instance.mcp_model_evaluate().call_describe(&mut store);
         match result {
             Ok(info) => Ok(info),
+            Err(e) if is_copy_refused(&e) => Err(format!(
+                "returned more than {} MiB of names (names overlapping in the model's memory \
+                 count once each); a model has at most {} inputs and {} outputs of {} bytes",
+                MAX_DESCRIBE_COPY_BYTES >> 20,
+                mcp_spec::MAX_VARIABLES,
+                mcp_protocol::MAX_OUTPUTS,
+                mcp_spec::MAX_NAME_BYTES
+            )),
             Err(e) => {
-                let (kind, message) = classify(&mut store, &e, limits, 1);
+                let (kind, message) = classify(&mut store, &e, &limits, 1);
+                let message = match kind {
+                    FailureKind::Timeout => format!(
+                        "ran longer than {} ms (describe() must return its names at once)",
+                        limits.scenario_timeout.as_millis()
+                    ),
+                    _ => message,
+                };
                 Err(format!("failed ({kind}): {message}"))
             }
         }
@@ -201,7 +239,8 @@ impl ModelRunner {
                     }
                     pos += done;
                     if let Some(failure) = result.failure {
-                        outcome.fail(first + pos as u64, FailureKind::ModelError, failure.message);
+                        let message = clip(&failure.message, MAX_FAILURE_MESSAGE_BYTES);
+                        outcome.fail(first + pos as u64, FailureKind::ModelError, message);
                         pos += 1;
                         single = false;
                     }
@@ -241,6 +280,13 @@ impl ModelRunner {
         fuel_used: &mut u64,
     ) -> Result<BatchOutput, CallError> {
         let budget = arm(&mut self.store, &self.limits, n);
+        // What the host may copy out: `n` rows of outputs and one failure message.
+        let n_out = self.model.info.outputs.len();
+        let copy = n
+            .saturating_mul(n_out)
+            .saturating_mul(size_of::<f64>())
+            .saturating_add(MAX_FAILURE_COPY_BYTES);
+        self.store.set_hostcall_fuel(copy);
         let result =
             self.instance
                 .mcp_model_evaluate()
@@ -250,6 +296,14 @@ impl ModelRunner {
         result.map_err(|e| {
             if self.store.data().aborted {
                 return CallError::Aborted;
+            }
+            if is_copy_refused(&e) {
+                let message = format!(
+                    "returned more than its {n} scenario(s) of {n_out} outputs and a failure \
+                     message of {} KiB: the host copies no more",
+                    MAX_FAILURE_COPY_BYTES >> 10
+                );
+                return CallError::Trapped(FailureKind::WrongOutputCount, message);
             }
             let (kind, message) = classify(&mut self.store, &e, &self.limits, n);
             CallError::Trapped(kind, message)
@@ -293,6 +347,9 @@ fn instantiate(
 ) -> Result<(Store<HostState>, bindings::Model), String> {
     let mut store = Store::new(&model.engine, HostState::new(limits.memory_bytes, abort));
     store.limiter(|s| &mut s.limiter);
+    store.set_max_component_handles(MAX_COMPONENT_HANDLES);
+    // Nothing the host copies while instantiating comes from the model.
+    store.set_hostcall_fuel(MAX_FAILURE_COPY_BYTES);
     store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().on_epoch_tick()));
     arm(&mut store, limits, 1);
     let instance = model
@@ -318,6 +375,16 @@ fn arm(store: &mut Store<HostState>, limits: &RunLimits, n: usize) -> u64 {
     fuel
 }
 
+/// Whether wasmtime refused to copy more of what the model handed the host than the call's
+/// budget (`Store::set_hostcall_fuel`). wasmtime's error type for it is private; its message is
+/// the one mark it leaves.
+fn is_copy_refused(err: &wasmtime::Error) -> bool {
+    err.chain().any(|e| {
+        e.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
+}
+
 fn classify(
     store: &mut Store<HostState>,
     err: &wasmtime::Error,
@@ -325,7 +392,9 @@ fn classify(
     n: usize,
 ) -> (FailureKind, String) {
     if store.data().limiter.hit {
-        return (FailureKind::MemoryLimit, format!("{err:#}"));
+        // The limiter's own message, without wasmtime's backtrace around it.
+        let message = err.chain().last().map(ToString::to_string);
+        return (FailureKind::MemoryLimit, message.unwrap_or_default());
     }
     let stderr = store.data().stderr.take();
     let plural = if n == 1 { "scenario" } else { "batch" };

@@ -1,8 +1,10 @@
-//! The sandbox against real components: the example models, the `faulty` test model, and
-//! hand-written components that are not mcp models.
+//! The sandbox against real components: the example models, the `faulty` test model,
+//! hand-written components that are not mcp models, and hand-written hostile models.
+
+mod hostile;
 
 use mcp_protocol::FailureKind;
-use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
+use mcp_sandbox::{ModelRunner, RunLimits, Sandbox, SandboxLimits};
 use mcp_testkit::model_bytes;
 use std::time::Duration;
 
@@ -399,4 +401,276 @@ fn refuses_imports_the_host_does_not_grant() {
          only WASI 0.2 interfaces (cli, io, clocks, random, filesystem, sockets), and get no \
          authority through them"
     );
+}
+
+/// Loads a hand-written hostile model under [`limits`] (16 MiB).
+fn load_hostile(wasm: &[u8]) -> Result<std::sync::Arc<mcp_sandbox::LoadedModel>, String> {
+    Sandbox::new()
+        .unwrap()
+        .load(wasm, &limits())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs one batch of `count` scenarios of a hostile model that loads.
+fn run_hostile(wasm: &[u8], count: usize) -> mcp_sandbox::BatchOutcome {
+    run_hostile_with(wasm, count, limits())
+}
+
+fn run_hostile_with(wasm: &[u8], count: usize, limits: RunLimits) -> mcp_sandbox::BatchOutcome {
+    let model = load_hostile(wasm).expect("the model loads");
+    let mut runner = ModelRunner::new(model, limits).unwrap();
+    runner.run_batch(0, count, &vec![0.0; count])
+}
+
+#[test]
+fn the_hostile_harness_makes_a_model_that_works() {
+    let wasm = hostile::component(
+        &hostile::core(
+            1,
+            &format!("{}{}", hostile::DESCRIBE, hostile::run_batch("")),
+        ),
+        "",
+    );
+    let out = run_hostile(&wasm, 3);
+    assert_eq!(out.failures, []);
+    assert_eq!(out.columns, vec![vec![0.0; 3]]);
+}
+
+#[test]
+fn names_overlapping_in_memory_cannot_make_the_host_copy_gigabytes() {
+    // wasmtime's own cap would let the host copy 128 MiB of these names.
+    let describe = hostile::overlapping_names();
+    let wasm = hostile::component(
+        &hostile::core(32, &format!("{describe}{}", hostile::run_batch(""))),
+        "",
+    );
+    let err = load_hostile(&wasm).unwrap_err();
+    assert_eq!(
+        err,
+        "the model's describe() returned more than 2 MiB of names (names overlapping in the \
+         model's memory count once each); a model has at most 4096 inputs and 1024 outputs of \
+         256 bytes"
+    );
+}
+
+#[test]
+fn too_many_names_are_refused_by_count() {
+    // 5,000 inputs of one byte each: cheap to copy, but more than a model may declare.
+    let describe = hostile::describe_inputs(4096, 5000, 16, 1);
+    let wasm = hostile::component(
+        &hostile::core(1, &format!("{describe}{}", hostile::run_batch(""))),
+        "",
+    );
+    assert_eq!(
+        load_hostile(&wasm).unwrap_err(),
+        "the model's describe() of model `hostile` declares 5000 inputs, more than 4096"
+    );
+}
+
+#[test]
+fn a_values_list_far_beyond_the_call_is_not_copied() {
+    // One scenario of one output answered with a million values (8 MB of the model's memory).
+    let run = hostile::run_batch_answering((1 << 16, 1_000_000), None);
+    let wasm = hostile::component(
+        &hostile::core(160, &format!("{}{run}", hostile::DESCRIBE)),
+        "",
+    );
+    let out = run_hostile(&wasm, 1);
+    assert_eq!(out.columns, vec![Vec::<f64>::new()]);
+    assert_eq!(out.failures.len(), 1);
+    assert_eq!(out.failures[0].kind, FailureKind::WrongOutputCount);
+    assert_eq!(
+        out.failures[0].message,
+        "returned more than its 1 scenario(s) of 1 outputs and a failure message of 64 KiB: the \
+         host copies no more"
+    );
+}
+
+#[test]
+fn a_huge_failure_message_is_not_copied_and_a_long_one_is_cut() {
+    // Scenario 0 fails with 8 MB of message: refused before the host copies it.
+    let run = hostile::run_batch_answering((1024, 0), Some((0, 1 << 16, 8_000_000)));
+    let wasm = hostile::component(
+        &hostile::core(160, &format!("{}{run}", hostile::DESCRIBE)),
+        "",
+    );
+    let out = run_hostile(&wasm, 1);
+    assert_eq!(out.failures.len(), 1);
+    assert_eq!(out.failures[0].kind, FailureKind::WrongOutputCount);
+    assert!(out.failures[0].message.ends_with("the host copies no more"));
+
+    // 60,000 bytes of message: copied, then cut to what a tally keeps.
+    let run = hostile::run_batch_answering((1024, 0), Some((0, 1 << 16, 60_000)));
+    let wasm = hostile::component(
+        &hostile::core(4, &format!("{}{run}", hostile::DESCRIBE)),
+        "",
+    );
+    let out = run_hostile(&wasm, 1);
+    assert_eq!(out.failures.len(), 1);
+    assert_eq!(out.failures[0].kind, FailureKind::ModelError);
+    assert_eq!(
+        out.failures[0].message,
+        format!("{}…", "\0".repeat(mcp_sandbox::MAX_FAILURE_MESSAGE_BYTES))
+    );
+}
+
+#[test]
+fn the_memory_limit_counts_every_memory_of_the_instance() {
+    // A second memory grown to 12 MiB, then the first grown by 6 MiB: each under the 16 MiB
+    // limit, together over it.
+    let body = format!(
+        r#"(memory $second 1)
+        {}{}"#,
+        hostile::DESCRIBE,
+        hostile::run_batch(
+            "(drop (memory.grow $second (i32.const 192))) (drop (memory.grow (i32.const 96)))"
+        )
+    );
+    let wasm = hostile::component(&hostile::core(1, &body), "");
+    let out = run_hostile(&wasm, 1);
+    assert_eq!(out.failures.len(), 1, "{out:?}");
+    assert_eq!(out.failures[0].kind, FailureKind::MemoryLimit);
+    assert!(
+        out.failures[0].message.starts_with(
+            "memory limit of 16 MiB reached (the model's memories and tables would hold 19 MiB"
+        ),
+        "{}",
+        out.failures[0].message
+    );
+}
+
+#[test]
+fn the_memory_limit_counts_every_core_instance_a_component_makes() {
+    // Five instances of a module with 4 MiB of memory each: 20 MiB, over the 16 MiB limit.
+    let body = format!("{}{}", hostile::DESCRIBE, hostile::run_batch(""));
+    let extra = "(core instance (instantiate $m)) ".repeat(4);
+    let wasm = hostile::component(&hostile::core(64, &body), &extra);
+    let err = load_hostile(&wasm).unwrap_err();
+    assert!(
+        err.starts_with("the model's describe() could not be instantiated: ")
+            && err.contains("memory limit of 16 MiB reached"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_component_cannot_make_more_core_instances_than_the_limit() {
+    let body = format!("{}{}", hostile::DESCRIBE, hostile::run_batch(""));
+    let extra = format!(
+        "(core module $tiny) {}",
+        "(core instance (instantiate $tiny)) ".repeat(mcp_sandbox::MAX_CORE_INSTANCES)
+    );
+    let wasm = hostile::component(&hostile::core(1, &body), &extra);
+    let err = load_hostile(&wasm).unwrap_err();
+    assert!(
+        err.starts_with("the model's describe() could not be instantiated: ")
+            && err.contains("instance"),
+        "{err}"
+    );
+}
+
+#[test]
+fn table_elements_count_against_the_memory_limit() {
+    // Three million table elements: 24 MB of host memory at 8 bytes each.
+    let body = format!(
+        r#"(table $t 1 funcref)
+        {}{}"#,
+        hostile::DESCRIBE,
+        hostile::run_batch("(drop (table.grow $t (ref.null func) (i32.const 3000000)))")
+    );
+    let wasm = hostile::component(&hostile::core(1, &body), "");
+    // Growing a table costs fuel by the element; with fuel to spare, memory is what stops it.
+    let generous = RunLimits {
+        fuel_per_scenario: 1 << 40,
+        ..limits()
+    };
+    let out = run_hostile_with(&wasm, 1, generous);
+    assert_eq!(out.failures.len(), 1, "{out:?}");
+    assert_eq!(out.failures[0].kind, FailureKind::MemoryLimit);
+    assert!(
+        out.failures[0].message.contains("with this table growth"),
+        "{}",
+        out.failures[0].message
+    );
+}
+
+fn sandbox_with(limits: SandboxLimits) -> Sandbox {
+    Sandbox::with_limits(limits).unwrap()
+}
+
+#[test]
+fn a_model_over_the_size_cap_is_refused_before_it_is_parsed() {
+    let wasm = model_bytes("sum");
+    let sandbox = sandbox_with(SandboxLimits {
+        max_model_bytes: wasm.len() - 1,
+        ..SandboxLimits::default()
+    });
+    assert_eq!(
+        sandbox.load(&wasm, &limits()).unwrap_err().to_string(),
+        format!(
+            "the model is {} bytes, more than the {} bytes this mcp compiles; models built with \
+             the SDK are far smaller (build in release mode), or raise --max-model-mib",
+            wasm.len(),
+            wasm.len() - 1
+        )
+    );
+    assert_eq!(sandbox.cached_models(), 0);
+}
+
+#[test]
+fn a_model_that_compiles_longer_than_the_limit_is_refused() {
+    // No compile of a real model finishes within a millisecond.
+    let sandbox = sandbox_with(SandboxLimits {
+        compile_timeout: Duration::from_millis(1),
+        ..SandboxLimits::default()
+    });
+    assert_eq!(
+        sandbox
+            .load(&model_bytes("faulty"), &limits())
+            .unwrap_err()
+            .to_string(),
+        "the model took longer than 0.001 s to compile and was refused; models built with the \
+         SDK compile in well under a second"
+    );
+}
+
+#[test]
+fn describe_runs_within_its_own_time_limit_whatever_the_spec_allows() {
+    let spin = r#"(func (export "describe") (result i32) (loop $l (br $l)) (i32.const 48))"#;
+    let wasm = hostile::component(
+        &hostile::core(1, &format!("{spin}{}", hostile::run_batch(""))),
+        "",
+    );
+    let sandbox = sandbox_with(SandboxLimits {
+        describe_timeout: Duration::from_millis(50),
+        ..SandboxLimits::default()
+    });
+    let generous = RunLimits {
+        fuel_per_scenario: u64::MAX,
+        scenario_timeout: Duration::from_secs(3600),
+        ..limits()
+    };
+    assert_eq!(
+        sandbox.load(&wasm, &generous).unwrap_err().to_string(),
+        "the model's describe() failed (timeout): ran longer than 50 ms (describe() must return \
+         its names at once)"
+    );
+}
+
+#[test]
+fn the_compiled_model_cache_keeps_the_most_recently_used() {
+    let sandbox = sandbox_with(SandboxLimits {
+        cached_models: 2,
+        ..SandboxLimits::default()
+    });
+    let load = |name: &str| sandbox.load(&model_bytes(name), &limits()).unwrap();
+    let sum = load("sum");
+    let pricing = load("pricing");
+    assert!(std::sync::Arc::ptr_eq(&sum, &load("sum")));
+    load("portfolio");
+    assert_eq!(sandbox.cached_models(), 2);
+    // `pricing` was the least recently used: it went, and is compiled afresh.
+    assert!(std::sync::Arc::ptr_eq(&sum, &load("sum")));
+    assert!(!std::sync::Arc::ptr_eq(&pricing, &load("pricing")));
+    assert_eq!(sandbox.cached_models(), 2);
 }
