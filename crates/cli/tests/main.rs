@@ -3,7 +3,9 @@
 mod bad_input;
 mod dashboard;
 mod distributed;
+mod docs;
 mod faults;
+mod fuzz;
 mod jobs;
 mod lifecycle;
 mod refusals;
