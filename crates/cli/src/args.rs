@@ -10,6 +10,19 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines look on stderr: `text` for people, `json` (one object a line) for log
+    /// collectors. The level comes from RUST_LOG.
+    #[arg(long, global = true, env = "MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, coloured only on a terminal.
+    Text,
+    /// One JSON object per event.
+    Json,
 }
 
 /// The subcommands.
@@ -43,6 +56,17 @@ pub enum Command {
     /// Print a model's name, version, digest, inputs and outputs.
     #[command(after_help = "Example:\n  mcp inspect target/models/pricing.wasm")]
     Inspect(InspectArgs),
+    /// Exit 0 when URL answers 200 (a container's health check: the image has no curl).
+    #[command(after_help = "Example:\n  mcp health http://127.0.0.1:9100/readyz")]
+    Health(HealthArgs),
+}
+
+/// Arguments of `mcp health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The URL to ask.
+    #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+    pub url: String,
 }
 
 /// Arguments of `mcp submit`.
@@ -79,9 +103,24 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     pub dashboard: Option<std::net::SocketAddr>,
     /// With --dashboard: the token its buttons need [default: a new random one, printed with
-    /// the URL].
+    /// the URL]. With --api: the token of that `mcp serve`.
     #[arg(long, env = "MCP_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Submit through a running `mcp serve`'s HTTP API (e.g. http://127.0.0.1:8080) with the
+    /// token of --token or MCP_TOKEN, wait for the job's end and print its summary. Takes
+    /// precedence over --broker.
+    #[arg(long, env = "MCP_API", value_name = "URL")]
+    pub api: Option<String>,
+}
+
+impl SubmitArgs {
+    /// --scenarios and --seed.
+    pub fn overrides(&self) -> mcp_spec::Overrides {
+        mcp_spec::Overrides {
+            scenarios: self.scenarios,
+            seed: self.seed,
+        }
+    }
 }
 
 /// Arguments of `mcp consumer`.
@@ -93,8 +132,11 @@ pub struct ConsumerArgs {
     #[command(flatten)]
     pub connection: BrokerOptions,
     /// This consumer's id, shown in telemetry [default: HOST-PID].
-    #[arg(long)]
+    #[arg(long, env = "MCP_CONSUMER_ID")]
     pub id: Option<String>,
+    /// Serve `/metrics` (Prometheus), `/healthz` and `/readyz` on ADDR, e.g. 0.0.0.0:9100.
+    #[arg(long, env = "MCP_METRICS", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Threads evaluating batches [default: one per core].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -184,8 +226,9 @@ pub struct ServeArgs {
     /// ~/.local/share/mcp/history.sqlite3].
     #[arg(long, env = "MCP_DB")]
     pub db: Option<PathBuf>,
-    /// Address of the HTTP API (port 0 picks a free port; the URL is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address of the HTTP API, `/metrics`, `/healthz` and `/readyz` (port 0 picks a free
+    /// port; the URL is printed).
+    #[arg(long, env = "MCP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// Result batches the coordinator may hold unacknowledged while it records them.
     #[arg(long, default_value_t = 512)]

@@ -5,7 +5,8 @@ use crate::commands::{reconnect, resolve_broker, sandbox_within};
 use anyhow::{Context, bail};
 use mcp_broker::ConsumerSession;
 use mcp_broker_amqp::AmqpBroker;
-use mcp_consumer::ConsumerProcess;
+use mcp_consumer::{ConsumerMetrics, ConsumerProcess};
+use mcp_server::{HttpServer, Probes};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -38,7 +39,35 @@ pub(crate) fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
         let broker = AmqpBroker::connect(&url, &args.connection.prefix, &name)?;
         Ok(Box::new(broker.consumer_session(&id, args.prefetch)?))
     };
-    ConsumerProcess::new(&id, threads)
-        .with_ceilings(args.ceilings.ceilings())
-        .run(&mut connect, &mut reconnect, &sandbox, &drain)
+    let mut process = ConsumerProcess::new(&id, threads).with_ceilings(args.ceilings.ceilings());
+    let _probes = match args.metrics {
+        Some(address) => {
+            let listener = std::net::TcpListener::bind(address).with_context(|| {
+                format!("could not listen on --metrics {address}; choose another address")
+            })?;
+            let probes = Arc::new(ConsumerProbes(process.metrics()));
+            let server = HttpServer::start_probes(listener, probes)?;
+            tracing::info!(address = %server.address(), "metrics on /metrics, probes on /healthz and /readyz");
+            Some(server)
+        }
+        None => None,
+    };
+    process.run(&mut connect, &mut reconnect, &sandbox, &drain)
+}
+
+/// What a consumer's probes show: its metrics; ready while it holds a link to the broker.
+struct ConsumerProbes(Arc<ConsumerMetrics>);
+
+impl Probes for ConsumerProbes {
+    fn metrics(&self) -> String {
+        self.0.render()
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        if self.0.broker_up() {
+            Ok(())
+        } else {
+            Err("not connected to the broker".into())
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! progress and logs on stderr), and formatting the summary table. One module per command; the
 //! work is done by the role crates, `mcp-embedded` and `mcp-server`. Only this crate knows clap.
 
+mod api;
 pub mod args;
 pub mod commands;
 mod consumer;

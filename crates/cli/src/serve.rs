@@ -10,7 +10,7 @@ use mcp_coordinator::{Book, ServeError, coordinate_reconnecting};
 use mcp_producer::{ProducerEnd, ProducerProgress, SubmissionLimits};
 use mcp_protocol::{JobAnnouncement, now_ms};
 use mcp_sandbox::Sandbox;
-use mcp_server::{AllowedHosts, Api, HttpServer, Submitted, Submitter};
+use mcp_server::{AllowedHosts, Api, HttpServer, Submitted, Submitter, Upload};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,20 +108,15 @@ struct ApiSubmitter {
 }
 
 impl Submitter for ApiSubmitter {
-    fn submit(
-        &self,
-        model: Vec<u8>,
-        model_name: &str,
-        spec: &str,
-        spec_name: &str,
-    ) -> Result<Submitted, String> {
+    fn submit(&self, upload: Upload) -> Result<Submitted, String> {
         let job = mcp_producer::accept(
             &self.sandbox,
             &self.limits,
-            model,
-            model_name,
-            spec,
-            spec_name,
+            upload.model,
+            &upload.model_name,
+            &upload.spec,
+            &upload.spec_name,
+            &upload.overrides,
         )?;
         let submitted = Submitted {
             id: job.job.clone(),

@@ -1,5 +1,6 @@
 //! `mcp submit`: runs a job embedded (optionally with its live dashboard), or publishes it to a
-//! broker and, with `--wait`, follows it to its end; then prints the summary.
+//! broker and, with `--wait`, follows it to its end, or (`--api`) uploads it to a running
+//! `mcp serve` and follows it there; then prints the summary.
 
 use crate::args::SubmitArgs;
 use crate::commands::{
@@ -14,27 +15,22 @@ use mcp_broker_amqp::AmqpBroker;
 use mcp_coordinator::{Ended, JobState};
 use mcp_embedded::Embedded;
 use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
-use mcp_protocol::{JobAnnouncement, JobModel, StopCause, now_ms};
+use mcp_protocol::{FailureTally, JobAnnouncement, JobModel, JobSummary, StopCause, now_ms};
 use mcp_sandbox::Sandbox;
 use mcp_server::{Api, HttpServer};
+use mcp_spec::Spec;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    if let Some(api) = &args.api {
+        return crate::api::submit(api, &args);
+    }
     let mut spec = read_spec(&args.spec)?;
-    if let Some(n) = args.scenarios {
-        if n == 0 {
-            bail!("--scenarios must be at least 1");
-        }
-        if n > mcp_spec::MAX_SCENARIOS {
-            bail!("--scenarios must be at most {}", mcp_spec::MAX_SCENARIOS);
-        }
-        spec.simulation.scenarios = n;
-    }
-    if let Some(seed) = args.seed {
-        spec.simulation.seed = seed;
-    }
+    args.overrides()
+        .apply(&mut spec, "--")
+        .map_err(anyhow::Error::msg)?;
     let workers = match args.workers {
         Some(0) => bail!("--workers must be at least 1"),
         Some(n) => n,
@@ -84,11 +80,11 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         None => embedded_job(&args, &sandbox, &job, workers, &bar)?,
     };
     bar.finish_and_clear();
-    report(&args, &job, &ended)
+    report(&args, &job.spec, &Outcome::of(&ended))
 }
 
 /// The progress bar on stderr, when stderr is a terminal.
-fn progress_bar(total: u64) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64) -> ProgressBar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     } else {
@@ -245,9 +241,43 @@ fn report_stop(job: &JobModel, cause: StopCause) -> ExitCode {
     }
 }
 
-/// Prints a job's summary as the table or as JSON, and picks the exit code.
-fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<ExitCode> {
-    let (summary, failures) = (&ended.summary, &ended.failures);
+/// How a job ended, wherever it was followed: what [`report`] prints.
+pub(crate) struct Outcome {
+    /// Its id.
+    pub job: String,
+    /// Where it stands.
+    pub state: JobState,
+    /// Its summary.
+    pub summary: JobSummary,
+    /// Its failures.
+    pub failures: FailureTally,
+    /// Why it ended, when it did not complete.
+    pub message: Option<String>,
+    /// The job that superseded it.
+    pub superseded_by: Option<String>,
+}
+
+impl Outcome {
+    fn of(ended: &Ended) -> Outcome {
+        Outcome {
+            job: ended.announcement.job.clone(),
+            state: ended.state,
+            summary: ended.summary.clone(),
+            failures: ended.failures.clone(),
+            message: ended.message.clone(),
+            superseded_by: ended.superseded_by.clone(),
+        }
+    }
+}
+
+/// Prints a job's summary as the table or as JSON, and picks the exit code; `spec` is the
+/// job's spec, read from `args.spec`.
+pub(crate) fn report(
+    args: &SubmitArgs,
+    spec: &Spec,
+    outcome: &Outcome,
+) -> anyhow::Result<ExitCode> {
+    let (summary, failures) = (&outcome.summary, &outcome.failures);
     if args.json {
         println!("{}", serde_json::to_string_pretty(summary)?);
     } else {
@@ -256,8 +286,9 @@ fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<Ex
     if summary.failed > 0 && args.json {
         eprintln!("{}", table::failures(failures));
     }
-    let total = job.spec.simulation.scenarios;
-    Ok(match ended.state {
+    let total = spec.simulation.scenarios;
+    let job = &outcome.job;
+    Ok(match outcome.state {
         // A job whose every scenario failed still ran to its end: the table says what failed.
         JobState::Completed | JobState::Running => ExitCode::SUCCESS,
         JobState::Failed if summary.scenarios > 0 && summary.failed == summary.scenarios => {
@@ -266,9 +297,8 @@ fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<Ex
         // It could not run: refused by `mcp serve`, or by every consumer.
         JobState::Failed => {
             eprintln!(
-                "error: job {} failed: {}",
-                job.job,
-                ended.message.as_deref().unwrap_or("it could not run")
+                "error: job {job} failed: {}",
+                outcome.message.as_deref().unwrap_or("it could not run")
             );
             ExitCode::from(EXIT_INPUT)
         }
@@ -276,18 +306,21 @@ fn report(args: &SubmitArgs, job: &JobModel, ended: &Ended) -> anyhow::Result<Ex
             eprintln!(
                 "error: the job timed out after {} s with {} of {total} scenarios evaluated; the \
                  summary covers those; raise limits.timeout_s in {} to let it finish",
-                job.spec.limits.timeout_s,
+                spec.limits.timeout_s,
                 summary.scenarios,
                 args.spec.display()
             );
             ExitCode::from(EXIT_TIMED_OUT)
         }
         JobState::Superseded => {
+            let by = match (&outcome.superseded_by, &outcome.message) {
+                (Some(by), _) => format!("by job {by}"),
+                (None, Some(message)) => message.clone(),
+                (None, None) => "by a newer job".to_string(),
+            };
             eprintln!(
-                "error: job {} was superseded by job {} with {} of {total} scenarios \
+                "error: job {job} was superseded ({by}) with {} of {total} scenarios \
                  evaluated; the summary covers those",
-                job.job,
-                ended.superseded_by.as_deref().unwrap_or("(unknown)"),
                 summary.scenarios
             );
             ExitCode::from(EXIT_SUPERSEDED)

@@ -8,6 +8,7 @@ mod faults;
 mod fuzz;
 mod jobs;
 mod lifecycle;
+mod observe;
 mod refusals;
 mod serve;
 mod support;

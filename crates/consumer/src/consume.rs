@@ -49,6 +49,8 @@ pub struct ConsumerStats {
     pub refused: std::sync::Mutex<Option<(JobId, String)>>,
     /// Jobs cancelled by a control command: their batches are discarded.
     pub cancelled: std::sync::Mutex<Vec<JobId>>,
+    /// The process's metrics, shared by its threads.
+    pub metrics: Arc<crate::ConsumerMetrics>,
 }
 
 /// Why a job's batches are no longer evaluated by this consumer.
@@ -198,7 +200,13 @@ pub fn consume(
                     let evaluator = ceilings
                         .check(&model.spec, "this consumer")
                         .map_err(anyhow::Error::msg)
-                        .and_then(|()| Evaluator::new(sandbox, &model, Some(stats.abort.clone())));
+                        .and_then(|()| {
+                            let started = Instant::now();
+                            let evaluator =
+                                Evaluator::new(sandbox, &model, Some(stats.abort.clone()));
+                            stats.metrics.model_loaded(started.elapsed());
+                            evaluator
+                        });
                     match evaluator {
                         Ok(evaluator) => current = Some((job.clone(), evaluator)),
                         Err(e) => {
@@ -242,6 +250,7 @@ pub fn consume(
             // Aborted: the batch is left unacknowledged for the transport to requeue.
             break;
         };
+        stats.metrics.batch(&result, evaluator.fuel_used());
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats
             .scenarios

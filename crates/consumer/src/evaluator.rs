@@ -17,6 +17,8 @@ pub struct Evaluator {
     generator: ScenarioGenerator,
     simulation: Simulation,
     inputs: Vec<f64>,
+    /// Fuel the last batch used.
+    fuel_used: u64,
 }
 
 impl Evaluator {
@@ -37,6 +39,7 @@ impl Evaluator {
             generator,
             simulation: job.spec.simulation,
             inputs: Vec::new(),
+            fuel_used: 0,
         })
     }
 
@@ -47,12 +50,18 @@ impl Evaluator {
             .check_batch(batch.index, batch.start, batch.count)
     }
 
+    /// Fuel the last batch used, retries included.
+    pub fn fuel_used(&self) -> u64 {
+        self.fuel_used
+    }
+
     /// Generates and evaluates one batch; `None` when it was aborted midway.
     ///
     /// A large batch is generated and evaluated a call's worth of scenarios at a time, so its
     /// inputs stay in the CPU's cache between the two.
     pub fn evaluate(&mut self, batch: ScenarioBatch) -> Option<ResultBatch> {
         let started = Instant::now();
+        self.fuel_used = 0;
         let count = batch.count as usize;
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut failures = Vec::new();
@@ -62,6 +71,7 @@ impl Evaluator {
             let first = batch.start + done as u64;
             self.generator.fill(first, n, &mut self.inputs);
             let outcome = self.runner.run_batch(first, n, &self.inputs);
+            self.fuel_used += outcome.fuel_used;
             if outcome.aborted {
                 return None;
             }

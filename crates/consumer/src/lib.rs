@@ -6,16 +6,18 @@
 //! output's values into moments, publishes the result and only then acknowledges the batch, so a
 //! consumer that dies mid-batch loses nothing ([`consume`]). A [`ConsumerProcess`] runs several
 //! such threads, obeys the operator's commands, sends a [`Heartbeat`] every second and carries on
-//! across reconnections. It knows no transport beyond the link traits of `mcp-broker`.
+//! across reconnections, counting what it does in [`ConsumerMetrics`] for Prometheus. It knows no transport beyond the link traits of `mcp-broker`.
 
 mod consume;
 mod evaluator;
 pub mod heartbeat;
+mod metrics;
 mod process;
 
 pub use consume::{ConsumerStats, consume};
 pub use evaluator::Evaluator;
 pub use heartbeat::Heartbeat;
+pub use metrics::ConsumerMetrics;
 pub use process::{ConsumerProcess, SessionEnd, Stopper};
 
 /// One worker per core.

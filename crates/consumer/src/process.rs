@@ -2,7 +2,7 @@
 //! heartbeat every second; drained by a command or a signal; carried across reconnections.
 
 use crate::heartbeat::{HEARTBEAT_EVERY, Heartbeat};
-use crate::{ConsumerStats, consume};
+use crate::{ConsumerMetrics, ConsumerStats, consume};
 use anyhow::anyhow;
 use mcp_broker::{BrokerError, ConsumerSession, Reconnect};
 use mcp_protocol::{ConsumerState, ControlAction, ControlCommand};
@@ -52,9 +52,14 @@ impl Stopper {
 impl ConsumerProcess {
     /// Consumer `id` with `threads` evaluating threads.
     pub fn new(id: &str, threads: usize) -> ConsumerProcess {
+        let metrics = Arc::new(ConsumerMetrics::new());
+        metrics.set_threads(threads.max(1));
         let stats: Arc<Vec<ConsumerStats>> = Arc::new(
             (0..threads.max(1))
-                .map(|_| ConsumerStats::default())
+                .map(|_| ConsumerStats {
+                    metrics: metrics.clone(),
+                    ..ConsumerStats::default()
+                })
                 .collect(),
         );
         ConsumerProcess {
@@ -74,6 +79,11 @@ impl ConsumerProcess {
     /// Its id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Its metrics, for `/metrics`.
+    pub fn metrics(&self) -> Arc<ConsumerMetrics> {
+        self.stats[0].metrics.clone()
     }
 
     /// A handle that stops the process from another thread.
@@ -99,7 +109,11 @@ impl ConsumerProcess {
                 Err(e) => return Err(anyhow!("{e}")),
             };
             tracing::info!(id = %self.id, threads = self.stats.len(), "consumer connected");
-            let error = match self.run_session(&*session, sandbox, drain) {
+            let metrics = self.metrics();
+            metrics.set_broker_up(true);
+            let outcome = self.run_session(&*session, sandbox, drain);
+            metrics.set_broker_up(false);
+            let error = match outcome {
                 Ok(SessionEnd::Drained) => {
                     tracing::info!(id = %self.id, "consumer drained and stopped");
                     return Ok(());
@@ -221,6 +235,7 @@ impl ConsumerProcess {
                 let pause = command.action == ControlAction::Pause;
                 for s in self.stats.iter() {
                     s.paused.store(pause, Ordering::Relaxed);
+                    s.metrics.set_paused(pause);
                 }
             }
             ControlAction::Drain => drain.store(true, Ordering::Relaxed),

@@ -8,7 +8,7 @@ use crate::job::{EndCause, Ended, Job, JobState};
 use crate::store::{HistoryReader, JobRecord, Store, StoreResult};
 use mcp_broker::QueueDepth;
 use mcp_protocol::{
-    ConsumerStatus, JobAnnouncement, JobId, ProducerStatus, ResultBatch, StopCause,
+    ConsumerStatus, FailureKind, JobAnnouncement, JobId, ProducerStatus, ResultBatch, StopCause,
 };
 use mcp_spec::Ceilings;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -49,6 +49,21 @@ pub struct Book {
     ceilings: Option<Ceilings>,
     /// Jobs that ended early, and why, for the loop to stop everywhere ([`Book::take_stops`]).
     stops: Vec<(JobId, StopCause)>,
+    /// What this process counted since it started.
+    totals: Totals,
+    /// Whether the coordinator's loop holds a link to the broker.
+    connected: bool,
+}
+
+/// What a coordinator counted since it started, over every job: the counters of `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Scenarios counted (succeeded or failed).
+    pub scenarios: u64,
+    /// Result batches counted.
+    pub batches: u64,
+    /// Scenarios that failed, by kind.
+    pub failed: BTreeMap<FailureKind, u64>,
 }
 
 /// Result batches the history could not record (they were neither recorded nor counted), and
@@ -147,6 +162,8 @@ impl Book {
             write_failure: None,
             ceilings: None,
             stops: Vec::new(),
+            totals: Totals::default(),
+            connected: false,
         }
     }
 
@@ -310,8 +327,21 @@ impl Book {
             let Some(running) = self.running.get_mut(&job) else {
                 continue;
             };
-            if let Added::Rejected(why) = running.add(result) {
-                tracing::warn!(job, "ignored a result batch: {why}");
+            let count = result.batch.count;
+            let mut failed = BTreeMap::<FailureKind, u64>::new();
+            for f in &result.failures {
+                *failed.entry(f.kind).or_default() += 1;
+            }
+            match running.add(result) {
+                Added::New => {
+                    self.totals.scenarios += u64::from(count);
+                    self.totals.batches += 1;
+                    for (kind, n) in failed {
+                        *self.totals.failed.entry(kind).or_default() += n;
+                    }
+                }
+                Added::Duplicate => {}
+                Added::Rejected(why) => tracing::warn!(job, "ignored a result batch: {why}"),
             }
         }
         // The batches are recorded and counted: what follows must not hand them back.
@@ -515,6 +545,34 @@ impl Book {
         &self.queues
     }
 
+    /// What this process counted since it started.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    /// Says whether the coordinator's loop holds a link to the broker.
+    pub fn set_connected(&mut self, connected: bool) {
+        self.connected = connected;
+    }
+
+    /// Whether the coordinator's loop holds a link to the broker.
+    pub fn connected(&self) -> bool {
+        self.connected
+    }
+
+    /// The running jobs' progress, by id.
+    pub fn progress(&self) -> Vec<(JobId, crate::Progress)> {
+        self.running
+            .iter()
+            .map(|(id, job)| (id.clone(), job.progress()))
+            .collect()
+    }
+
+    /// How many jobs the history holds in each state.
+    pub fn jobs_by_state(&self) -> StoreResult<BTreeMap<JobState, u64>> {
+        self.store.jobs_by_state()
+    }
+
     /// The consumers heard from in the last hour, by id, as seen at `now`.
     pub fn consumers(&self, now: Instant) -> Vec<SeenConsumer> {
         self.roster.consumers(now)
@@ -590,6 +648,43 @@ mod tests {
     use mcp_protocol::RefusedModel;
     use mcp_testkit::fixtures::{self, heartbeat};
     use std::time::Duration;
+
+    #[test]
+    fn totals_count_each_batch_once_with_its_failures_by_kind() {
+        let mut book = Book::in_memory(true).unwrap();
+        book.announce(fixtures::announcement("j", 4, 2, 1), 1)
+            .unwrap();
+        let mut half_failed = fixtures::result(0, 2, vec![0.5]);
+        half_failed.batch.count = 2;
+        half_failed.failures = vec![mcp_protocol::ScenarioFailure {
+            scenario: 1,
+            kind: FailureKind::OutOfFuel,
+            message: "fuel".into(),
+        }];
+        let twice = vec![
+            ("j".to_string(), half_failed.clone()),
+            ("j".to_string(), half_failed),
+        ];
+        book.record(twice, 2).unwrap();
+        assert_eq!(
+            book.totals(),
+            &Totals {
+                scenarios: 2,
+                batches: 1,
+                failed: BTreeMap::from([(FailureKind::OutOfFuel, 1)]),
+            }
+        );
+        assert_eq!(book.progress()[0].1.scenarios, 2);
+        assert_eq!(book.jobs_by_state().unwrap()[&JobState::Running], 1);
+        book.record(
+            vec![("j".into(), fixtures::result(1, 2, vec![1.0, 2.0]))],
+            3,
+        )
+        .unwrap();
+        assert_eq!(book.totals().scenarios, 4);
+        assert_eq!(book.jobs_by_state().unwrap()[&JobState::Completed], 1);
+        assert!(book.progress().is_empty());
+    }
 
     fn announcement(id: &str, submitted_at_ms: u64) -> JobAnnouncement {
         let mut a = fixtures::announcement(id, 6, 2, submitted_at_ms);

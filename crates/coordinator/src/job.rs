@@ -24,7 +24,7 @@ use mcp_protocol::{
 use serde::Serialize;
 
 /// Where a job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Batches are being evaluated.
@@ -39,6 +39,30 @@ pub enum JobState {
     Failed,
     /// A user cancelled it; its summary covers the batches evaluated before.
     Cancelled,
+}
+
+impl JobState {
+    /// Every state, in order.
+    pub const ALL: [JobState; 6] = [
+        JobState::Running,
+        JobState::Completed,
+        JobState::Superseded,
+        JobState::TimedOut,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
+    /// Its name in the API, the history and the metrics: `running`, `timed_out`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Superseded => "superseded",
+            JobState::TimedOut => "timed_out",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// Why a job ends.

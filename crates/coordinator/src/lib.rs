@@ -20,7 +20,7 @@ mod serve;
 mod store;
 
 pub use aggregator::{Added, Aggregator, Progress};
-pub use book::{Book, Current, JobEntry, Unrecorded};
+pub use book::{Book, Current, JobEntry, Totals, Unrecorded};
 pub use consumers::{LOST_AFTER, Roster, SeenConsumer, SeenState};
 pub use job::{EndCause, Ended, Job, JobState};
 pub use live::{Live, LiveOutputView, LiveView, TimeHistogram};

@@ -208,7 +208,10 @@ pub fn coordinate_reconnecting(
             Err(_) if reconnect.stopped() => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        match coordinate(&*link, book, until) {
+        book.lock().expect("book lock").set_connected(true);
+        let outcome = coordinate(&*link, book, until);
+        book.lock().expect("book lock").set_connected(false);
+        match outcome {
             Ok(()) => return Ok(()),
             Err(ServeError::Broker(_)) if reconnect.stopped() => return Ok(()),
             // A refused permission, say: a new link would meet it again.

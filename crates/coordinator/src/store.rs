@@ -14,6 +14,7 @@
 use crate::job::JobState;
 use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch};
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of the schema below. Older versions are migrated when opened; a newer one (from a
@@ -47,14 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
 
 /// How the history names `state`.
 fn state_name(state: JobState) -> &'static str {
-    match state {
-        JobState::Running => "running",
-        JobState::Completed => "completed",
-        JobState::Superseded => "superseded",
-        JobState::TimedOut => "timed_out",
-        JobState::Failed => "failed",
-        JobState::Cancelled => "cancelled",
-    }
+    state.as_str()
 }
 
 /// The state the history names `s`.
@@ -403,6 +397,11 @@ impl Store {
         read_jobs(&self.db, &self.path, limit)
     }
 
+    /// How many jobs are in each state.
+    pub fn jobs_by_state(&self) -> StoreResult<BTreeMap<JobState, u64>> {
+        count_by_state(&self.db, &self.path)
+    }
+
     /// The jobs still running (after a restart: those to pick up again).
     pub fn running(&self) -> StoreResult<Vec<JobRecord>> {
         let sql = format!("{COLUMNS} WHERE state = 'running' ORDER BY submitted_at_ms");
@@ -443,6 +442,32 @@ impl HistoryReader {
     pub fn jobs(&self, limit: usize) -> StoreResult<Vec<JobRecord>> {
         read_jobs(&self.db.lock().expect("reader lock"), &self.path, limit)
     }
+
+    /// How many jobs are in each state.
+    pub fn jobs_by_state(&self) -> StoreResult<BTreeMap<JobState, u64>> {
+        count_by_state(&self.db.lock().expect("reader lock"), &self.path)
+    }
+}
+
+/// How many jobs are in each state; a state this release does not know is skipped.
+fn count_by_state(db: &Connection, path: &str) -> StoreResult<BTreeMap<JobState, u64>> {
+    let fail = on(path);
+    let mut statement = db
+        .prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        .map_err(&fail)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+        })
+        .map_err(&fail)?;
+    let mut counts = BTreeMap::new();
+    for row in rows {
+        let (state, n) = row.map_err(&fail)?;
+        if let Ok(state) = parse_state(&state) {
+            counts.insert(state, n);
+        }
+    }
+    Ok(counts)
 }
 
 const COLUMNS: &str =

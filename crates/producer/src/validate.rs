@@ -99,8 +99,9 @@ impl SubmissionLimits {
     }
 }
 
-/// Validates an uploaded job (`model` named `model_name`, the spec's text named `spec_name`)
-/// and checks it against `limits`; the error names the file, field or limit at fault.
+/// Validates an uploaded job (`model` named `model_name`, the spec's text named `spec_name`,
+/// with `overrides` put in) and checks it against `limits`; the error names the file, field or
+/// limit at fault.
 pub fn accept(
     sandbox: &Sandbox,
     limits: &SubmissionLimits,
@@ -108,8 +109,10 @@ pub fn accept(
     model_name: &str,
     spec: &str,
     spec_name: &str,
+    overrides: &mcp_spec::Overrides,
 ) -> Result<Arc<JobModel>, String> {
-    let spec = Spec::parse(spec, spec_name).map_err(|e| e.to_string())?;
+    let mut spec = Spec::parse(spec, spec_name).map_err(|e| e.to_string())?;
+    overrides.apply(&mut spec, "")?;
     let job = crate::new_job_id(&ModelDigest::of(&model).0);
     let job = prepare(sandbox, model, model_name, spec, &job).map_err(|e| format!("{e:#}"))?;
     limits.check(&job, spec_name)?;

@@ -32,6 +32,21 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in order.
+    pub const ALL: [FailureKind; 11] = [
+        FailureKind::ModelError,
+        FailureKind::Panic,
+        FailureKind::Unreachable,
+        FailureKind::DivideByZero,
+        FailureKind::StackOverflow,
+        FailureKind::Trap,
+        FailureKind::OutOfFuel,
+        FailureKind::Timeout,
+        FailureKind::MemoryLimit,
+        FailureKind::NonFiniteOutput,
+        FailureKind::WrongOutputCount,
+    ];
+
     /// The kind's name as it appears in JSON and tables.
     pub fn as_str(self) -> &'static str {
         match self {

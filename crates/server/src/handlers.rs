@@ -217,6 +217,7 @@ pub(crate) async fn submit_job(
     })?;
     let limit = api.upload_limit;
     let (mut model, mut spec) = (None, None);
+    let mut overrides = mcp_spec::Overrides::default();
     loop {
         let field = multipart
             .next_field()
@@ -239,9 +240,25 @@ pub(crate) async fn submit_job(
                     .map_err(|_| bad(format!("the spec `{file}` is not UTF-8 text")))?;
                 spec = Some((text, file));
             }
+            "scenarios" | "seed" => {
+                let value = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "the field `{name}` is not a whole number from 0 to 2^64 - 1"
+                        ))
+                    })?;
+                if name == "seed" {
+                    overrides.seed = Some(value);
+                } else {
+                    overrides.scenarios = Some(value);
+                }
+            }
             other => {
                 return Err(bad(format!(
-                    "unexpected field `{other}`; send the fields `model` and `spec`"
+                    "unexpected field `{other}`; send the fields `model` and `spec`, and \
+                     optionally `scenarios` and `seed`"
                 )));
             }
         }
@@ -250,11 +267,16 @@ pub(crate) async fn submit_job(
         model.ok_or_else(|| bad("the field `model` (the .wasm file) is missing".into()))?;
     let (spec, spec_name) =
         spec.ok_or_else(|| bad("the field `spec` (vars.toml) is missing".into()))?;
-    let submitted = tokio::task::spawn_blocking(move || {
-        submitter.submit(model, &model_name, &spec, &spec_name)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m))?;
+    let upload = crate::Upload {
+        model,
+        model_name,
+        spec,
+        spec_name,
+        overrides,
+    };
+    let submitted = tokio::task::spawn_blocking(move || submitter.submit(upload))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m))?;
     Ok((StatusCode::ACCEPTED, Json(submitted)))
 }

@@ -20,6 +20,8 @@
 //! | `POST /api/control` | JSON `{"action": "pause"/"resume"/"drain", "consumer": ID or null for all}` |
 //! | `GET /api/events` | Server-Sent Events: a `snapshot` event (the whole live state, JSON) twice a second |
 //! | `GET /` | the dashboard (static files compiled in; charts by uPlot) |
+//! | `GET /metrics` | Prometheus metrics (OpenMetrics text): scenarios, failures, jobs, queues, consumers |
+//! | `GET /healthz`, `GET /readyz` | 200 while the process answers; 200 while connected to the broker with a writable history, else 503 |
 //!
 //! With a token set ([`Api::with_token`]), every request that changes something (any method
 //! but GET and HEAD) needs `Authorization: Bearer TOKEN`; reading stays open, so the dashboard
@@ -29,10 +31,13 @@ mod assets;
 mod events;
 mod guard;
 mod handlers;
+mod metrics;
 pub mod views;
 
 pub use events::{CurrentJob, SNAPSHOT_EVERY, Snapshot};
 pub use guard::{AllowedHosts, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_STREAMS};
+pub use metrics::{OPENMETRICS, Probes};
+
 pub use views::{ConsumerView, JobBrief, JobView, QueueView, REFUSALS_SHOWN, Refusal};
 
 use axum::Router;
@@ -63,18 +68,26 @@ pub struct Submitted {
     pub digest: String,
 }
 
+/// A job uploaded to `POST /api/jobs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The component's bytes.
+    pub model: Vec<u8>,
+    /// The uploaded model's file name, for messages.
+    pub model_name: String,
+    /// The spec's text.
+    pub spec: String,
+    /// The uploaded spec's file name, for messages.
+    pub spec_name: String,
+    /// The fields `scenarios` and `seed`, which replace the spec's.
+    pub overrides: mcp_spec::Overrides,
+}
+
 /// Validates and submits uploaded jobs.
 pub trait Submitter: Send + Sync {
-    /// Checks `model` against `spec` and submits the job; `Err` carries a message for the user
-    /// naming the file, field or export at fault. `model_name` and `spec_name` are the uploaded
-    /// file names, for those messages.
-    fn submit(
-        &self,
-        model: Vec<u8>,
-        model_name: &str,
-        spec: &str,
-        spec_name: &str,
-    ) -> Result<Submitted, String>;
+    /// Checks the upload's model against its spec and submits the job; `Err` carries a message
+    /// for the user naming the file, field or export at fault.
+    fn submit(&self, upload: Upload) -> Result<Submitted, String>;
 }
 
 /// The latest snapshot: its sequence number and its JSON.
@@ -209,6 +222,9 @@ pub fn router(api: Api) -> Router {
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/consumers", get(consumers))
         .route("/api/queues", get(queues))
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route; see /api/jobs") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(api.clone(), guard::require_token))
@@ -246,6 +262,11 @@ pub async fn run(
     served
 }
 
+/// What ends a server: the future that resolves when it should stop.
+type Shutdown = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A server running until its [`Shutdown`].
+type Served = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
 /// The API served from a thread and a runtime of its own, for programs that are not async.
 #[derive(Debug)]
 pub struct HttpServer {
@@ -257,6 +278,30 @@ pub struct HttpServer {
 impl HttpServer {
     /// Serves `api` on `listener` until [`stop`](HttpServer::stop) is called.
     pub fn start(listener: std::net::TcpListener, api: Api) -> std::io::Result<HttpServer> {
+        HttpServer::spawn(listener, move |listener, stopped| {
+            Box::pin(run(listener, api, stopped))
+        })
+    }
+
+    /// Serves a process's `/metrics`, `/healthz` and `/readyz` from `probes` on `listener`.
+    pub fn start_probes(
+        listener: std::net::TcpListener,
+        probes: Arc<dyn Probes>,
+    ) -> std::io::Result<HttpServer> {
+        HttpServer::spawn(listener, move |listener, stopped| {
+            Box::pin(async move {
+                axum::serve(listener, metrics::probe_router(probes))
+                    .with_graceful_shutdown(stopped)
+                    .await
+            })
+        })
+    }
+
+    /// Runs what `serve` makes of the listener on a runtime and a thread of their own.
+    fn spawn(
+        listener: std::net::TcpListener,
+        serve: impl FnOnce(tokio::net::TcpListener, Shutdown) -> Served + Send + 'static,
+    ) -> std::io::Result<HttpServer> {
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -270,10 +315,10 @@ impl HttpServer {
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    run(listener, api, async {
+                    let shutdown: Shutdown = Box::pin(async {
                         let _ = stopped.await;
-                    })
-                    .await
+                    });
+                    serve(listener, shutdown).await
                 })
             })?;
         Ok(HttpServer {

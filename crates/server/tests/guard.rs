@@ -3,7 +3,7 @@
 use super::*;
 use mcp_broker::{BrokerError, ControlLink};
 use mcp_protocol::ControlCommand;
-use mcp_server::{AllowedHosts, Submitted, Submitter};
+use mcp_server::{AllowedHosts, Submitted, Submitter, Upload};
 use std::sync::mpsc;
 
 struct NoControl;
@@ -115,7 +115,7 @@ struct HeldSubmitter {
 }
 
 impl Submitter for HeldSubmitter {
-    fn submit(&self, _: Vec<u8>, _: &str, _: &str, _: &str) -> Result<Submitted, String> {
+    fn submit(&self, _: Upload) -> Result<Submitted, String> {
         self.entered.lock().unwrap().send(()).unwrap();
         self.release.lock().unwrap().recv().unwrap();
         Ok(Submitted {

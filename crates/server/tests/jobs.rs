@@ -3,7 +3,7 @@
 use super::*;
 use mcp_broker::{BrokerError, ControlLink};
 use mcp_protocol::{ConsumerState, ConsumerStatus, ControlCommand};
-use mcp_server::{Submitted, Submitter};
+use mcp_server::{Submitted, Submitter, Upload};
 
 #[tokio::test]
 async fn jobs_are_listed_and_shown_with_their_state_and_summary() {
@@ -117,20 +117,17 @@ async fn consumers_show_their_heartbeat_and_queues_their_depth() {
 struct FakeSubmitter;
 
 impl Submitter for FakeSubmitter {
-    fn submit(
-        &self,
-        model: Vec<u8>,
-        model_name: &str,
-        spec: &str,
-        spec_name: &str,
-    ) -> Result<Submitted, String> {
-        if model.first() != Some(&0) {
-            return Err(format!("{model_name} is not a WebAssembly component"));
+    fn submit(&self, upload: Upload) -> Result<Submitted, String> {
+        if upload.model.first() != Some(&0) {
+            return Err(format!(
+                "{} is not a WebAssembly component",
+                upload.model_name
+            ));
         }
         Ok(Submitted {
-            id: format!("job-{}", spec.len()),
-            scenarios: 1,
-            digest: spec_name.to_string(),
+            id: format!("job-{}", upload.spec.len()),
+            scenarios: upload.overrides.scenarios.unwrap_or(1),
+            digest: upload.spec_name,
         })
     }
 }
@@ -220,7 +217,8 @@ async fn uploads_are_validated_and_submitted() {
 struct MustNotSubmit;
 
 impl Submitter for MustNotSubmit {
-    fn submit(&self, _: Vec<u8>, name: &str, _: &str, _: &str) -> Result<Submitted, String> {
+    fn submit(&self, upload: Upload) -> Result<Submitted, String> {
+        let name = &upload.model_name;
         panic!("{name} reached the submitter")
     }
 }

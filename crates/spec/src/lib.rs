@@ -9,12 +9,14 @@
 mod ceilings;
 mod diagnostics;
 mod distribution;
+mod overrides;
 mod parse;
 mod validate;
 
 pub use ceilings::Ceilings;
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
+pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
 pub use validate::{
     MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES,
