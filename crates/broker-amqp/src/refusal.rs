@@ -68,6 +68,17 @@ pub(crate) fn refusal(e: &lapin::Error, url: Option<&str>) -> Option<String> {
              for each role)",
             message.trim_start_matches("ACCESS_REFUSED - ")
         )),
+        AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED)
+            if message.contains("larger than configured max size") =>
+        {
+            Some(format!(
+                "RabbitMQ refused a message: {}; the broker's max_message_size (16 MiB by \
+                 default on RabbitMQ 4) is below what this job sends: give the broker's limit \
+                 with --max-message-mib (MCP_MAX_MESSAGE_MIB) so that such jobs are refused at \
+                 submission, or raise max_message_size in rabbitmq.conf",
+                message.trim_start_matches("PRECONDITION_FAILED - ")
+            ))
+        }
         AMQPErrorKind::Hard(AMQPHardError::NOTALLOWED) if message.contains("vhost") => {
             Some(format!(
                 "RabbitMQ at {at} has no vhost `{vhost}` for user `{user}`: create it \

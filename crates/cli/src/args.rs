@@ -335,4 +335,21 @@ pub struct BrokerOptions {
     /// The prefix of the queue and exchange names.
     #[arg(long, env = "MCP_PREFIX", default_value = "mcp")]
     pub prefix: String,
+    /// The broker's largest message (RabbitMQ's `max_message_size`: 16 MiB by default on 4.x,
+    /// 128 MiB on 3.x), in MiB. A job whose model or result batches cannot fit is refused at
+    /// submission, and by consumers.
+    #[arg(
+        long,
+        env = "MCP_MAX_MESSAGE_MIB",
+        value_name = "MIB",
+        default_value_t = 16
+    )]
+    pub max_message_mib: usize,
+}
+
+impl BrokerOptions {
+    /// --max-message-mib in bytes.
+    pub fn message_bytes(&self) -> usize {
+        self.max_message_mib.saturating_mul(1 << 20)
+    }
 }

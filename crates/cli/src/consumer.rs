@@ -39,7 +39,9 @@ pub(crate) fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
         let broker = AmqpBroker::connect(&url, &args.connection.prefix, &name)?;
         Ok(Box::new(broker.consumer_session(&id, args.prefetch)?))
     };
-    let mut process = ConsumerProcess::new(&id, threads).with_ceilings(args.ceilings.ceilings());
+    let mut process = ConsumerProcess::new(&id, threads)
+        .with_ceilings(args.ceilings.ceilings())
+        .with_message_limit(args.connection.message_bytes());
     let _probes = match args.metrics {
         Some(address) => {
             let listener = std::net::TcpListener::bind(address).with_context(|| {

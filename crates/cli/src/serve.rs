@@ -57,6 +57,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
             batch: args.max_batch,
             outputs: args.max_outputs,
             ceilings,
+            message_bytes: args.connection.message_bytes(),
         },
     };
     let (token, generated) = token_or_new(args.token.as_deref())?;

@@ -59,6 +59,9 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(job.spec.simulation.scenarios);
     let ended = match &args.broker {
         Some(url) => {
+            let origin = args.spec.display().to_string();
+            mcp_protocol::check_message_size(&job, args.connection.message_bytes(), &origin)
+                .map_err(anyhow::Error::msg)?;
             let url = resolve_broker(url, &args.connection)?;
             match distributed_job(&url, &args, &job, &bar)? {
                 Distributed::Ended(ended) => *ended,

@@ -250,3 +250,59 @@ fn security_md_gives_the_grant_commands_the_code_makes() {
         assert!(text.contains(&command), "SECURITY.md lacks:\n{command}");
     }
 }
+
+/// Sets RabbitMQ's `max_message_size` (for new channels) until dropped, then puts back 3.x's
+/// default of 128 MiB.
+struct MaxMessageSize;
+
+impl MaxMessageSize {
+    fn set(bytes: usize) -> MaxMessageSize {
+        let set = format!("application:set_env(rabbit, max_message_size, {bytes}).");
+        rabbitmqctl(&["eval", &set]);
+        MaxMessageSize
+    }
+}
+
+impl Drop for MaxMessageSize {
+    fn drop(&mut self) {
+        rabbitmqctl(&[
+            "eval",
+            "application:set_env(rabbit, max_message_size, 134217728).",
+        ]);
+    }
+}
+
+#[test]
+fn a_message_over_the_brokers_limit_is_refused_at_submission_or_ends_the_producer_at_once() {
+    let prefix = Prefix::new();
+    let (model, spec) = pricing();
+    let args = submit_args(
+        &prefix,
+        model.to_str().unwrap(),
+        spec.to_str().unwrap(),
+        "1000",
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Told the limit, mcp refuses the job before publishing anything.
+    let told = mcp(&[&args[..], &["--max-message-mib", "0"]].concat());
+    assert_eq!(told.status.code(), Some(1));
+    assert!(
+        stderr(&told).contains("more than the broker's message limit of 0.0 MiB"),
+        "{}",
+        stderr(&told)
+    );
+    assert_eq!(queue_state(&prefix.topology().model_queue()).0, 0);
+    // Not told, the broker's refusal ends the producer at once, saying what to do, rather
+    // than a retry that can never succeed.
+    let _broker = exclusive();
+    let _limit = MaxMessageSize::set(64 << 10);
+    let refused = mcp(&args);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = stderr(&refused);
+    assert!(
+        said.contains("is larger than configured max size 65536")
+            && said.contains("--max-message-mib")
+            && !said.contains("waiting for RabbitMQ"),
+        "{said}"
+    );
+}

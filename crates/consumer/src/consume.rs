@@ -53,6 +53,37 @@ pub struct ConsumerStats {
     pub metrics: Arc<crate::ConsumerMetrics>,
 }
 
+/// What a consumer accepts: jobs within the operator's ceilings whose result batches fit in
+/// one broker message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// The operator's ceilings on a job's limits.
+    pub ceilings: Ceilings,
+    /// The broker's largest message, in bytes.
+    pub message_bytes: usize,
+}
+
+impl Default for Admission {
+    /// Every job a spec allows (an in-memory transport has no message limit).
+    fn default() -> Admission {
+        Admission {
+            ceilings: Ceilings::default(),
+            message_bytes: usize::MAX,
+        }
+    }
+}
+
+impl Admission {
+    /// `Ok` when this consumer takes `model`'s job, else why not.
+    pub fn admit(&self, model: &JobModel) -> Result<(), String> {
+        self.ceilings.check(&model.spec, "this consumer")?;
+        if self.message_bytes < usize::MAX {
+            mcp_protocol::check_message_size(model, self.message_bytes, "the job's spec")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a job's batches are no longer evaluated by this consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ended {
@@ -152,7 +183,7 @@ fn stand_aside(
 pub fn consume(
     link: &dyn ConsumerLink,
     sandbox: &Sandbox,
-    ceilings: &Ceilings,
+    admission: &Admission,
     stats: &ConsumerStats,
 ) -> anyhow::Result<()> {
     let mut current: Option<(JobId, Evaluator)> = None;
@@ -197,8 +228,8 @@ pub fn consume(
         if !is_current && !ended.contains_key(job) {
             match current_model_of(link, job)? {
                 Some(model) if model.job == *job => {
-                    let evaluator = ceilings
-                        .check(&model.spec, "this consumer")
+                    let evaluator = admission
+                        .admit(&model)
                         .map_err(anyhow::Error::msg)
                         .and_then(|()| {
                             let started = Instant::now();
@@ -272,4 +303,26 @@ pub fn consume(
     }
     link.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consumer_admits_only_jobs_whose_results_fit_its_brokers_messages() {
+        let job = mcp_testkit::fixtures::job_model("j", 10, 1 << 20);
+        assert_eq!(Admission::default().admit(&job), Ok(()));
+        let small = Admission {
+            message_bytes: 16 << 20,
+            ..Admission::default()
+        };
+        let err = small.admit(&job).unwrap_err();
+        assert!(
+            err.contains("more than the broker's message limit of 16.0 MiB"),
+            "{err}"
+        );
+        let job = mcp_testkit::fixtures::job_model("j", 10, 1024);
+        assert_eq!(small.admit(&job), Ok(()));
+    }
 }

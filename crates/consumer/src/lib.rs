@@ -14,7 +14,7 @@ pub mod heartbeat;
 mod metrics;
 mod process;
 
-pub use consume::{ConsumerStats, consume};
+pub use consume::{Admission, ConsumerStats, consume};
 pub use evaluator::Evaluator;
 pub use heartbeat::Heartbeat;
 pub use metrics::ConsumerMetrics;

@@ -2,7 +2,7 @@
 //! heartbeat every second; drained by a command or a signal; carried across reconnections.
 
 use crate::heartbeat::{HEARTBEAT_EVERY, Heartbeat};
-use crate::{ConsumerMetrics, ConsumerStats, consume};
+use crate::{Admission, ConsumerMetrics, ConsumerStats, consume};
 use anyhow::anyhow;
 use mcp_broker::{BrokerError, ConsumerSession, Reconnect};
 use mcp_protocol::{ConsumerState, ControlAction, ControlCommand};
@@ -29,7 +29,7 @@ pub enum SessionEnd {
 #[derive(Debug)]
 pub struct ConsumerProcess {
     id: String,
-    ceilings: Ceilings,
+    admission: Admission,
     stats: Arc<Vec<ConsumerStats>>,
     heartbeat: Heartbeat,
 }
@@ -64,7 +64,7 @@ impl ConsumerProcess {
         );
         ConsumerProcess {
             id: id.to_string(),
-            ceilings: Ceilings::default(),
+            admission: Admission::default(),
             heartbeat: Heartbeat::new(id, stats.clone()),
             stats,
         }
@@ -72,7 +72,14 @@ impl ConsumerProcess {
 
     /// The process with the operator's `ceilings`: it refuses jobs over them.
     pub fn with_ceilings(mut self, ceilings: Ceilings) -> ConsumerProcess {
-        self.ceilings = ceilings;
+        self.admission.ceilings = ceilings;
+        self
+    }
+
+    /// The process on a broker whose largest message is `bytes`: it refuses jobs whose result
+    /// batches cannot fit.
+    pub fn with_message_limit(mut self, bytes: usize) -> ConsumerProcess {
+        self.admission.message_bytes = bytes;
         self
     }
 
@@ -147,7 +154,7 @@ impl ConsumerProcess {
         drain: &AtomicBool,
     ) -> anyhow::Result<SessionEnd> {
         let stats = self.stats.clone();
-        let ceilings = self.ceilings;
+        let admission = self.admission;
         let links = (0..stats.len())
             .map(|i| session.link(&i.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -159,7 +166,7 @@ impl ConsumerProcess {
                 .map(|(i, (link, stats))| {
                     std::thread::Builder::new()
                         .name(format!("mcp-worker-{i}"))
-                        .spawn_scoped(scope, move || consume(&**link, sandbox, &ceilings, stats))
+                        .spawn_scoped(scope, move || consume(&**link, sandbox, &admission, stats))
                 })
                 .collect::<Result<_, _>>()?;
             let mut stopping = false;

@@ -64,6 +64,8 @@ pub struct SubmissionLimits {
     pub outputs: usize,
     /// The operator's ceilings on the job's limits, and floor on its batch.
     pub ceilings: Ceilings,
+    /// The broker's largest message, in bytes: the model and each result batch must fit.
+    pub message_bytes: usize,
 }
 
 impl SubmissionLimits {
@@ -87,6 +89,7 @@ impl SubmissionLimits {
         self.ceilings
             .check(&job.spec, "this server")
             .map_err(|e| format!("{spec_name}: {e}"))?;
+        mcp_protocol::check_message_size(job, self.message_bytes, spec_name)?;
         let outputs = job.info.outputs.len();
         if outputs > self.outputs {
             return Err(format!(

@@ -1,0 +1,114 @@
+//! What fits in one broker message. RabbitMQ refuses a message over its `max_message_size`
+//! (16 MiB by default since 4.0; 128 MiB on 3.x), and closes the channel that sent it: a job
+//! whose model or result batches cannot fit must be refused before anything is published, by
+//! whoever would send them.
+
+use crate::{JobModel, encode};
+
+/// RabbitMQ 4's default `max_message_size`: what mcp assumes unless told otherwise.
+pub const DEFAULT_MESSAGE_BYTES: usize = 16 << 20;
+
+/// The most a failed scenario adds to a result message: its message (at most 1 KiB), its index
+/// and kind.
+const FAILURE_BYTES: u64 = 1024 + 64;
+/// A result message's bytes besides its scenarios: the job id, the consumer, the batch, one
+/// moment per output.
+const RESULT_OVERHEAD_BYTES: u64 = 64 << 10;
+
+/// The most bytes a result batch of `batch` scenarios of a model of `outputs` outputs takes on
+/// the wire: each scenario either succeeds (8 bytes an output) or fails (a clipped message).
+pub fn result_bytes_at_most(batch: u32, outputs: usize) -> u64 {
+    let per_scenario = (outputs as u64 * 8).max(FAILURE_BYTES);
+    u64::from(batch) * per_scenario + RESULT_OVERHEAD_BYTES + outputs as u64 * 64
+}
+
+/// Checks that `job`'s model message and its result batches fit in messages of `max_bytes`;
+/// the error names the limit, what is over it, and the fix. `origin` names the spec file.
+pub fn check_message_size(job: &JobModel, max_bytes: usize, origin: &str) -> Result<(), String> {
+    let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
+    let limit = max_bytes as u64;
+    let model = encode(job).len() as u64;
+    if model > limit {
+        return Err(format!(
+            "the model message (the component and the spec) is {:.1} MiB, more than the \
+             broker's message limit of {:.1} MiB; make the model smaller (build it in release \
+             mode), or raise RabbitMQ's max_message_size and give the new limit with \
+             --max-message-mib",
+            mib(model),
+            mib(limit)
+        ));
+    }
+    let batch = job.spec.simulation.batch;
+    let outputs = job.info.outputs.len();
+    let results = result_bytes_at_most(batch, outputs);
+    if results > limit {
+        let per = (results - RESULT_OVERHEAD_BYTES - outputs as u64 * 64) / u64::from(batch);
+        let fits = (limit.saturating_sub(RESULT_OVERHEAD_BYTES + outputs as u64 * 64) / per).max(1);
+        return Err(format!(
+            "{origin}: simulation.batch: result batches of {batch} scenarios of a model with \
+             {outputs} outputs may take {:.1} MiB, more than the broker's message limit of \
+             {:.1} MiB; lower the batch to at most {fits}, or raise RabbitMQ's \
+             max_message_size and give the new limit with --max-message-mib",
+            mib(results),
+            mib(limit)
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_whose_results_or_model_cannot_fit_is_refused_with_the_batch_that_fits() {
+        let mut job = (*mcp_testkit_free_job()).clone();
+        assert_eq!(
+            check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml"),
+            Ok(())
+        );
+        job.spec.simulation.batch = 1 << 20;
+        let err = check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml").unwrap_err();
+        assert!(
+            err.starts_with("vars.toml: simulation.batch: result batches of 1048576 scenarios")
+                && err.contains("more than the broker's message limit of 16.0 MiB; lower the batch to at most 15359"),
+            "{err}"
+        );
+        // The batch it proposes fits.
+        job.spec.simulation.batch = 15359;
+        assert_eq!(
+            check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml"),
+            Ok(())
+        );
+        job.spec.simulation.batch = 15360;
+        assert!(check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml").is_err());
+        job.spec.simulation.batch = 1;
+        job.wasm = vec![0; 17 << 20];
+        let err = check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml").unwrap_err();
+        assert!(
+            err.starts_with("the model message (the component and the spec) is 17.0 MiB"),
+            "{err}"
+        );
+    }
+
+    /// A job of one output (the protocol's own tests cannot use mcp-testkit's fixtures).
+    fn mcp_testkit_free_job() -> std::sync::Arc<JobModel> {
+        let spec = mcp_spec::Spec::parse(
+            "[simulation]\nscenarios = 10\nseed = 1\n[variables]\nx = { dist = \"constant\", value = 1.0 }\n",
+            "vars.toml",
+        )
+        .unwrap();
+        std::sync::Arc::new(JobModel {
+            job: "j".into(),
+            info: crate::ModelInfo {
+                name: "m".into(),
+                version: "1".into(),
+                inputs: vec!["x".into()],
+                outputs: vec!["y".into()],
+                digest: "sha256:00".into(),
+            },
+            spec,
+            wasm: b"\0asm".to_vec(),
+        })
+    }
+}
