@@ -4,6 +4,8 @@
 mod bench;
 mod broker;
 mod chaos;
+mod containers;
+mod deploy;
 mod deps;
 mod models;
 mod test;
@@ -37,6 +39,20 @@ tasks:
                      soak: a job of at least S s (default 180) on K consumers (4) while one
                      is SIGKILLed every T ms (2500) on average and the broker restarts twice;
                      the totals and outputs must equal the embedded run's
+  images [--binary PATH]
+                     build the container images the deployment tests run, from Debian
+                     packages with podman (no registry needed; cached in
+                     /var/lib/mcp-containers): Debian bookworm and trixie bases, RabbitMQ 3
+                     and 4, Prometheus, and localhost/mcp:test around the mcp binary PATH
+                     (default $MCP_BINARY, else target/release/mcp); installs podman,
+                     docker-compose, promtool and the manifest validators when missing; then
+                     checks deploy/ offline (promtool, kubernetes-validate, KEDA's schema)
+  deploy [--binary PATH]
+                     deploy/ run for real here (what `test` runs last): the images and checks
+                     of `images` around PATH (default: the debug build), a broken alert
+                     expectation that must fail, the compose stack with 4 consumers scaled to 1
+                     mid-job (summaries equal to embedded, /metrics and Prometheus agreeing),
+                     and the Kubernetes manifests under `podman kube play`
   broker             make sure the test broker runs (RabbitMQ on 5672, TLS on 5671) and
                      print the variables the tests read, ready for `export`
   help               this text
@@ -70,6 +86,8 @@ fn main() -> Result<()> {
         Some("deps") => deps::check(),
         Some("bench") => bench::bench(args.get(1).map(String::as_str)),
         Some("chaos") => chaos::chaos(&args[1..]),
+        Some("images") => containers::images(&args[1..]),
+        Some("deploy") => deploy::deploy(&args[1..]),
         Some("broker") => {
             let broker = broker::ensure_broker()?;
             println!("MCP_TEST_BROKER={}", broker.url);

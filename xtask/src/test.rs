@@ -1,11 +1,12 @@
 //! `cargo xtask test`: installs what the tests need (the wasm target, RabbitMQ, Chromium, the
-//! npm packages), checks that the dependency map is true, builds the models, runs every test
-//! and ends with the soak's short version.
+//! npm packages; podman and the deployment's tools when `deploy` runs), checks that the
+//! dependency map is true, builds the models, runs every test, the soak's short version, and
+//! the deployment (`cargo xtask deploy`) on the debug build the tests made.
 
 use crate::broker::ensure_broker;
 use crate::models::{build_all_models, ensure_wasm_target};
 use crate::web::{ensure_chromium, web};
-use crate::{cargo, chaos, deps, run};
+use crate::{cargo, chaos, deploy, deps, run};
 use anyhow::Result;
 
 pub(crate) fn test() -> Result<()> {
@@ -33,5 +34,7 @@ pub(crate) fn test() -> Result<()> {
         "5000".into(),
         "--seed".into(),
         "1".into(),
-    ])
+    ])?;
+    // deploy/ for real: images (cached between runs), compose, kube play, alert tests.
+    deploy::deploy(&[])
 }

@@ -23,10 +23,16 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-/// `mcp health URL`: 0 when the URL answers 200, else 1 with what it answered.
-pub(crate) fn health(url: &str) -> anyhow::Result<ExitCode> {
+/// `mcp health URL`: 0 when the URL answers 200 (printing the answer with `print`), else 1
+/// with what it answered.
+pub(crate) fn health(url: &str, print: bool) -> anyhow::Result<ExitCode> {
     match agent(Duration::from_secs(5)).get(url).call() {
-        Ok(response) if response.status() == 200 => Ok(ExitCode::SUCCESS),
+        Ok(mut response) if response.status() == 200 => {
+            if print {
+                print!("{}", response.body_mut().read_to_string()?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(mut response) => {
             let body = response.body_mut().read_to_string().unwrap_or_default();
             eprintln!("{url} answered {}: {}", response.status(), body.trim());

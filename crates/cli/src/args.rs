@@ -65,8 +65,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct HealthArgs {
     /// The URL to ask.
-    #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+    #[arg(
+        env = "MCP_HEALTH_URL",
+        default_value = "http://127.0.0.1:8080/healthz"
+    )]
     pub url: String,
+    /// Print what it answered (e.g. a consumer's /metrics) on stdout.
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// Arguments of `mcp submit`.

@@ -68,6 +68,31 @@ fn documented() -> BTreeSet<String> {
         .collect()
 }
 
+/// The `mcp_*` metric names a text (a PromQL expression, a dashboard, rules) uses.
+fn metrics_named(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("mcp_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.insert(name);
+    }
+    names
+}
+
+/// Whether `name` is one of `exported`'s series: a family, or a histogram's `_bucket`, `_sum`
+/// or `_count`.
+fn is_exported(name: &str, exported: &BTreeSet<String>) -> bool {
+    exported.contains(name)
+        || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+            name.strip_suffix(suffix)
+                .is_some_and(|family| exported.contains(family))
+        })
+}
+
 /// `mcp submit pricing --api URL --json` with `token`; the process's output.
 fn submit_api(url: &str, token: &str, scenarios: &str) -> std::process::Output {
     let (model, spec) = pricing();
@@ -158,6 +183,41 @@ fn a_job_submitted_through_the_api_ends_as_embedded_and_the_metrics_agree() {
     .map(String::from)
     .into();
     assert_eq!(exported, &documented() - &running);
+    // Every query of the Grafana dashboard and of the alert rules names a metric the pages
+    // export (or a running job's gauges).
+    let all: BTreeSet<String> = &exported | &running;
+    for file in [
+        "deploy/grafana/dashboards/mcp.json",
+        "deploy/prometheus/alerts.yml",
+    ] {
+        let text = std::fs::read_to_string(mcp_testkit::project_file(file)).unwrap();
+        let named = metrics_named(&text);
+        assert!(!named.is_empty(), "{file} names no metric");
+        let unknown: Vec<&String> = named.iter().filter(|n| !is_exported(n, &all)).collect();
+        assert!(
+            unknown.is_empty(),
+            "{file} names metrics /metrics does not export: {unknown:?}"
+        );
+    }
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(mcp_testkit::project_file(
+            "deploy/grafana/dashboards/mcp.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter_map(|t| t["expr"].as_str())
+        .collect();
+    assert!(exprs.len() >= 7, "{exprs:?}");
+    assert!(
+        exprs.iter().all(|e| !metrics_named(e).is_empty()),
+        "{exprs:?}"
+    );
 
     for url in [&serve.url, &probes] {
         assert_eq!(get(&format!("{url}/healthz")).0, 200);

@@ -109,7 +109,8 @@ pub(crate) fn render(api: &Api) -> String {
     let expected = Family::<Labels, Gauge>::default();
     let ratio = Family::<Labels, Gauge<f64, AtomicU64>>::default();
     for (job, p) in &progress {
-        let labels = vec![("job", job.clone())];
+        // Not `job`: Prometheus names its scrape jobs with that label.
+        let labels = vec![("job_id", job.clone())];
         done.get_or_create(&labels).set(p.scenarios as i64);
         expected.get_or_create(&labels).set(p.total as i64);
         let share = if p.total == 0 {

@@ -1,0 +1,792 @@
+//! `cargo xtask images`: the container images the deployment tests run, built on this machine
+//! from Debian packages alone (no container registry is needed), and the offline checks of
+//! `deploy/`.
+//!
+//! Podman keeps the images in a storage root of its own outside the repository
+//! ([`STATE_DIR`]`/root`, run state in [`RUN_DIR`]), configured by the `containers.conf` written
+//! beside it (runc, which works with this machine's cgroups, and ulimits within its hard limits),
+//! so they survive between runs:
+//!
+//! - `localhost/debian-local:bookworm` and `:trixie`: `debootstrap --variant=minbase` from the
+//!   Debian mirror apt uses, trimmed and imported once, then kept;
+//! - `localhost/mcp-rabbitmq:3` (bookworm: RabbitMQ 3.10), `localhost/mcp-rabbitmq:4` (trixie:
+//!   RabbitMQ 4.x) and `localhost/mcp-prometheus`, from `deploy/images/` (podman's layer cache
+//!   makes their rebuild a second or two while nothing changed);
+//! - `localhost/mcp:test`: `deploy/Dockerfile`'s `prebuilt` target around a binary built on the
+//!   host, rebuilt every run.
+//!
+//! Other xtask code calls [`ensure_images`] and drives the result through [`Podman`]: podman
+//! itself, docker-compose against [`Podman::service`], and `podman kube play` of a kustomize
+//! overlay through [`Podman::kube_play`].
+
+use crate::{on_path, project_root, run, shown, target_dir};
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The mcp image the tests run: `deploy/Dockerfile`'s `prebuilt` target.
+pub(crate) const MCP_IMAGE: &str = "localhost/mcp:test";
+/// RabbitMQ 4.x (Debian trixie's package).
+pub(crate) const RABBITMQ_IMAGE: &str = "localhost/mcp-rabbitmq:4";
+/// RabbitMQ 3.10 (Debian bookworm's package).
+pub(crate) const RABBITMQ3_IMAGE: &str = "localhost/mcp-rabbitmq:3";
+/// Prometheus (Debian bookworm's package).
+pub(crate) const PROMETHEUS_IMAGE: &str = "localhost/mcp-prometheus";
+/// The runtime base of [`MCP_IMAGE`].
+const RUNTIME_BASE: &str = "localhost/debian-local:bookworm";
+
+/// Podman's storage and what else outlives a run: images, the validators' virtualenv.
+pub(crate) const STATE_DIR: &str = "/var/lib/mcp-containers";
+/// Podman's run state (containers' runtime files, the API sockets).
+pub(crate) const RUN_DIR: &str = "/run/mcp-containers";
+
+/// runc, because crun refuses this machine's hybrid cgroups; ulimits at or under its hard limits,
+/// since podman's defaults exceed them and every container start would fail on setrlimit; and
+/// networks of our own (`--root` does not move them: they live in /etc/containers/networks).
+const CONTAINERS_CONF: &str = "\
+# Written by `cargo xtask images` (xtask/src/containers.rs).
+[containers]
+default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]
+[engine]
+runtime = \"runc\"
+[network]
+network_config_dir = \"/var/lib/mcp-containers/networks\"
+";
+
+/// The tools this module runs, each with the Debian package that brings it.
+const APT_TOOLS: &[(&str, &str)] = &[
+    ("podman", "podman"),
+    ("runc", "runc"),
+    ("debootstrap", "debootstrap"),
+    ("docker-compose", "docker-compose"),
+    ("promtool", "prometheus"),
+];
+
+/// `cargo xtask images [--binary PATH]`: the tools, the images, then the offline checks.
+pub(crate) fn images(args: &[String]) -> Result<()> {
+    let binary = match args {
+        [] => default_binary(),
+        [flag, path] if flag == "--binary" => PathBuf::from(path),
+        _ => bail!("usage: cargo xtask images [--binary PATH]"),
+    };
+    let podman = ensure_images(&binary)?;
+    check_deploy_files()?;
+    run(podman
+        .command()
+        .args(["images", "--filter", "reference=localhost/*"]))
+}
+
+/// The mcp binary the image wraps when none is named: `$MCP_BINARY`, else the release build in
+/// the target directory.
+pub(crate) fn default_binary() -> PathBuf {
+    std::env::var_os("MCP_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release/mcp"))
+}
+
+/// Installs what is missing (tools, validators) and builds what is not cached, then
+/// [`MCP_IMAGE`] around `binary`. Returns the podman that holds the images.
+pub(crate) fn ensure_images(binary: &Path) -> Result<Podman> {
+    if !binary.is_file() {
+        bail!(
+            "no mcp binary at {}: build one with `cargo xtask web && cargo build --release -p \
+             mcp-cli`, or name one with `cargo xtask images --binary PATH` (or MCP_BINARY)",
+            binary.display()
+        );
+    }
+    ensure_tools()?;
+    let podman = Podman::new()?;
+    let mirror = debian_mirror();
+    std::thread::scope(|s| {
+        let bases = ["bookworm", "trixie"].map(|suite| {
+            let (podman, mirror) = (&podman, &mirror);
+            s.spawn(move || ensure_debian_base(podman, suite, mirror))
+        });
+        bases
+            .into_iter()
+            .try_for_each(|b| b.join().expect("base image thread panicked"))
+    })?;
+    let images = project_root().join("deploy/images");
+    for (tag, containerfile, suite) in [
+        (RABBITMQ3_IMAGE, "rabbitmq.Containerfile", "bookworm"),
+        (RABBITMQ_IMAGE, "rabbitmq.Containerfile", "trixie"),
+        (PROMETHEUS_IMAGE, "prometheus.Containerfile", "bookworm"),
+    ] {
+        let base = format!("BASE=localhost/debian-local:{suite}");
+        podman.build(&images.join(containerfile), &images, tag, &[&base], None)?;
+    }
+    // The build context is a directory holding only the binary: the repository root would do
+    // (its .dockerignore lets target/release/mcp through), but the binary may live elsewhere.
+    let context = Path::new(STATE_DIR).join("mcp-context");
+    fs::create_dir_all(&context)
+        .with_context(|| format!("could not create {}", context.display()))?;
+    fs::copy(binary, context.join("mcp")).with_context(|| {
+        format!(
+            "could not copy {} into {}",
+            binary.display(),
+            context.display()
+        )
+    })?;
+    podman.build(
+        &project_root().join("deploy/Dockerfile"),
+        &context,
+        MCP_IMAGE,
+        &[&format!("RUNTIME_IMAGE={RUNTIME_BASE}"), "MCP_BINARY=mcp"],
+        Some("prebuilt"),
+    )?;
+    // The images the rebuilt tags replaced (their layers stay cached under the current ones).
+    podman.output(&["image", "prune", "--force"])?;
+    Ok(podman)
+}
+
+/// Installs the tools with apt-get (and the manifest validators into their virtualenv) when they
+/// are missing; fails with the command that installs them when it cannot.
+pub(crate) fn ensure_tools() -> Result<()> {
+    let missing: Vec<&str> = APT_TOOLS
+        .iter()
+        .filter(|(tool, _)| !on_path(tool))
+        .map(|(_, package)| *package)
+        .collect();
+    if !missing.is_empty() {
+        let install = format!(
+            "apt-get install -y --no-install-recommends {}",
+            missing.join(" ")
+        );
+        if !on_path("apt-get") {
+            bail!("missing tools; on Debian, install them with `{install}`");
+        }
+        run(Command::new("apt-get").args(["update", "-qq"]))
+            .with_context(|| format!("could not install the missing tools: run `{install}`"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+        .with_context(|| format!("could not install the missing tools: run `{install}` as root"))?;
+    }
+    if !on_path("kubectl") {
+        bail!(
+            "kubectl is not installed (1.27 or newer: `kubectl kustomize` renders deploy/k8s); see \
+             https://kubernetes.io/docs/tasks/tools/"
+        );
+    }
+    ensure_venv()?;
+    Ok(())
+}
+
+/// The virtualenv holding the manifest validators (`deploy/k8s/validate/requirements.txt`),
+/// (re)installed when the requirements changed.
+pub(crate) fn ensure_venv() -> Result<PathBuf> {
+    let venv = Path::new(STATE_DIR).join("venv");
+    let requirements = project_root().join("deploy/k8s/validate/requirements.txt");
+    let wanted = fs::read_to_string(&requirements)
+        .with_context(|| format!("could not read {}", requirements.display()))?;
+    let stamp = venv.join("installed-requirements.txt");
+    if fs::read_to_string(&stamp).is_ok_and(|installed| installed == wanted) {
+        return Ok(venv);
+    }
+    if !venv.join("bin/python").is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv)).with_context(|| {
+            format!(
+                "could not create the validators' virtualenv {}; on Debian `apt-get install \
+                 python3-venv` brings what `python3 -m venv` needs",
+                venv.display()
+            )
+        })?;
+    }
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))
+    .with_context(|| {
+        format!(
+            "could not install the manifest validators: try `{} install -r {}`",
+            venv.join("bin/pip").display(),
+            requirements.display()
+        )
+    })?;
+    fs::write(&stamp, wanted)?;
+    Ok(venv)
+}
+
+/// The Debian archive apt uses here: the first source of this system's own release in
+/// /etc/apt (`MCP_DEBIAN_MIRROR` overrides it), else deb.debian.org.
+fn debian_mirror() -> String {
+    if let Ok(mirror) = std::env::var("MCP_DEBIAN_MIRROR") {
+        return mirror;
+    }
+    let codename = fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(str::to_string))
+        })
+        .unwrap_or_else(|| "bookworm".into());
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    files
+        .iter()
+        .filter_map(|f| fs::read_to_string(f).ok())
+        .find_map(|text| mirror_in(&text, &codename))
+        .unwrap_or_else(|| "http://deb.debian.org/debian".into())
+}
+
+/// The archive URI that serves suite `codename` in a sources file, one-line or deb822 style.
+fn mirror_in(text: &str, codename: &str) -> Option<String> {
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+        };
+        if let (Some(uris), Some(suites)) = (field("URIs:"), field("Suites:"))
+            && suites.split_whitespace().any(|s| s == codename)
+        {
+            return uris.split_whitespace().next().map(str::to_string);
+        }
+    }
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace().filter(|w| !w.starts_with('['));
+        let (Some("deb"), Some(uri), Some(suite)) = (words.next(), words.next(), words.next())
+        else {
+            return None;
+        };
+        (suite == codename).then(|| uri.to_string())
+    })
+}
+
+/// Debian `suite` as `localhost/debian-local:SUITE`: debootstrapped, trimmed and imported when the
+/// image is missing (about a minute), kept otherwise.
+fn ensure_debian_base(podman: &Podman, suite: &str, mirror: &str) -> Result<()> {
+    let image = format!("localhost/debian-local:{suite}");
+    if podman.image_exists(&image) {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let rootfs = Path::new(STATE_DIR).join(format!("rootfs-{suite}"));
+    if rootfs.exists() {
+        fs::remove_dir_all(&rootfs)
+            .with_context(|| format!("could not remove {}", rootfs.display()))?;
+    }
+    eprintln!(
+        "debootstrap {suite} from {mirror} (about a minute; set MCP_DEBIAN_MIRROR to change)"
+    );
+    run_logged(
+        Command::new("debootstrap")
+            .args(["--variant=minbase", suite])
+            .arg(&rootfs)
+            .arg(mirror),
+        &Path::new(STATE_DIR).join(format!("debootstrap-{suite}.log")),
+    )?;
+    trim_rootfs(&rootfs)?;
+    let mut tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start tar")?;
+    let imported = podman
+        .command()
+        .args(["import", "--quiet"])
+        .args([
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ])
+        .args(["--change", "CMD [\"bash\"]", "-", &image])
+        .stdin(tar.stdout.take().expect("tar's stdout is piped"))
+        .stdout(Stdio::null())
+        .status()
+        .context("could not start podman import")?;
+    let tarred = tar.wait()?;
+    if !imported.success() || !tarred.success() {
+        bail!(
+            "could not import {} as {image} (tar: {tarred}, podman import: {imported})",
+            rootfs.display()
+        );
+    }
+    fs::remove_dir_all(&rootfs)?;
+    eprintln!("{image}: made in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Leaves out of a fresh root file system what a container never reads (documentation other than
+/// copyright notices, manual pages, translations, apt's lists and caches), now and, through a
+/// dpkg configuration, in every package installed later.
+fn trim_rootfs(rootfs: &Path) -> Result<()> {
+    let clear = |dir: &str, keep: Option<&str>| -> Result<()> {
+        let Ok(entries) = fs::read_dir(rootfs.join(dir)) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match keep {
+                Some(keep) if path.is_dir() && !path.is_symlink() => {
+                    for inner in fs::read_dir(&path)?.flatten() {
+                        if inner.file_name() != keep {
+                            remove(&inner.path())?;
+                        }
+                    }
+                }
+                _ => remove(&path)?,
+            }
+        }
+        Ok(())
+    };
+    clear("usr/share/doc", Some("copyright"))?;
+    for dir in [
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "var/lib/apt/lists",
+    ] {
+        clear(dir, None)?;
+    }
+    clear("var/cache/apt", None)?;
+    fs::write(
+        rootfs.join("etc/dpkg/dpkg.cfg.d/mcp-slim"),
+        "# Written by `cargo xtask images`: no documentation, manual pages or translations.\n\
+         path-exclude /usr/share/doc/*\n\
+         path-include /usr/share/doc/*/copyright\n\
+         path-exclude /usr/share/man/*\n\
+         path-exclude /usr/share/info/*\n\
+         path-exclude /usr/share/locale/*\n",
+    )?;
+    Ok(())
+}
+
+fn remove(path: &Path) -> Result<()> {
+    let removed = if path.is_dir() && !path.is_symlink() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    removed.with_context(|| format!("could not remove {}", path.display()))
+}
+
+/// Runs `cmd` with its output in `log`; on failure, names the command and shows the log's end.
+fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+    let file =
+        fs::File::create(log).with_context(|| format!("could not create {}", log.display()))?;
+    let status = cmd
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .with_context(|| format!("could not start {}", shown(cmd)))?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+    bail!(
+        "{} failed with {status}; the end of its log ({}):\n{tail}",
+        shown(cmd),
+        log.display()
+    )
+}
+
+/// Podman with this module's storage root, run root and `containers.conf`.
+#[derive(Debug, Clone)]
+pub(crate) struct Podman {
+    root: PathBuf,
+    runroot: PathBuf,
+    conf: PathBuf,
+}
+
+impl Podman {
+    /// Creates the directories and writes `containers.conf` when it differs.
+    pub(crate) fn new() -> Result<Podman> {
+        let podman = Podman {
+            root: Path::new(STATE_DIR).join("root"),
+            runroot: PathBuf::from(RUN_DIR),
+            conf: Path::new(STATE_DIR).join("containers.conf"),
+        };
+        for dir in [&podman.root, &podman.runroot] {
+            fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "could not create {} (podman's storage needs root)",
+                    dir.display()
+                )
+            })?;
+        }
+        if fs::read_to_string(&podman.conf).ok().as_deref() != Some(CONTAINERS_CONF) {
+            fs::write(&podman.conf, CONTAINERS_CONF)
+                .with_context(|| format!("could not write {}", podman.conf.display()))?;
+        }
+        Ok(podman)
+    }
+
+    /// `podman --root ... --runroot ...` with `CONTAINERS_CONF` set; add the arguments.
+    pub(crate) fn command(&self) -> Command {
+        let mut cmd = Command::new("podman");
+        cmd.env("CONTAINERS_CONF", &self.conf)
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--runroot")
+            .arg(&self.runroot);
+        cmd
+    }
+
+    /// Runs `podman ARGS`, failing with the command line when it fails.
+    pub(crate) fn run(&self, args: &[&str]) -> Result<()> {
+        run(self.command().args(args))
+    }
+
+    /// The standard output of `podman ARGS`; fails with the command line and its stderr.
+    pub(crate) fn output(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = self.command();
+        cmd.args(args);
+        let out = cmd
+            .output()
+            .with_context(|| format!("could not start {}", shown(&cmd)))?;
+        if !out.status.success() {
+            bail!(
+                "{} failed with {}: {}",
+                shown(&cmd),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub(crate) fn image_exists(&self, image: &str) -> bool {
+        self.command()
+            .args(["image", "exists", image])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `podman build` in the docker image format (the OCI format drops HEALTHCHECK), never
+    /// pulling: every base is local. The output goes to a log shown when the build fails.
+    fn build(
+        &self,
+        containerfile: &Path,
+        context: &Path,
+        tag: &str,
+        build_args: &[&str],
+        target: Option<&str>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut cmd = self.command();
+        cmd.args(["build", "--format", "docker", "--pull=never", "--file"])
+            .arg(containerfile)
+            .args(["--tag", tag]);
+        for arg in build_args {
+            cmd.args(["--build-arg", arg]);
+        }
+        if let Some(target) = target {
+            cmd.args(["--target", target]);
+        }
+        cmd.arg(context);
+        let log = Path::new(STATE_DIR).join(format!(
+            "build-{}.log",
+            tag.trim_start_matches("localhost/")
+                .replace([':', '/'], "-")
+        ));
+        run_logged(&mut cmd, &log)?;
+        eprintln!("{tag}: built in {:.1} s", started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// A `podman system service` on a socket of its own, for docker-compose; stopped on drop.
+    pub(crate) fn service(&self) -> Result<PodmanService> {
+        let socket = Path::new(RUN_DIR).join(format!("podman-{}.sock", std::process::id()));
+        let _ = fs::remove_file(&socket);
+        let log = Path::new(RUN_DIR).join(format!("podman-service-{}.log", std::process::id()));
+        let mut cmd = self.command();
+        cmd.args(["system", "service", "--time", "0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {}", shown(&cmd)))?;
+        let mut service = PodmanService {
+            child,
+            socket,
+            log: log.clone(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::os::unix::net::UnixStream::connect(&service.socket).is_err() {
+            if let Some(status) = service.child.try_wait()? {
+                bail!(
+                    "{} exited with {status}: {}",
+                    shown(&cmd),
+                    fs::read_to_string(&log).unwrap_or_default().trim()
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} opened no socket in 15 s: {}",
+                    shown(&cmd),
+                    fs::read_to_string(&log).unwrap_or_default().trim()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(service)
+    }
+
+    /// Runs the kustomize overlay `overlay` (e.g. deploy/k8s/test) with `podman kube play` on
+    /// `network` (created with DNS when missing, so pods find each other by name); torn down on
+    /// drop. podman 4.3 cannot read back the Secrets it plays, so they become podman secrets of
+    /// the form it reads (deploy/k8s/test/podman_secrets.py).
+    pub(crate) fn kube_play(&self, overlay: &Path, network: &str) -> Result<KubePlay> {
+        if !self
+            .command()
+            .args(["network", "exists", network])
+            .status()?
+            .success()
+        {
+            self.run(&["network", "create", network])?;
+        }
+        let rendered = kustomize(overlay)?;
+        let dir = Path::new(RUN_DIR).join(format!("kube-{}", std::process::id()));
+        let secrets_dir = dir.join("secrets");
+        fs::create_dir_all(&secrets_dir)?;
+        let venv = ensure_venv()?;
+        let mut split = Command::new(venv.join("bin/python"));
+        split
+            .arg(project_root().join("deploy/k8s/test/podman_secrets.py"))
+            .arg(&secrets_dir)
+            .stdin(fs::File::open(&rendered)?)
+            .stdout(fs::File::create(dir.join("play.yaml"))?);
+        run(&mut split)?;
+        let mut play = KubePlay {
+            podman: self.clone(),
+            file: dir.join("play.yaml"),
+            dir: dir.clone(),
+            secrets: Vec::new(),
+        };
+        for entry in fs::read_dir(&secrets_dir)?.flatten() {
+            let path = entry.path();
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let _ = self.output(&["secret", "rm", &name]);
+            self.run(&["secret", "create", &name, &path.to_string_lossy()])?;
+            play.secrets.push(name);
+        }
+        self.run(&[
+            "kube",
+            "play",
+            "--network",
+            network,
+            &play.file.to_string_lossy(),
+        ])?;
+        Ok(play)
+    }
+}
+
+/// A running `podman system service`: docker-compose talks to it through [`Self::compose`].
+#[derive(Debug)]
+pub(crate) struct PodmanService {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl PodmanService {
+    /// `unix:///...`, for DOCKER_HOST.
+    pub(crate) fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// `docker-compose` on deploy/compose.yaml with the test override (local images, no Grafana)
+    /// and deploy/.env.example, as project `project`, against this service; add the arguments
+    /// (`up -d --scale consumer=4`, `down -v`, ...).
+    pub(crate) fn compose(&self, project: &str) -> Command {
+        let deploy = project_root().join("deploy");
+        let mut cmd = Command::new("docker-compose");
+        cmd.env("DOCKER_HOST", self.docker_host())
+            .arg("--file")
+            .arg(deploy.join("compose.yaml"))
+            .arg("--file")
+            .arg(deploy.join("compose.test.yaml"))
+            .arg("--env-file")
+            .arg(deploy.join(".env.example"))
+            .args(["--project-name", project]);
+        cmd
+    }
+}
+
+impl Drop for PodmanService {
+    fn drop(&mut self) {
+        // SIGTERM lets it close the socket; it holds no state of its own.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = fs::remove_file(&self.socket);
+        let _ = fs::remove_file(&self.log);
+    }
+}
+
+/// Manifests played by [`Podman::kube_play`]; `podman kube down` and the secrets and volumes
+/// removed on drop.
+#[derive(Debug)]
+pub(crate) struct KubePlay {
+    podman: Podman,
+    file: PathBuf,
+    dir: PathBuf,
+    secrets: Vec<String>,
+}
+
+impl Drop for KubePlay {
+    fn drop(&mut self) {
+        let file = self.file.to_string_lossy().into_owned();
+        let _ = self.podman.output(&["kube", "down", &file]);
+        for secret in &self.secrets {
+            let _ = self.podman.output(&["secret", "rm", secret]);
+        }
+        // PersistentVolumeClaims and emptyDirs became named volumes, which `kube down` keeps.
+        let _ = self.podman.output(&["volume", "prune", "--force"]);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `kubectl kustomize DIR`, written to a file of its own under RUN_DIR; returns its path.
+fn kustomize(dir: &Path) -> Result<PathBuf> {
+    let mut cmd = Command::new("kubectl");
+    cmd.arg("kustomize").arg(dir);
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {}", shown(&cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            shown(&cmd),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let relative = dir.strip_prefix(project_root()).unwrap_or(dir);
+    let name = relative.to_string_lossy().replace('/', "-");
+    fs::create_dir_all(RUN_DIR)?;
+    let path = Path::new(RUN_DIR).join(format!("rendered-{name}.yaml"));
+    fs::write(&path, out.stdout)?;
+    Ok(path)
+}
+
+/// The offline checks of deploy/: Prometheus' configuration, alert rules and their tests, the
+/// dashboard's queries, the Kubernetes manifests (strictly, KEDA's objects included) and the
+/// compose files.
+pub(crate) fn check_deploy_files() -> Result<()> {
+    let deploy = project_root().join("deploy");
+    let prometheus = deploy.join("prometheus");
+    run(Command::new("promtool")
+        .args(["check", "config"])
+        .arg(prometheus.join("prometheus.yml")))?;
+    run(Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(prometheus.join("alerts.test.yml")))?;
+    check_dashboard_queries(&deploy.join("grafana/dashboards/mcp.json"))?;
+
+    let venv = ensure_venv()?;
+    let mut manifests = vec![deploy.join("k8s/secret.example.yaml")];
+    for overlay in ["k8s", "k8s/test"] {
+        let rendered = kustomize(&deploy.join(overlay))?;
+        run(Command::new(venv.join("bin/python"))
+            .arg(deploy.join("k8s/validate/validate_keda.py"))
+            .arg(&rendered))?;
+        manifests.push(rendered);
+    }
+    let mut validate = Command::new(venv.join("bin/kubernetes-validate"));
+    validate.args(["--strict", "--quiet"]).args(&manifests);
+    eprintln!("$ {}", shown(&validate));
+    let out = validate
+        .output()
+        .with_context(|| format!("could not start {}", shown(&validate)))?;
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // It only warns about kinds it has no schema for: KEDA's are checked above, any other is a
+    // typo in a kind or an apiVersion.
+    let unchecked: Vec<&str> = report
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("api version keda.sh/"))
+        .collect();
+    if !out.status.success() || !unchecked.is_empty() {
+        bail!("{} failed:\n{}", shown(&validate), unchecked.join("\n"));
+    }
+
+    for files in [
+        &["compose.yaml"][..],
+        &["compose.yaml", "compose.test.yaml"],
+    ] {
+        let mut cmd = Command::new("docker-compose");
+        for file in files {
+            cmd.arg("--file").arg(deploy.join(file));
+        }
+        cmd.arg("--env-file")
+            .arg(deploy.join(".env.example"))
+            .args(["config", "--quiet"]);
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// Every query of the Grafana dashboard parses as PromQL: each becomes a recording rule of a
+/// rules file that `promtool check rules` reads.
+fn check_dashboard_queries(dashboard: &Path) -> Result<()> {
+    let text = fs::read_to_string(dashboard)
+        .with_context(|| format!("could not read {}", dashboard.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", dashboard.display()))?;
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    let mut count = 0;
+    for panel in json["panels"].as_array().into_iter().flatten() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let Some(expr) = target["expr"].as_str() else {
+                bail!(
+                    "{}: panel {} has a target without `expr`",
+                    dashboard.display(),
+                    panel["title"]
+                );
+            };
+            count += 1;
+            // A JSON string is a YAML string too.
+            rules += &format!(
+                "      - record: dashboard_query_{count}\n        expr: {}\n",
+                serde_json::Value::from(expr)
+            );
+        }
+    }
+    if count == 0 {
+        bail!("{}: no panel has a query", dashboard.display());
+    }
+    fs::create_dir_all(RUN_DIR)?;
+    let file = Path::new(RUN_DIR).join("dashboard-queries.yml");
+    fs::write(&file, rules)?;
+    run(Command::new("promtool").args(["check", "rules"]).arg(&file))
+        .with_context(|| format!("a query of {} is not valid PromQL", dashboard.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mirror_is_the_one_apt_uses_for_this_release() {
+        let deb822 = "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\n\n\
+                      Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n";
+        assert_eq!(
+            mirror_in(deb822, "bookworm").as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        let list = "deb https://packages.cloud.google.com/apt cloud-sdk-bookworm main\n\
+                    deb [arch=amd64] http://ftp.example/debian bookworm main\n";
+        assert_eq!(
+            mirror_in(list, "bookworm").as_deref(),
+            Some("http://ftp.example/debian")
+        );
+        assert_eq!(mirror_in(list, "trixie"), None);
+    }
+}
