@@ -318,11 +318,11 @@ pub(crate) fn report(
         JobState::Superseded => {
             let by = match (&outcome.superseded_by, &outcome.message) {
                 (Some(by), _) => format!("by job {by}"),
-                (None, Some(message)) => message.clone(),
+                (None, Some(message)) => format!("({message})"),
                 (None, None) => "by a newer job".to_string(),
             };
             eprintln!(
-                "error: job {job} was superseded ({by}) with {} of {total} scenarios \
+                "error: job {job} was superseded {by} with {} of {total} scenarios \
                  evaluated; the summary covers those",
                 summary.scenarios
             );
