@@ -26,15 +26,7 @@ fn failed_scenarios_are_counted_the_same_as_embedded() {
     let _b = start_consumer(&prefix, "b");
     let (_dir, spec) = spec_file(crate::jobs::FAULTY);
     let model = model_path("faulty");
-    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
-    let mut args = submit_args(&prefix, m, s, "3000");
-    args.extend(["--wait".to_string(), "--json".to_string()]);
-    let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let distributed = submit_and_wait(&prefix, &model, &spec, "3000");
     let local = submit_json(&model, &spec, &[]);
     assert!(
         local["failed"].as_u64().unwrap() > 0,
@@ -279,4 +271,40 @@ fn a_broker_restart_mid_job_loses_nothing() {
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     check_same_as_embedded(&finish(submit), "300000");
+}
+
+/// The sum of a normal given by percentiles and a truncated lognormal.
+pub(crate) const SHAPED_INPUTS: &str = r#"
+[simulation]
+scenarios = 30000
+seed = 11
+batch = 700
+
+[variables]
+x = { dist = "normal", p5 = 80, p95 = 120 }
+y = { dist = "lognormal", mu = 0.0, sigma = 1.0, truncate = [0.5, 3.0] }
+"#;
+
+#[test]
+fn inputs_given_by_percentiles_or_truncated_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
+ {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let (_dir, spec) = spec_file(SHAPED_INPUTS);
+    let model = model_path("sum");
+    let outputs = |s: &Value| serde_json::to_string(&s["outputs"]).unwrap();
+    let one = submit_json(&model, &spec, &["--workers", "1"]);
+    assert_eq!(
+        outputs(&one),
+        outputs(&submit_json(&model, &spec, &["--workers", "3"]))
+    );
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let distributed = submit_and_wait(&prefix, &model, &spec, "30000");
+    assert_eq!(distributed["scenarios"], 30000);
+    assert_eq!(outputs(&distributed), outputs(&one));
+    // The truncated lognormal's draws stay in [0.5, 3.0] and the normal's mean is 100: the sum's
+    // mean lies within their bounds.
+    let mean = one["outputs"]["sum"]["mean"].as_f64().unwrap();
+    assert!((100.5..103.0).contains(&mean), "{mean}");
 }

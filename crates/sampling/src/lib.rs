@@ -24,34 +24,14 @@ pub enum Sampler {
     Constant(f64),
     /// Normal.
     Normal(sd::Normal),
-    /// Uniform.
-    Uniform(sd::Uniform),
-    /// Exponential.
-    Exponential(sd::Exp),
-    /// Log-normal.
-    Lognormal(sd::LogNormal),
-    /// Triangular.
-    Triangular(sd::Triangular),
     /// Binomial.
     Binomial(sd::Binomial),
     /// Poisson.
     Poisson(sd::Poisson),
     /// Bernoulli.
     Bernoulli(sd::Bernoulli),
-    /// Beta.
-    Beta(sd::Beta),
-    /// Gamma.
-    Gamma(sd::Gamma),
-    /// Weibull.
-    Weibull(sd::Weibull),
-    /// PERT: `min + (max - min) * Beta(alpha, beta)`.
-    Pert {
-        min: f64,
-        range: f64,
-        beta: sd::Beta,
-    },
-    /// Student's t.
-    StudentT(sd::StudentsT),
+    /// A continuous distribution drawn by statrs (and truncated by its CDF).
+    Continuous(Continuous),
     /// Truncated normal by inversion: `mean + sign * std * Φ⁻¹(U(lo, hi))`.
     ///
     /// The truncation interval is mirrored into the lower half when it lies above the mean, so
@@ -68,6 +48,91 @@ pub enum Sampler {
         values: Vec<f64>,
         index: sd::Categorical,
     },
+    /// A continuous distribution conditioned on an interval, by inversion: `F⁻¹(U(lo, hi))`
+    /// with `[lo, hi]` the interval's image under the CDF `F`.
+    Truncated {
+        dist: Continuous,
+        lo: f64,
+        hi: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+/// A continuous distribution's CDF and its inverse: what truncation by inversion needs.
+#[derive(Debug, Clone)]
+pub enum Continuous {
+    /// Uniform.
+    Uniform(sd::Uniform),
+    /// Exponential.
+    Exponential(sd::Exp),
+    /// Log-normal.
+    Lognormal(sd::LogNormal),
+    /// Triangular.
+    Triangular(sd::Triangular),
+    /// Beta.
+    Beta(sd::Beta),
+    /// Gamma.
+    Gamma(sd::Gamma),
+    /// Weibull.
+    Weibull(sd::Weibull),
+    /// PERT: `min + range * Beta`.
+    Pert {
+        min: f64,
+        range: f64,
+        beta: sd::Beta,
+    },
+    /// Student's t.
+    StudentT(sd::StudentsT),
+}
+
+impl Continuous {
+    /// Draws one value with statrs' own sampler.
+    #[inline]
+    fn sample(&self, rng: &mut Mcg128Xsl64) -> f64 {
+        match self {
+            Continuous::Uniform(d) => d.sample(rng),
+            Continuous::Exponential(d) => d.sample(rng),
+            Continuous::Lognormal(d) => d.sample(rng),
+            Continuous::Triangular(d) => d.sample(rng),
+            Continuous::Beta(d) => d.sample(rng),
+            Continuous::Gamma(d) => d.sample(rng),
+            Continuous::Weibull(d) => d.sample(rng),
+            Continuous::Pert { min, range, beta } => {
+                let x: f64 = beta.sample(rng);
+                min + range * x
+            }
+            Continuous::StudentT(d) => d.sample(rng),
+        }
+    }
+
+    fn cdf(&self, x: f64) -> f64 {
+        match self {
+            Continuous::Uniform(d) => d.cdf(x),
+            Continuous::Exponential(d) => d.cdf(x),
+            Continuous::Lognormal(d) => d.cdf(x),
+            Continuous::Triangular(d) => d.cdf(x),
+            Continuous::Beta(d) => d.cdf(x),
+            Continuous::Gamma(d) => d.cdf(x),
+            Continuous::Weibull(d) => d.cdf(x),
+            Continuous::Pert { min, range, beta } => beta.cdf((x - min) / range),
+            Continuous::StudentT(d) => d.cdf(x),
+        }
+    }
+
+    fn inverse_cdf(&self, p: f64) -> f64 {
+        match self {
+            Continuous::Uniform(d) => d.inverse_cdf(p),
+            Continuous::Exponential(d) => d.inverse_cdf(p),
+            Continuous::Lognormal(d) => d.inverse_cdf(p),
+            Continuous::Triangular(d) => d.inverse_cdf(p),
+            Continuous::Beta(d) => d.inverse_cdf(p),
+            Continuous::Gamma(d) => d.inverse_cdf(p),
+            Continuous::Weibull(d) => d.inverse_cdf(p),
+            Continuous::Pert { min, range, beta } => min + range * beta.inverse_cdf(p),
+            Continuous::StudentT(d) => d.inverse_cdf(p),
+        }
+    }
 }
 
 /// Why a distribution cannot be sampled although its parameters passed validation.
@@ -95,18 +160,18 @@ impl Sampler {
             D::Normal { mean, std } => {
                 Sampler::Normal(sd::Normal::new(*mean, *std).map_err(statrs_err)?)
             }
-            D::Uniform { min, max } => {
-                Sampler::Uniform(sd::Uniform::new(*min, *max).map_err(statrs_err)?)
-            }
-            D::Exponential { rate } => {
-                Sampler::Exponential(sd::Exp::new(*rate).map_err(statrs_err)?)
-            }
-            D::Lognormal { mu, sigma } => {
-                Sampler::Lognormal(sd::LogNormal::new(*mu, *sigma).map_err(statrs_err)?)
-            }
-            D::Triangular { min, mode, max } => {
-                Sampler::Triangular(sd::Triangular::new(*min, *max, *mode).map_err(statrs_err)?)
-            }
+            D::Uniform { min, max } => Sampler::Continuous(Continuous::Uniform(
+                sd::Uniform::new(*min, *max).map_err(statrs_err)?,
+            )),
+            D::Exponential { rate } => Sampler::Continuous(Continuous::Exponential(
+                sd::Exp::new(*rate).map_err(statrs_err)?,
+            )),
+            D::Lognormal { mu, sigma } => Sampler::Continuous(Continuous::Lognormal(
+                sd::LogNormal::new(*mu, *sigma).map_err(statrs_err)?,
+            )),
+            D::Triangular { min, mode, max } => Sampler::Continuous(Continuous::Triangular(
+                sd::Triangular::new(*min, *max, *mode).map_err(statrs_err)?,
+            )),
             D::Binomial { n, p } => {
                 Sampler::Binomial(sd::Binomial::new(*p, *n).map_err(statrs_err)?)
             }
@@ -114,52 +179,32 @@ impl Sampler {
                 Sampler::Poisson(sd::Poisson::new(*lambda).map_err(statrs_err)?)
             }
             D::Bernoulli { p } => Sampler::Bernoulli(sd::Bernoulli::new(*p).map_err(statrs_err)?),
-            D::Beta { alpha, beta } => {
-                Sampler::Beta(sd::Beta::new(*alpha, *beta).map_err(statrs_err)?)
-            }
-            D::Gamma { shape, scale } => {
-                Sampler::Gamma(sd::Gamma::new(*shape, 1.0 / *scale).map_err(statrs_err)?)
-            }
-            D::Weibull { shape, scale } => {
-                Sampler::Weibull(sd::Weibull::new(*shape, *scale).map_err(statrs_err)?)
-            }
+            D::Beta { alpha, beta } => Sampler::Continuous(Continuous::Beta(
+                sd::Beta::new(*alpha, *beta).map_err(statrs_err)?,
+            )),
+            D::Gamma { shape, scale } => Sampler::Continuous(Continuous::Gamma(
+                sd::Gamma::new(*shape, 1.0 / *scale).map_err(statrs_err)?,
+            )),
+            D::Weibull { shape, scale } => Sampler::Continuous(Continuous::Weibull(
+                sd::Weibull::new(*shape, *scale).map_err(statrs_err)?,
+            )),
             D::Pert { min, mode, max } => {
                 let (alpha, beta) = pert_shape(*min, *mode, *max);
-                Sampler::Pert {
+                Sampler::Continuous(Continuous::Pert {
                     min: *min,
                     range: max - min,
                     beta: sd::Beta::new(alpha, beta).map_err(statrs_err)?,
-                }
+                })
             }
-            D::StudentT { df } => {
-                Sampler::StudentT(sd::StudentsT::new(0.0, 1.0, *df).map_err(statrs_err)?)
-            }
+            D::StudentT { df } => Sampler::Continuous(Continuous::StudentT(
+                sd::StudentsT::new(0.0, 1.0, *df).map_err(statrs_err)?,
+            )),
             D::TruncatedNormal {
                 mean,
                 std,
                 min,
                 max,
-            } => {
-                let (a, b) = ((min - mean) / std, (max - mean) / std);
-                // Mirror an interval above the mean so that both ends have small CDF values.
-                let (sign, a, b) = if a > 0.0 { (-1.0, -b, -a) } else { (1.0, a, b) };
-                let unit = sd::Normal::standard();
-                let (lo, hi) = (unit.cdf(a), unit.cdf(b));
-                if hi - lo <= 0.0 || !(hi - lo).is_finite() {
-                    return Err(SamplerError(format!(
-                        "[min, max] = [{min}, {max}] lies so far in the tail of \
-                         normal(mean = {mean}, std = {std}) that it holds no probability; move it \
-                         closer to the mean or widen std"
-                    )));
-                }
-                Sampler::TruncatedNormal {
-                    mean: *mean,
-                    std: *std,
-                    sign,
-                    lo,
-                    hi,
-                }
-            }
+            } => truncated_normal(*mean, *std, *min, *max)?,
             D::Discrete { values, weights } => Sampler::Discrete {
                 values: values.clone(),
                 index: sd::Categorical::new(weights).map_err(statrs_err)?,
@@ -167,16 +212,81 @@ impl Sampler {
         })
     }
 
+    /// The sampler of `dist` conditioned on `truncate = [min, max]` when given (the spec
+    /// checked that `dist` is continuous and the bounds ordered).
+    pub fn truncated(
+        dist: &Distribution,
+        truncate: Option<[f64; 2]>,
+    ) -> Result<Sampler, SamplerError> {
+        let Some([min, max]) = truncate else {
+            return Sampler::new(dist);
+        };
+        match dist {
+            Distribution::Normal { mean, std } => return truncated_normal(*mean, *std, min, max),
+            Distribution::TruncatedNormal {
+                mean,
+                std,
+                min: a,
+                max: b,
+            } => return truncated_normal(*mean, *std, a.max(min), b.min(max)),
+            _ => {}
+        }
+        let continuous = match Sampler::new(dist)? {
+            Sampler::Continuous(c) => c,
+            _ => {
+                return Err(SamplerError(format!(
+                    "truncate applies to continuous distributions; {} is not one",
+                    dist.name()
+                )));
+            }
+        };
+        let (lo, hi) = (continuous.cdf(min), continuous.cdf(max));
+        if hi - lo <= 0.0 || (hi - lo).is_nan() {
+            return Err(SamplerError(format!(
+                "truncate = [{min}, {max}] holds no probability of this {}: move the interval \
+                 to where the distribution has its values",
+                dist.name()
+            )));
+        }
+        Ok(Sampler::Truncated {
+            dist: continuous,
+            lo,
+            hi,
+            min,
+            max,
+        })
+    }
+}
+
+/// Normal(mean, std) conditioned on `[min, max]`, by inversion.
+fn truncated_normal(mean: f64, std: f64, min: f64, max: f64) -> Result<Sampler, SamplerError> {
+    let (a, b) = ((min - mean) / std, (max - mean) / std);
+    // Mirror an interval above the mean so that both ends have small CDF values.
+    let (sign, a, b) = if a > 0.0 { (-1.0, -b, -a) } else { (1.0, a, b) };
+    let unit = sd::Normal::standard();
+    let (lo, hi) = (unit.cdf(a), unit.cdf(b));
+    if hi - lo <= 0.0 || !(hi - lo).is_finite() {
+        return Err(SamplerError(format!(
+            "[min, max] = [{min}, {max}] lies so far in the tail of normal(mean = {mean}, std = \
+             {std}) that it holds no probability; move it closer to the mean or widen std"
+        )));
+    }
+    Ok(Sampler::TruncatedNormal {
+        mean,
+        std,
+        sign,
+        lo,
+        hi,
+    })
+}
+
+impl Sampler {
     /// Draws one value from `rng`.
     #[inline]
     pub fn sample(&self, rng: &mut Mcg128Xsl64) -> f64 {
         match self {
             Sampler::Constant(v) => *v,
             Sampler::Normal(d) => d.sample(rng),
-            Sampler::Uniform(d) => d.sample(rng),
-            Sampler::Exponential(d) => d.sample(rng),
-            Sampler::Lognormal(d) => d.sample(rng),
-            Sampler::Triangular(d) => d.sample(rng),
             Sampler::Binomial(d) => {
                 let k: u64 = d.sample(rng);
                 k as f64
@@ -189,14 +299,7 @@ impl Sampler {
                 let b: bool = d.sample(rng);
                 if b { 1.0 } else { 0.0 }
             }
-            Sampler::Beta(d) => d.sample(rng),
-            Sampler::Gamma(d) => d.sample(rng),
-            Sampler::Weibull(d) => d.sample(rng),
-            Sampler::Pert { min, range, beta } => {
-                let x: f64 = beta.sample(rng);
-                min + range * x
-            }
-            Sampler::StudentT(d) => d.sample(rng),
+            Sampler::Continuous(d) => d.sample(rng),
             Sampler::TruncatedNormal {
                 mean,
                 std,
@@ -212,6 +315,17 @@ impl Sampler {
             Sampler::Discrete { values, index } => {
                 let i: usize = index.sample(rng);
                 values[i]
+            }
+            Sampler::Truncated {
+                dist,
+                lo,
+                hi,
+                min,
+                max,
+            } => {
+                let u: f64 = rand::RngExt::random(rng);
+                // The inverse of a CDF computed in floating point may step just outside.
+                dist.inverse_cdf(lo + u * (hi - lo)).clamp(*min, *max)
             }
         }
     }
@@ -269,10 +383,11 @@ impl ScenarioGenerator {
                     message: "the model needs this input but the spec has no distribution for it"
                         .to_string(),
                 })?;
-                let sampler = Sampler::new(&var.dist).map_err(|e| GeneratorError {
-                    variable: name.clone(),
-                    message: format!("{}: {e}", var.dist.name()),
-                })?;
+                let sampler =
+                    Sampler::truncated(&var.dist, var.truncate).map_err(|e| GeneratorError {
+                        variable: name.clone(),
+                        message: format!("{}: {e}", var.dist.name()),
+                    })?;
                 Ok(Column {
                     stream_key: stream_key(seed, name),
                     sampler,

@@ -256,3 +256,102 @@ fn variables_and_scenarios_draw_independent_streams() {
         "lag-1 autocorrelation"
     );
 }
+
+/// The Kolmogorov–Smirnov distance between the sample `xs` and the CDF `cdf`.
+fn ks_distance(xs: &mut [f64], cdf: impl Fn(f64) -> f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len() as f64;
+    xs.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let f = cdf(*x);
+            (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
+        })
+        .fold(0.0, f64::max)
+}
+
+/// KS's critical distance at level 0.001 for `n` draws: a correct sampler exceeds it once in a
+/// thousand seeds.
+fn ks_critical(n: usize) -> f64 {
+    1.95 / (n as f64).sqrt()
+}
+
+#[test]
+fn truncated_variables_stay_in_their_interval_and_follow_the_conditioned_distribution() {
+    use statrs::distribution::{Beta, ContinuousCDF, Gamma, LogNormal, Normal, StudentsT};
+    type Cdf = Box<dyn Fn(f64) -> f64>;
+    let cases: Vec<(&str, [f64; 2], Cdf)> = vec![
+        (
+            r#"{ dist = "gamma", shape = 2.0, scale = 3.0, truncate = [1.0, 10.0] }"#,
+            [1.0, 10.0],
+            Box::new(|x| Gamma::new(2.0, 1.0 / 3.0).unwrap().cdf(x)),
+        ),
+        (
+            r#"{ dist = "lognormal", mu = 0.0, sigma = 1.0, truncate = [0.5, 3.0] }"#,
+            [0.5, 3.0],
+            Box::new(|x| LogNormal::new(0.0, 1.0).unwrap().cdf(x)),
+        ),
+        (
+            r#"{ dist = "normal", mean = 0.0, std = 1.0, truncate = [1.0, 4.0] }"#,
+            [1.0, 4.0],
+            Box::new(|x| Normal::standard().cdf(x)),
+        ),
+        (
+            r#"{ dist = "student_t", df = 3.0, truncate = [-2.0, 0.5] }"#,
+            [-2.0, 0.5],
+            Box::new(|x| StudentsT::new(0.0, 1.0, 3.0).unwrap().cdf(x)),
+        ),
+        (
+            r#"{ dist = "pert", min = 0.0, mode = 2.0, max = 10.0, truncate = [1.0, 6.0] }"#,
+            [1.0, 6.0],
+            Box::new(|x| Beta::new(1.8, 4.2).unwrap().cdf(x / 10.0)),
+        ),
+    ];
+    for (dist, [a, b], cdf) in cases {
+        let (_, mut xs) = draws(dist, 7);
+        assert!(
+            xs.iter().all(|x| (a..=b).contains(x)),
+            "{dist}: a draw outside [{a}, {b}]"
+        );
+        let (fa, fb) = (cdf(a), cdf(b));
+        let d = ks_distance(&mut xs, |x| (cdf(x) - fa) / (fb - fa));
+        assert!(
+            d < ks_critical(N),
+            "{dist}: KS distance {d} to the truncated CDF"
+        );
+    }
+}
+
+#[test]
+fn a_distribution_given_by_percentiles_has_them() {
+    let (_, xs) = draws(r#"{ dist = "normal", p5 = 80, p95 = 120 }"#, 11);
+    let (_, ys) = draws(r#"{ dist = "pert", p10 = 5, mode = 8, p90 = 20 }"#, 12);
+    for (sample, x, q) in [
+        (&xs, 80.0, 0.05),
+        (&xs, 120.0, 0.95),
+        (&ys, 5.0, 0.1),
+        (&ys, 20.0, 0.9),
+    ] {
+        let below = sample.iter().filter(|v| **v < x).count() as f64 / N as f64;
+        let se = (q * (1.0 - q) / N as f64).sqrt();
+        assert!(
+            (below - q).abs() <= 5.0 * se,
+            "P(X < {x}) = {below}, not {q} (5 se = {})",
+            5.0 * se
+        );
+    }
+}
+
+#[test]
+fn an_interval_with_no_probability_is_refused_naming_the_variable() {
+    let spec = spec_for(
+        r#"x = { dist = "exponential", rate = 1.0, truncate = [-5.0, -1.0] }"#,
+        1,
+    );
+    let err = ScenarioGenerator::new(&spec, &["x".to_string()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "variables.x: exponential: truncate = [-5, -1] holds no probability of this \
+         exponential: move the interval to where the distribution has its values"
+    );
+}

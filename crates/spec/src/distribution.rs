@@ -360,6 +360,40 @@ impl Distribution {
         }
     }
 
+    /// Whether it is continuous (may be truncated): not a constant, a count or a discrete
+    /// list.
+    pub fn is_continuous(&self) -> bool {
+        !matches!(
+            self,
+            Distribution::Constant { .. }
+                | Distribution::Binomial { .. }
+                | Distribution::Poisson { .. }
+                | Distribution::Bernoulli { .. }
+                | Distribution::Discrete { .. }
+        )
+    }
+
+    /// Checks `truncate = [min, max]` for this distribution: finite, ordered, and a continuous
+    /// distribution to condition. Whether the interval holds probability is the sampler's check.
+    pub fn check_truncation(&self, [min, max]: [f64; 2]) -> Result<(), String> {
+        if !self.is_continuous() {
+            return Err(format!(
+                "applies to continuous distributions; {} is not one (drop `truncate`, or list \
+                 the values you want with a discrete distribution)",
+                self.name()
+            ));
+        }
+        if !(min.is_finite() && max.is_finite()) {
+            return Err(format!("must be two finite numbers (got [{min}, {max}])"));
+        }
+        if min >= max {
+            return Err(format!(
+                "must be [min, max] with min below max (got [{min}, {max}])"
+            ));
+        }
+        Ok(())
+    }
+
     /// The distribution's name as written in a spec.
     pub fn name(&self) -> &'static str {
         match self {

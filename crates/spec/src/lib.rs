@@ -11,6 +11,7 @@ mod diagnostics;
 mod distribution;
 mod overrides;
 mod parse;
+mod percentiles;
 mod validate;
 
 pub use ceilings::Ceilings;
@@ -140,6 +141,9 @@ pub struct Variable {
     pub name: String,
     /// The distribution its values are drawn from.
     pub dist: Distribution,
+    /// `[min, max]`: the distribution (a continuous one) conditioned on this interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<[f64; 2]>,
 }
 
 /// Byte ranges of the parts of a spec in its source text, and the text's name.

@@ -4,6 +4,7 @@
 //! name its field and point at its line and column, and so that all problems are reported at once.
 
 use crate::distribution::{self, ParamKind, ParamValue};
+use crate::percentiles;
 use crate::{
     DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS,
     MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec, SpecError,
@@ -286,8 +287,12 @@ impl Parser<'_> {
                 continue;
             }
             self.source.variables.insert(name.clone(), key.span());
-            if let Some(dist) = self.variable(&name, key.span(), value) {
-                out.push(Variable { name, dist });
+            if let Some((dist, truncate)) = self.variable(&name, key.span(), value) {
+                out.push(Variable {
+                    name,
+                    dist,
+                    truncate,
+                });
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -299,7 +304,7 @@ impl Parser<'_> {
         name: &str,
         key_span: Range<usize>,
         value: &Spanned<DeValue<'_>>,
-    ) -> Option<Distribution> {
+    ) -> Option<(Distribution, Option<[f64; 2]>)> {
         let field = format!("variables.{name}");
         let example = format!("{name} = {{ dist = \"normal\", mean = 0.0, std = 1.0 }}");
         let DeValue::Table(t) = value.get_ref() else {
@@ -334,10 +339,115 @@ impl Parser<'_> {
             self.error(Some(dist_value.span()), &format!("{field}.dist"), message);
             return None;
         };
+        let truncate = match t.get_key_value("truncate") {
+            Some((_, v)) => Some((self.bounds(v, &format!("{field}.truncate"))?, v.span())),
+            None => None,
+        };
+        let by_percentiles = t
+            .iter()
+            .any(|(k, _)| percentiles::percentile_key(k.get_ref()).is_some());
+        let built = if by_percentiles {
+            self.by_percentiles(name, key_span, t, dist)?
+        } else {
+            self.by_parameters(name, key_span, t, dist, params)?
+        };
+        if let Some((bounds, span)) = &truncate
+            && let Err(message) = built.check_truncation(*bounds)
+        {
+            self.error(Some(span.clone()), &format!("{field}.truncate"), message);
+            return None;
+        }
+        Some((built, truncate.map(|(b, _)| b)))
+    }
+
+    /// A distribution given by two percentiles (and, for PERT, its mode).
+    fn by_percentiles(
+        &mut self,
+        name: &str,
+        key_span: Range<usize>,
+        t: &DeTable<'_>,
+        dist: &str,
+    ) -> Option<Distribution> {
+        let field = format!("variables.{name}");
+        let Some((_, takes)) = percentiles::BY_PERCENTILES.iter().find(|(d, _)| *d == dist) else {
+            let forms = percentiles::BY_PERCENTILES
+                .iter()
+                .map(|(d, _)| *d)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let message = format!(
+                "{dist} cannot be given by percentiles (only {forms} can); give its parameters: {}",
+                distribution::parameters(dist)
+                    .unwrap_or_default()
+                    .join(", ")
+            );
+            self.error(Some(key_span), &field, message);
+            return None;
+        };
+        let mut points = Vec::new();
+        let mut mode = None;
+        let mut ok = true;
+        for (key, v) in t.iter() {
+            let k = key.get_ref().as_ref();
+            let path = format!("{field}.{k}");
+            if let Some(q) = percentiles::percentile_key(k) {
+                match self.real(v, &path) {
+                    Some(x) => points.push((q, x)),
+                    None => ok = false,
+                }
+            } else if k == "mode" && dist == "pert" {
+                mode = self.real(v, &path);
+                ok &= mode.is_some();
+            } else if k != "dist" && k != "truncate" {
+                let message = format!(
+                    "{dist} given by percentiles takes {takes}; `{k}` does not go with them: \
+                     give either its parameters or percentiles"
+                );
+                self.error(Some(key.span()), &path, message);
+                ok = false;
+            }
+        }
+        if ok && points.len() != 2 {
+            let message = format!(
+                "{dist} given by percentiles takes exactly two of p1 to p99 ({takes}); got {}",
+                points.len()
+            );
+            self.error(Some(key_span.clone()), &field, message);
+            ok = false;
+        }
+        if ok && dist == "pert" && mode.is_none() {
+            let message = format!("pert given by percentiles needs `mode` too ({takes})");
+            self.error(Some(key_span.clone()), &format!("{field}.mode"), message);
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let pair = [points[0], points[1]];
+        match percentiles::from_percentiles(dist, pair, mode) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(Some(key_span), &field, message);
+                None
+            }
+        }
+    }
+
+    /// A distribution given by its parameters.
+    fn by_parameters(
+        &mut self,
+        name: &str,
+        key_span: Range<usize>,
+        t: &DeTable<'_>,
+        dist: &str,
+        params: &[&str],
+    ) -> Option<Distribution> {
+        let field = format!("variables.{name}");
         let mut ok = true;
         for (key, _) in t.iter() {
             let k = key.get_ref().as_ref();
-            if k != "dist" && !params.contains(&k) {
+            if k != "dist" && k != "truncate" && !params.contains(&k) {
                 let message = format!(
                     "{dist} has no parameter `{k}`; its parameters are: {}",
                     params.join(", ")
@@ -391,6 +501,25 @@ impl Parser<'_> {
                 None
             }
         }
+    }
+
+    /// `truncate = [min, max]`: two finite numbers.
+    fn bounds(&mut self, v: &Spanned<DeValue<'_>>, field: &str) -> Option<[f64; 2]> {
+        let two = match v.get_ref() {
+            DeValue::Array(items) if items.len() == 2 => Some(items),
+            _ => None,
+        };
+        let Some(items) = two else {
+            let message = format!(
+                "must be [min, max], two numbers, e.g. truncate = [0.0, 100.0] (got {})",
+                describe(v.get_ref())
+            );
+            self.error(Some(v.span()), field, message);
+            return None;
+        };
+        let min = self.real(&items[0], &format!("{field}[0]"))?;
+        let max = self.real(&items[1], &format!("{field}[1]"))?;
+        Some([min, max])
     }
 
     fn param(

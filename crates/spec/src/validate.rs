@@ -72,6 +72,11 @@ impl Spec {
             var.dist
                 .validate()
                 .map_err(|(param, message)| format!("variables.{}.{param}: {message}", var.name))?;
+            if let Some(bounds) = var.truncate {
+                var.dist
+                    .check_truncation(bounds)
+                    .map_err(|m| format!("variables.{}.truncate: {m}", var.name))?;
+            }
         }
         Ok(())
     }
@@ -179,6 +184,7 @@ mod tests {
             .map(|i| Variable {
                 name: format!("v{i}"),
                 dist: Distribution::Constant { value: 1.0 },
+                truncate: None,
             })
             .collect();
         assert_eq!(

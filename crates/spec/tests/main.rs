@@ -204,3 +204,30 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn percentiles_become_parameters_and_truncation_is_kept() {
+    let spec =
+        parse(&package_dir().join("tests/ui/valid/percentiles_and_truncation.toml")).unwrap();
+    let var = |name: &str| spec.variables.iter().find(|v| v.name == name).unwrap();
+    let Distribution::Normal { mean, std } = var("by_normal").dist else {
+        panic!("{:?}", var("by_normal"))
+    };
+    // p5 = 80 and p95 = 120: the mean halfway, 1.645 standard deviations to each.
+    assert!((mean - 100.0).abs() < 1e-9 && (std - 20.0 / 1.6448536269514722).abs() < 1e-9);
+    assert!(matches!(
+        var("by_lognormal").dist,
+        Distribution::Lognormal { .. }
+    ));
+    assert_eq!(var("by_lognormal").truncate, Some([1.0, 100.0]));
+    let Distribution::Pert { min, mode, max } = var("by_pert").dist else {
+        panic!("{:?}", var("by_pert"))
+    };
+    assert!(
+        min < 80.0 && mode == 100.0 && max > 130.0,
+        "{min} {mode} {max}"
+    );
+    assert_eq!(var("cut_gamma").truncate, Some([1.0, 10.0]));
+    assert_eq!(var("by_normal").truncate, None);
+    assert_eq!(spec.validate(), Ok(()));
+}

@@ -9,6 +9,7 @@ use lapin::types::FieldTable;
 use mcp_broker_amqp::Topology;
 use mcp_testkit::within;
 use serde_json::Value;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -107,6 +108,20 @@ pub fn submit_args(prefix: &Prefix, model: &str, spec: &str, n: &str) -> Vec<Str
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// `mcp submit MODEL --spec SPEC --scenarios N --wait --json` on the test broker, which must
+/// succeed; its summary.
+pub fn submit_and_wait(prefix: &Prefix, model: &Path, spec: &Path, n: &str) -> Value {
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    let mut args = submit_args(prefix, m, s, n);
+    args.extend(["--wait".to_string(), "--json".to_string()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The command line of `mcp submit pricing --wait --json` on `broker` (stdout piped).
