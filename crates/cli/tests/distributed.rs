@@ -273,7 +273,8 @@ fn a_broker_restart_mid_job_loses_nothing() {
     check_same_as_embedded(&finish(submit), "300000");
 }
 
-/// The sum of a normal given by percentiles and a truncated lognormal.
+/// The sum of a normal given by percentiles and a truncated lognormal, rank-correlated
+/// through a Student t copula.
 pub(crate) const SHAPED_INPUTS: &str = r#"
 [simulation]
 scenarios = 30000
@@ -283,10 +284,16 @@ batch = 700
 [variables]
 x = { dist = "normal", p5 = 80, p95 = 120 }
 y = { dist = "lognormal", mu = 0.0, sigma = 1.0, truncate = [0.5, 3.0] }
+
+[[correlation]]
+variables = ["x", "y"]
+matrix = [[1.0, 0.7], [0.7, 1.0]]
+copula = "student_t"
+df = 5
 "#;
 
 #[test]
-fn inputs_given_by_percentiles_or_truncated_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
+fn inputs_by_percentiles_truncated_and_correlated_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
  {
     let _broker = shared();
     let prefix = Prefix::new();

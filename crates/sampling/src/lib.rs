@@ -7,6 +7,7 @@
 //! distribution leaves the draws of every other variable untouched (common random numbers).
 //! Distributions come from statrs wherever it has them. This crate does no I/O.
 
+mod copula;
 mod moments;
 
 pub use moments::analytic_moments;
@@ -281,6 +282,49 @@ fn truncated_normal(mean: f64, std: f64, min: f64, max: f64) -> Result<Sampler, 
 }
 
 impl Sampler {
+    /// Whether it has a quantile function a copula can use (everything but a constant).
+    pub fn has_quantile(&self) -> bool {
+        !matches!(self, Sampler::Constant(_))
+    }
+
+    /// The value at probability `u` in (0, 1): the inverse of the distribution's CDF (for a
+    /// discrete one, the least value whose CDF reaches `u`).
+    pub fn quantile(&self, u: f64) -> f64 {
+        use statrs::distribution::DiscreteCDF;
+        match self {
+            Sampler::Constant(v) => *v,
+            Sampler::Normal(d) => d.inverse_cdf(u),
+            Sampler::Binomial(d) => d.inverse_cdf(u) as f64,
+            Sampler::Poisson(d) => d.inverse_cdf(u) as f64,
+            Sampler::Bernoulli(d) => {
+                if u > 1.0 - d.p() {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Sampler::Continuous(d) => d.inverse_cdf(u),
+            Sampler::TruncatedNormal {
+                mean,
+                std,
+                sign,
+                lo,
+                hi,
+            } => mean + sign * std * sd::Normal::standard().inverse_cdf(lo + u * (hi - lo)),
+            Sampler::Discrete { values, index } => {
+                let i = index.inverse_cdf(u) as usize;
+                values[i.min(values.len() - 1)]
+            }
+            Sampler::Truncated {
+                dist,
+                lo,
+                hi,
+                min,
+                max,
+            } => dist.inverse_cdf(lo + u * (hi - lo)).clamp(*min, *max),
+        }
+    }
+
     /// Draws one value from `rng`.
     #[inline]
     pub fn sample(&self, rng: &mut Mcg128Xsl64) -> f64 {
@@ -300,32 +344,14 @@ impl Sampler {
                 if b { 1.0 } else { 0.0 }
             }
             Sampler::Continuous(d) => d.sample(rng),
-            Sampler::TruncatedNormal {
-                mean,
-                std,
-                sign,
-                lo,
-                hi,
-            } => {
+            // Both truncations draw one uniform and invert between the interval's ends.
+            Sampler::TruncatedNormal { .. } | Sampler::Truncated { .. } => {
                 let u: f64 = rand::RngExt::random(rng);
-                let p = lo + u * (hi - lo);
-                let z = sd::Normal::standard().inverse_cdf(p);
-                mean + sign * std * z
+                self.quantile(u)
             }
             Sampler::Discrete { values, index } => {
                 let i: usize = index.sample(rng);
                 values[i]
-            }
-            Sampler::Truncated {
-                dist,
-                lo,
-                hi,
-                min,
-                max,
-            } => {
-                let u: f64 = rand::RngExt::random(rng);
-                // The inverse of a CDF computed in floating point may step just outside.
-                dist.inverse_cdf(lo + u * (hi - lo)).clamp(*min, *max)
             }
         }
     }
@@ -345,12 +371,16 @@ pub fn pert_shape(min: f64, mode: f64, max: f64) -> (f64, f64) {
 struct Column {
     stream_key: u64,
     sampler: Sampler,
+    /// Drawn by a correlation group, not on its own.
+    grouped: bool,
 }
 
 /// Generates the inputs of any scenario of a job, in the model's input order.
 #[derive(Debug, Clone)]
 pub struct ScenarioGenerator {
     columns: Vec<Column>,
+    /// The correlated groups; their members' columns are drawn by the group.
+    groups: Vec<copula::Group>,
 }
 
 /// A variable that cannot be generated: which one, and why.
@@ -391,10 +421,23 @@ impl ScenarioGenerator {
                 Ok(Column {
                     stream_key: stream_key(seed, name),
                     sampler,
+                    grouped: false,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(ScenarioGenerator { columns })
+        let mut columns = columns;
+        let samplers: Vec<Sampler> = columns.iter().map(|c| c.sampler.clone()).collect();
+        let groups = spec
+            .correlations
+            .iter()
+            .map(|c| copula::Group::new(seed, c, inputs, &samplers))
+            .collect::<Result<Vec<_>, _>>()?;
+        for group in &groups {
+            for &p in &group.positions {
+                columns[p].grouped = true;
+            }
+        }
+        Ok(ScenarioGenerator { columns, groups })
     }
 
     /// Writes scenarios `start .. start + count` row-major into `out` (cleared first).
@@ -403,6 +446,9 @@ impl ScenarioGenerator {
         out.clear();
         out.resize(count * width, 0.0);
         for (j, column) in self.columns.iter().enumerate() {
+            if column.grouped {
+                continue;
+            }
             if let Sampler::Constant(v) = column.sampler {
                 for row in 0..count {
                     out[row * width + j] = v;
@@ -412,6 +458,13 @@ impl ScenarioGenerator {
             for row in 0..count {
                 let mut rng = scenario_rng(column.stream_key, start + row as u64);
                 out[row * width + j] = column.sampler.sample(&mut rng);
+            }
+        }
+        let mut z = Vec::new();
+        for group in &self.groups {
+            for row in 0..count {
+                let values = &mut out[row * width..(row + 1) * width];
+                group.fill(start + row as u64, values, &mut z);
             }
         }
     }

@@ -355,3 +355,149 @@ fn an_interval_with_no_probability_is_refused_naming_the_variable() {
          exponential: move the interval to where the distribution has its values"
     );
 }
+
+/// Spearman's rank correlation of `a` and `b` (no ties: continuous margins).
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let ranks = |v: &[f64]| {
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+        let mut r = vec![0.0; v.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            r[i] = rank as f64;
+        }
+        r
+    };
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = a.len() as f64;
+    let mean = (n - 1.0) / 2.0;
+    let cov: f64 = ra
+        .iter()
+        .zip(&rb)
+        .map(|(x, y)| (x - mean) * (y - mean))
+        .sum();
+    let var: f64 = ra.iter().map(|x| (x - mean).powi(2)).sum();
+    cov / var
+}
+
+const MARGINS: [&str; 5] = [
+    r#"{ dist = "normal", mean = 10.0, std = 2.0 }"#,
+    r#"{ dist = "lognormal", mu = 0.0, sigma = 0.5 }"#,
+    r#"{ dist = "gamma", shape = 2.0, scale = 1.0 }"#,
+    r#"{ dist = "uniform", min = -1.0, max = 1.0 }"#,
+    r#"{ dist = "pert", min = 0.0, mode = 1.0, max = 5.0, truncate = [0.5, 4.0] }"#,
+];
+
+/// `k` variables with mixed margins, rank-correlated `target[i][j] = rho^|i - j|`, joined by
+/// `copula`; the sample of `n` scenarios, one column per variable.
+fn correlated(k: usize, rho: f64, copula: &str, n: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let names: Vec<String> = (0..k).map(|i| format!("v{i:02}")).collect();
+    let target: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| rho.powi((i as i32 - j as i32).abs()))
+                .collect()
+        })
+        .collect();
+    let vars: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n} = {}\n", MARGINS[i % MARGINS.len()]))
+        .collect();
+    let matrix: Vec<String> = target
+        .iter()
+        .map(|row| {
+            format!(
+                "[{}]",
+                row.iter()
+                    .map(|x| format!("{x:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    let text = format!(
+        "[simulation]\nscenarios = {n}\nseed = 99\n[variables]\n{vars}\n[[correlation]]\n\
+         variables = [{}]\nmatrix = [{}]\n{copula}\n",
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        matrix.join(", ")
+    );
+    let spec = Spec::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let generator = ScenarioGenerator::new(&spec, &names).unwrap();
+    let mut out = Vec::new();
+    generator.fill(0, n, &mut out);
+    let columns = (0..k)
+        .map(|j| out.iter().skip(j).step_by(k).copied().collect())
+        .collect();
+    (columns, target)
+}
+
+#[test]
+fn achieved_rank_correlations_match_the_target_for_2_to_10_variables_and_each_copula() {
+    let n = 20_000;
+    // Spearman's standard error is at most 1/sqrt(n - 1) whatever the correlation.
+    let tolerance = 5.0 / ((n - 1) as f64).sqrt();
+    for copula in ["copula = \"gaussian\"", "copula = \"student_t\"\ndf = 4"] {
+        for (k, rho) in [(2, 0.8), (3, -0.6), (5, 0.5), (10, 0.7)] {
+            let (columns, target) = correlated(k, rho, copula, n);
+            for i in 0..k {
+                for j in 0..i {
+                    let got = spearman(&columns[i], &columns[j]);
+                    assert!(
+                        (got - target[i][j]).abs() <= tolerance,
+                        "{copula}, {k} variables: v{i}–v{j} rank correlation {got}, target {} \
+                         (tolerance {tolerance})",
+                        target[i][j]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn correlated_margins_keep_their_distributions() {
+    use statrs::distribution::{ContinuousCDF, Gamma, LogNormal, Normal};
+    let n = 20_000;
+    let (mut columns, _) = correlated(3, 0.9, "copula = \"student_t\"\ndf = 3", n);
+    type Cdf = Box<dyn Fn(f64) -> f64>;
+    let cdfs: [Cdf; 3] = [
+        Box::new(|x| Normal::new(10.0, 2.0).unwrap().cdf(x)),
+        Box::new(|x| LogNormal::new(0.0, 0.5).unwrap().cdf(x)),
+        Box::new(|x| Gamma::new(2.0, 1.0).unwrap().cdf(x)),
+    ];
+    for (column, cdf) in columns.iter_mut().zip(cdfs) {
+        let d = ks_distance(column, cdf);
+        assert!(d < ks_critical(n), "KS distance {d} to the margin");
+    }
+}
+
+#[test]
+fn a_correlated_scenario_is_the_same_whatever_batch_it_is_drawn_in() {
+    let (whole, _) = correlated(4, 0.6, "copula = \"gaussian\"", 1000);
+    // Draw scenarios 500..1000 on their own: the same values.
+    let names: Vec<String> = (0..4).map(|i| format!("v{i:02}")).collect();
+    let spec_text = format!(
+        "[simulation]\nscenarios = 1000\nseed = 99\n[variables]\n{}\n[[correlation]]\n\
+         variables = [\"v00\", \"v01\", \"v02\", \"v03\"]\n\
+         matrix = [[1.0, 0.6, 0.36, 0.216], [0.6, 1.0, 0.6, 0.36], [0.36, 0.6, 1.0, 0.6], \
+         [0.216, 0.36, 0.6, 1.0]]\ncopula = \"gaussian\"\n",
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} = {}\n", MARGINS[i % MARGINS.len()]))
+            .collect::<String>()
+    );
+    let spec = Spec::parse(&spec_text, "test.toml").unwrap();
+    let generator = ScenarioGenerator::new(&spec, &names).unwrap();
+    let mut part = Vec::new();
+    generator.fill(500, 500, &mut part);
+    for (r, row) in part.chunks(4).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            assert_eq!(v.to_bits(), whole[j][500 + r].to_bits());
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! samples nothing (that is `mcp-sampling`).
 
 mod ceilings;
+mod correlation;
 mod diagnostics;
 mod distribution;
 mod overrides;
@@ -15,6 +16,7 @@ mod percentiles;
 mod validate;
 
 pub use ceilings::Ceilings;
+pub use correlation::{Copula, Correlation, MAX_CORRELATED};
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
 pub use overrides::Overrides;
@@ -49,6 +51,9 @@ pub struct Spec {
     pub limits: Limits,
     /// One distribution per model input, sorted by name.
     pub variables: Vec<Variable>,
+    /// Groups of correlated variables (`[[correlation]]`), in the spec's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlations: Vec<Correlation>,
     /// Where each part of the spec stood in its source, for later error messages.
     #[serde(skip)]
     pub source: SourceMap,

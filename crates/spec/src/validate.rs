@@ -78,6 +78,8 @@ impl Spec {
                     .map_err(|m| format!("variables.{}.truncate: {m}", var.name))?;
             }
         }
+        crate::correlation::check_all(&self.variables, &self.correlations)
+            .map_err(|(g, m)| format!("correlation[{g}].{m}"))?;
         Ok(())
     }
 }

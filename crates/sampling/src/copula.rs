@@ -1,0 +1,121 @@
+//! Correlated variables: a `[[correlation]]` group drawn through its copula, scenario by
+//! scenario.
+//!
+//! Scenario `i` of a group: each member's own stream (the one it would draw from alone) gives a
+//! uniform `u_k`, made standard normal `z_k = Φ⁻¹(u_k)`; the Cholesky factor `L` of the copula's
+//! matrix correlates them, `x = L z`; the Student t copula divides by `√(W/ν)` with `W ~ χ²(ν)`
+//! drawn from the group's own stream; each `x_k` goes back to a uniform through Φ (or the t CDF)
+//! and through the member's quantile function to its value. Everything is a function of the
+//! seed, the names and `i`: no other scenario, no batch, no stored sample (which Iman–Conover,
+//! reordering a whole sample, would need). Each margin is exact: the uniform it inverts is exactly
+//! uniform whatever the correlations.
+
+use crate::{GeneratorError, Sampler, scenario_rng, stream_key};
+use mcp_spec::{Copula, Correlation};
+use rand::Rng as _;
+use rand::distr::Distribution as _;
+use rand_pcg::Mcg128Xsl64;
+use statrs::distribution as sd;
+use statrs::distribution::ContinuousCDF;
+
+/// One group, ready to draw.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    /// Each member's position in a scenario's row, in the group's order.
+    pub(crate) positions: Vec<usize>,
+    /// Each member's stream key.
+    keys: Vec<u64>,
+    /// Each member's sampler (its quantile function is what the group uses).
+    samplers: Vec<Sampler>,
+    /// The lower-triangular Cholesky factor, row-major.
+    l: Vec<f64>,
+    /// For the t copula: its degrees of freedom and the stream of its `W`.
+    t: Option<(f64, u64, sd::ChiSquared, sd::StudentsT)>,
+}
+
+/// A uniform in (0, 1) from 53 random bits, never 0 or 1 (Φ⁻¹ of either is infinite).
+fn open_uniform(rng: &mut Mcg128Xsl64) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+impl Group {
+    /// The group of `correlation` over the model's `inputs` (whose samplers are `samplers`).
+    pub(crate) fn new(
+        seed: u64,
+        correlation: &Correlation,
+        inputs: &[String],
+        samplers: &[Sampler],
+    ) -> Result<Group, GeneratorError> {
+        let error = |variable: &str, message: String| GeneratorError {
+            variable: variable.to_string(),
+            message,
+        };
+        let first = &correlation.variables[0];
+        let l = correlation
+            .cholesky()
+            .map_err(|m| error(first, format!("correlation: {m}")))?;
+        let mut positions = Vec::new();
+        for name in &correlation.variables {
+            let at = inputs.iter().position(|i| i == name).ok_or_else(|| {
+                error(name, "is correlated but the model has no such input".into())
+            })?;
+            if !samplers[at].has_quantile() {
+                return Err(error(name, "a constant cannot be correlated".into()));
+            }
+            positions.push(at);
+        }
+        let t = match correlation.copula {
+            Copula::Gaussian => None,
+            Copula::StudentT { df } => {
+                let chi = sd::ChiSquared::new(df).map_err(|e| error(first, e.to_string()))?;
+                let t =
+                    sd::StudentsT::new(0.0, 1.0, df).map_err(|e| error(first, e.to_string()))?;
+                let key = stream_key(
+                    seed,
+                    &format!("correlation:{}", correlation.variables.join(",")),
+                );
+                Some((df, key, chi, t))
+            }
+        };
+        Ok(Group {
+            keys: correlation
+                .variables
+                .iter()
+                .map(|n| stream_key(seed, n))
+                .collect(),
+            samplers: positions.iter().map(|&p| samplers[p].clone()).collect(),
+            positions,
+            l,
+            t,
+        })
+    }
+
+    /// Writes scenario `index`'s values of the group into `row` (a whole scenario's inputs).
+    pub(crate) fn fill(&self, index: u64, row: &mut [f64], z: &mut Vec<f64>) {
+        let n = self.positions.len();
+        let unit = sd::Normal::standard();
+        z.clear();
+        z.extend(self.keys.iter().map(|&key| {
+            let mut rng = scenario_rng(key, index);
+            unit.inverse_cdf(open_uniform(&mut rng))
+        }));
+        let scale = match &self.t {
+            None => 1.0,
+            Some((df, key, chi, _)) => {
+                let mut rng = scenario_rng(*key, index);
+                let w: f64 = chi.sample(&mut rng);
+                (w / df).sqrt().max(f64::MIN_POSITIVE)
+            }
+        };
+        for k in 0..n {
+            let x: f64 = (0..=k).map(|j| self.l[k * n + j] * z[j]).sum::<f64>() / scale;
+            let u = match &self.t {
+                None => unit.cdf(x),
+                Some((_, _, _, t)) => t.cdf(x),
+            };
+            // Keep the uniform inside (0, 1): the quantile of 0 or 1 may be infinite.
+            let u = u.clamp(f64::EPSILON / 2.0, 1.0 - f64::EPSILON / 2.0);
+            row[self.positions[k]] = self.samplers[k].quantile(u);
+        }
+    }
+}
