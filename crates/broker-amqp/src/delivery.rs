@@ -12,6 +12,7 @@ use lapin::{BasicProperties, Channel, Confirmation, PublisherConfirm};
 use mcp_broker::BrokerError;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// AMQP delivery mode of messages that must survive a broker restart.
 pub(crate) const PERSISTENT: u8 = 2;
@@ -123,6 +124,31 @@ pub(crate) async fn confirmed_ref(confirm: &mut PublisherConfirm) -> Result<(), 
     }
 }
 
+/// Longest the broker may take to settle a delivery before the link is given up for a new one.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Awaits lapin's settling of a delivery (`what`: acknowledgement, return, rejection). lapin
+/// answers `false` when the delivery's channel has closed (the broker restarted, say): the
+/// delivery was not settled and will be delivered again, which is an error of the link, never
+/// a success. A settling the broker never answers is one too, after [`SETTLE_PATIENCE`].
+async fn settled(
+    what: &str,
+    settling: impl Future<Output = lapin::Result<bool>>,
+) -> Result<(), BrokerError> {
+    match tokio::time::timeout(SETTLE_PATIENCE, settling).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err(BrokerError::Other(format!(
+            "RabbitMQ: the delivery's channel closed before its {what}; the broker delivers it \
+             again"
+        ))),
+        Ok(Err(e)) => Err(broker_err(e)),
+        Err(_) => Err(BrokerError::Other(format!(
+            "RabbitMQ did not take a delivery's {what} within {} s",
+            SETTLE_PATIENCE.as_secs()
+        ))),
+    }
+}
+
 /// Deliveries taken but not yet acknowledged, by delivery tag.
 #[derive(Debug, Default)]
 pub(crate) struct Ackers(Mutex<HashMap<u64, Acker>>);
@@ -142,32 +168,89 @@ impl Ackers {
 
     pub(crate) async fn ack(&self, tag: u64) -> Result<(), BrokerError> {
         let acker = self.take(tag)?;
-        acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map(|_| ())
-            .map_err(broker_err)
+        settled("acknowledgement", acker.ack(BasicAckOptions::default())).await
     }
 
     /// Puts a delivery back in its queue.
     pub(crate) async fn release(&self, tag: u64) -> Result<(), BrokerError> {
         let acker = self.take(tag)?;
-        acker
-            .nack(BasicNackOptions {
-                requeue: true,
-                ..BasicNackOptions::default()
-            })
-            .await
-            .map(|_| ())
-            .map_err(broker_err)
+        let requeue = BasicNackOptions {
+            requeue: true,
+            ..BasicNackOptions::default()
+        };
+        settled("return", acker.nack(requeue)).await
     }
 
     pub(crate) async fn reject(&self, tag: u64) -> Result<(), BrokerError> {
         let acker = self.take(tag)?;
-        acker
-            .reject(BasicRejectOptions { requeue: false })
-            .await
-            .map(|_| ())
-            .map_err(broker_err)
+        settled(
+            "rejection",
+            acker.reject(BasicRejectOptions { requeue: false }),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapin::options::{BasicGetOptions, QueueDeclareOptions};
+
+    /// Against the test broker (`MCP_TEST_BROKER`, which `cargo xtask test` starts): without
+    /// one this test fails, it never skips.
+    #[test]
+    fn a_delivery_whose_channel_closed_is_not_acknowledged_as_if_it_were() {
+        let url = std::env::var("MCP_TEST_BROKER")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let conn = crate::connect(&url, "mcp-delivery-test")
+                .await
+                .unwrap_or_else(|e| panic!("no RabbitMQ at {url}: {e}"));
+            let channel = conn.create_channel().await.unwrap();
+            channel
+                .confirm_select(lapin::options::ConfirmSelectOptions::default())
+                .await
+                .unwrap();
+            let exclusive = QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            };
+            let queue = channel
+                .queue_declare("".into(), exclusive, FieldTable::default())
+                .await
+                .unwrap();
+            let name = queue.name().as_str().to_string();
+            channel
+                .basic_publish(
+                    "".into(),
+                    name.as_str().into(),
+                    BasicPublishOptions::default(),
+                    b"x",
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            // Confirmed: the message is in the queue.
+            let got = channel
+                .basic_get(name.as_str().into(), BasicGetOptions { no_ack: false })
+                .await
+                .unwrap()
+                .expect("the confirmed message");
+            let ackers = Ackers::default();
+            ackers.hold(1, got.delivery.acker.clone());
+            channel
+                .close(200, "the test closes it".into())
+                .await
+                .unwrap();
+            let err = ackers.ack(1).await.unwrap_err().to_string();
+            assert!(err.contains("closed before its acknowledgement"), "{err}");
+        });
     }
 }
