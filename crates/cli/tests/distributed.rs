@@ -274,12 +274,13 @@ fn a_broker_restart_mid_job_loses_nothing() {
 }
 
 /// The sum of a normal given by percentiles and a truncated lognormal, rank-correlated
-/// through a Student t copula.
+/// through a Student t copula, on a Latin hypercube.
 pub(crate) const SHAPED_INPUTS: &str = r#"
 [simulation]
 scenarios = 30000
 seed = 11
 batch = 700
+sampling = "lhs"
 
 [variables]
 x = { dist = "normal", p5 = 80, p95 = 120 }
@@ -293,7 +294,7 @@ df = 5
 "#;
 
 #[test]
-fn inputs_by_percentiles_truncated_and_correlated_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
+fn shaped_correlated_and_latin_hypercube_inputs_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
  {
     let _broker = shared();
     let prefix = Prefix::new();

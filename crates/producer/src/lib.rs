@@ -180,6 +180,7 @@ mod tests {
             scenarios,
             seed: 1,
             batch,
+            sampling: mcp_spec::Sampling::Mc,
         }
     }
 

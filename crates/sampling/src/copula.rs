@@ -10,11 +10,10 @@
 //! reordering a whole sample, would need). Each margin is exact: the uniform it inverts is exactly
 //! uniform whatever the correlations.
 
-use crate::{GeneratorError, Sampler, scenario_rng, stream_key};
+use crate::lhs::Strata;
+use crate::{GeneratorError, Sampler, open_uniform, scenario_rng, stream_key};
 use mcp_spec::{Copula, Correlation};
-use rand::Rng as _;
 use rand::distr::Distribution as _;
-use rand_pcg::Mcg128Xsl64;
 use statrs::distribution as sd;
 use statrs::distribution::ContinuousCDF;
 
@@ -31,11 +30,9 @@ pub(crate) struct Group {
     l: Vec<f64>,
     /// For the t copula: its degrees of freedom and the stream of its `W`.
     t: Option<(f64, u64, sd::ChiSquared, sd::StudentsT)>,
-}
-
-/// A uniform in (0, 1) from 53 random bits, never 0 or 1 (Φ⁻¹ of either is infinite).
-fn open_uniform(rng: &mut Mcg128Xsl64) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    /// With Latin hypercube sampling: each member's strata (the normals are stratified, so
+    /// the margins are too).
+    strata: Option<Vec<Strata>>,
 }
 
 impl Group {
@@ -45,6 +42,7 @@ impl Group {
         correlation: &Correlation,
         inputs: &[String],
         samplers: &[Sampler],
+        latin: Option<u64>,
     ) -> Result<Group, GeneratorError> {
         let error = |variable: &str, message: String| GeneratorError {
             variable: variable.to_string(),
@@ -77,12 +75,19 @@ impl Group {
                 Some((df, key, chi, t))
             }
         };
+        let keys: Vec<u64> = correlation
+            .variables
+            .iter()
+            .map(|n| stream_key(seed, n))
+            .collect();
+        let strata = latin.map(|n| {
+            keys.iter()
+                .map(|k| Strata::new(n, k ^ crate::STRATA))
+                .collect()
+        });
         Ok(Group {
-            keys: correlation
-                .variables
-                .iter()
-                .map(|n| stream_key(seed, n))
-                .collect(),
+            keys,
+            strata,
             samplers: positions.iter().map(|&p| samplers[p].clone()).collect(),
             positions,
             l,
@@ -95,9 +100,14 @@ impl Group {
         let n = self.positions.len();
         let unit = sd::Normal::standard();
         z.clear();
-        z.extend(self.keys.iter().map(|&key| {
+        z.extend(self.keys.iter().enumerate().map(|(k, &key)| {
             let mut rng = scenario_rng(key, index);
-            unit.inverse_cdf(open_uniform(&mut rng))
+            let v = open_uniform(&mut rng);
+            let u = match &self.strata {
+                None => v,
+                Some(strata) => strata[k].uniform(index, v),
+            };
+            unit.inverse_cdf(u)
         }));
         let scale = match &self.t {
             None => 1.0,

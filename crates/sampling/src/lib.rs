@@ -8,6 +8,7 @@
 //! Distributions come from statrs wherever it has them. This crate does no I/O.
 
 mod copula;
+mod lhs;
 mod moments;
 
 pub use moments::analytic_moments;
@@ -373,6 +374,8 @@ struct Column {
     sampler: Sampler,
     /// Drawn by a correlation group, not on its own.
     grouped: bool,
+    /// With Latin hypercube sampling: the variable's strata.
+    strata: Option<lhs::Strata>,
 }
 
 /// Generates the inputs of any scenario of a job, in the model's input order.
@@ -404,6 +407,8 @@ impl ScenarioGenerator {
     /// A generator for `inputs` (the model's input names, in its order), drawing from `spec`.
     pub fn new(spec: &Spec, inputs: &[String]) -> Result<ScenarioGenerator, GeneratorError> {
         let seed = spec.simulation.seed;
+        let scenarios = spec.simulation.scenarios;
+        let latin = spec.simulation.sampling == mcp_spec::Sampling::Lhs;
         let variables = spec.variables_by_name();
         let columns = inputs
             .iter()
@@ -418,10 +423,12 @@ impl ScenarioGenerator {
                         variable: name.clone(),
                         message: format!("{}: {e}", var.dist.name()),
                     })?;
+                let key = stream_key(seed, name);
                 Ok(Column {
-                    stream_key: stream_key(seed, name),
+                    stream_key: key,
                     sampler,
                     grouped: false,
+                    strata: latin.then(|| lhs::Strata::new(scenarios, key ^ STRATA)),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -430,7 +437,10 @@ impl ScenarioGenerator {
         let groups = spec
             .correlations
             .iter()
-            .map(|c| copula::Group::new(seed, c, inputs, &samplers))
+            .map(|c| {
+                let strata = latin.then_some(scenarios);
+                copula::Group::new(seed, c, inputs, &samplers, strata)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for group in &groups {
             for &p in &group.positions {
@@ -456,8 +466,15 @@ impl ScenarioGenerator {
                 continue;
             }
             for row in 0..count {
-                let mut rng = scenario_rng(column.stream_key, start + row as u64);
-                out[row * width + j] = column.sampler.sample(&mut rng);
+                let index = start + row as u64;
+                let mut rng = scenario_rng(column.stream_key, index);
+                out[row * width + j] = match &column.strata {
+                    None => column.sampler.sample(&mut rng),
+                    Some(strata) => {
+                        let u = strata.uniform(index, open_uniform(&mut rng));
+                        column.sampler.quantile(u)
+                    }
+                };
             }
         }
         let mut z = Vec::new();
@@ -489,13 +506,21 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The SplitMix64 finaliser: a bijective, well-mixing 64-bit hash.
 #[inline]
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Tells a variable's strata key from its stream key.
+const STRATA: u64 = 0x4c48_535f_7374_7261;
+
+/// A uniform in (0, 1) from 53 random bits, never 0 or 1 (a quantile of either may be infinite).
+pub(crate) fn open_uniform(rng: &mut Mcg128Xsl64) -> f64 {
+    use rand::Rng as _;
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
 
 /// The key shared by all streams of one variable in one job.
 pub fn stream_key(seed: u64, variable: &str) -> u64 {

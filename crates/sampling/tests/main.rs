@@ -501,3 +501,70 @@ fn a_correlated_scenario_is_the_same_whatever_batch_it_is_drawn_in() {
         }
     }
 }
+
+/// `k` variables uniform on [0, 1) under `sampling`, `n` scenarios; one column per variable.
+fn plan(sampling: &str, seed: u64, n: usize, k: usize) -> Vec<Vec<f64>> {
+    let names: Vec<String> = (0..k).map(|i| format!("u{i}")).collect();
+    let vars: String = names
+        .iter()
+        .map(|n| format!("{n} = {{ dist = \"uniform\", min = 0.0, max = 1.0 }}\n"))
+        .collect();
+    let text = format!(
+        "[simulation]\nscenarios = {n}\nseed = {seed}\nsampling = \"{sampling}\"\n[variables]\n{vars}"
+    );
+    let spec = Spec::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let generator = ScenarioGenerator::new(&spec, &names).unwrap();
+    let mut out = Vec::new();
+    generator.fill(0, n, &mut out);
+    (0..k)
+        .map(|j| out.iter().skip(j).step_by(k).copied().collect())
+        .collect()
+}
+
+#[test]
+fn latin_hypercube_hits_every_stratum_of_every_variable_exactly_once() {
+    let n = 1000;
+    for column in plan("lhs", 3, n, 4) {
+        let mut hit = vec![0u32; n];
+        for u in column {
+            hit[(u * n as f64) as usize] += 1;
+        }
+        assert!(
+            hit.iter().all(|h| *h == 1),
+            "a stratum hit {:?} times",
+            hit.iter().max()
+        );
+    }
+    // Plain Monte Carlo leaves some strata empty.
+    let mc = &plan("mc", 3, n, 1)[0];
+    let mut hit = vec![0u32; n];
+    for u in mc {
+        hit[(u * n as f64) as usize] += 1;
+    }
+    assert!(hit.contains(&0));
+}
+
+#[test]
+fn latin_hypercube_has_a_smaller_variance_of_the_mean_on_a_smooth_model() {
+    // The model: the sum of five inputs. The variance of its mean over 100 seeds, each a job of
+    // 500 scenarios.
+    let variance_of_mean = |sampling: &str| {
+        let means: Vec<f64> = (1..=100)
+            .map(|seed| {
+                let columns = plan(sampling, seed, 500, 5);
+                (0..500)
+                    .map(|i| columns.iter().map(|c| c[i]).sum::<f64>())
+                    .sum::<f64>()
+                    / 500.0
+            })
+            .collect();
+        let m = means.iter().sum::<f64>() / means.len() as f64;
+        means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (means.len() - 1) as f64
+    };
+    let (mc, lhs) = (variance_of_mean("mc"), variance_of_mean("lhs"));
+    eprintln!(
+        "variance of the mean: mc {mc:.3e}, lhs {lhs:.3e}, ratio {:.2e}",
+        lhs / mc
+    );
+    assert!(lhs < mc / 100.0, "mc {mc}, lhs {lhs}");
+}

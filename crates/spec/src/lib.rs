@@ -77,6 +77,27 @@ pub struct Simulation {
     pub seed: u64,
     /// Scenarios per batch.
     pub batch: u32,
+    /// How the scenarios cover the inputs' space.
+    #[serde(default, skip_serializing_if = "Sampling::is_mc")]
+    pub sampling: Sampling,
+}
+
+/// A sampling plan: `sampling = "mc" | "lhs"` in `[simulation]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Plain Monte Carlo: independent draws.
+    #[default]
+    Mc,
+    /// Latin hypercube: each variable's range cut into as many equally likely strata as there
+    /// are scenarios, each stratum drawn exactly once.
+    Lhs,
+}
+
+impl Sampling {
+    fn is_mc(&self) -> bool {
+        *self == Sampling::Mc
+    }
 }
 
 impl Simulation {

@@ -5,7 +5,7 @@
 
 use crate::distribution::{self, ParamKind, ParamValue};
 use crate::percentiles;
-use crate::{Copula, Correlation};
+use crate::{Copula, Correlation, Sampling};
 use crate::{
     DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS,
     MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec, SpecError,
@@ -336,7 +336,7 @@ impl Parser<'_> {
     }
 
     fn simulation(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Simulation> {
-        self.unknown_keys(t, "simulation", &["scenarios", "seed", "batch"]);
+        self.unknown_keys(t, "simulation", &["scenarios", "seed", "batch", "sampling"]);
         let scenarios =
             self.required_integer(t, "simulation", "scenarios", &span, 1, MAX_SCENARIOS);
         let seed = self.required_integer(t, "simulation", "seed", &span, 0, u64::MAX);
@@ -344,10 +344,30 @@ impl Parser<'_> {
             Some((_, v)) => self.integer(v, "simulation.batch", 1, MAX_BATCH as u64),
             None => Some(DEFAULT_BATCH as u64),
         };
+        let sampling = match t.get_key_value("sampling") {
+            None => Some(Sampling::Mc),
+            Some((_, v)) => match v.get_ref() {
+                DeValue::String(s) if s.as_ref() == "mc" => Some(Sampling::Mc),
+                DeValue::String(s) if s.as_ref() == "lhs" => Some(Sampling::Lhs),
+                other => {
+                    let got = match other {
+                        DeValue::String(s) => format!("\"{s}\""),
+                        other => describe(other),
+                    };
+                    let message = format!(
+                        "must be \"mc\" (plain Monte Carlo) or \"lhs\" (Latin hypercube), not \
+                         {got}"
+                    );
+                    self.error(Some(v.span()), "simulation.sampling", message);
+                    None
+                }
+            },
+        };
         Some(Simulation {
             scenarios: scenarios?,
             seed: seed?,
             batch: batch? as u32,
+            sampling: sampling?,
         })
     }
 
