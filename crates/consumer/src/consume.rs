@@ -78,7 +78,14 @@ impl Admission {
     pub fn admit(&self, model: &JobModel) -> Result<(), String> {
         self.ceilings.check(&model.spec, "this consumer")?;
         if self.message_bytes < usize::MAX {
-            mcp_protocol::check_message_size(model, self.message_bytes, "the job's spec")?;
+            // The model message arrived, so it fit: only the results it will send may not.
+            let outputs = model.info.outputs.len();
+            mcp_protocol::check_result_size(
+                &model.spec,
+                outputs,
+                self.message_bytes,
+                "the job's spec",
+            )?;
         }
         Ok(())
     }

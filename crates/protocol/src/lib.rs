@@ -16,7 +16,9 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
-pub use size::{DEFAULT_MESSAGE_BYTES, check_message_size, result_bytes_at_most};
+pub use size::{
+    DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
+};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,

@@ -18,14 +18,26 @@ const RESULT_OVERHEAD_BYTES: u64 = 64 << 10;
 /// The most bytes a result batch of `batch` scenarios of a model of `outputs` outputs takes on
 /// the wire: each scenario either succeeds (8 bytes an output) or fails (a clipped message).
 pub fn result_bytes_at_most(batch: u32, outputs: usize) -> u64 {
-    let per_scenario = (outputs as u64 * 8).max(FAILURE_BYTES);
-    u64::from(batch) * per_scenario + RESULT_OVERHEAD_BYTES + outputs as u64 * 64
+    u64::from(batch) * scenario_bytes(outputs) + batch_bytes(outputs)
+}
+
+/// The most one scenario adds to a result message: its outputs, or a failure.
+fn scenario_bytes(outputs: usize) -> u64 {
+    (outputs as u64 * 8).max(FAILURE_BYTES)
+}
+
+/// A result message's bytes whatever its size: the overhead and one moment per output.
+fn batch_bytes(outputs: usize) -> u64 {
+    RESULT_OVERHEAD_BYTES + outputs as u64 * 64
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1u32 << 20)
 }
 
 /// Checks that `job`'s model message and its result batches fit in messages of `max_bytes`;
 /// the error names the limit, what is over it, and the fix. `origin` names the spec file.
 pub fn check_message_size(job: &JobModel, max_bytes: usize, origin: &str) -> Result<(), String> {
-    let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
     let limit = max_bytes as u64;
     let model = encode(job).len() as u64;
     if model > limit {
@@ -38,12 +50,22 @@ pub fn check_message_size(job: &JobModel, max_bytes: usize, origin: &str) -> Res
             mib(limit)
         ));
     }
-    let batch = job.spec.simulation.batch;
-    let outputs = job.info.outputs.len();
+    check_result_size(&job.spec, job.info.outputs.len(), max_bytes, origin)
+}
+
+/// Checks that result batches of `spec`'s batch size, for a model of `outputs` outputs, fit in
+/// messages of `max_bytes`: what a consumer, which received the model message already, checks.
+pub fn check_result_size(
+    spec: &mcp_spec::Spec,
+    outputs: usize,
+    max_bytes: usize,
+    origin: &str,
+) -> Result<(), String> {
+    let limit = max_bytes as u64;
+    let batch = spec.simulation.batch;
     let results = result_bytes_at_most(batch, outputs);
     if results > limit {
-        let per = (results - RESULT_OVERHEAD_BYTES - outputs as u64 * 64) / u64::from(batch);
-        let fits = (limit.saturating_sub(RESULT_OVERHEAD_BYTES + outputs as u64 * 64) / per).max(1);
+        let fits = (limit.saturating_sub(batch_bytes(outputs)) / scenario_bytes(outputs)).max(1);
         return Err(format!(
             "{origin}: simulation.batch: result batches of {batch} scenarios of a model with \
              {outputs} outputs may take {:.1} MiB, more than the broker's message limit of \

@@ -10,8 +10,7 @@
 //! reordering a whole sample, would need). Each margin is exact: the uniform it inverts is exactly
 //! uniform whatever the correlations.
 
-use crate::lhs::Strata;
-use crate::{GeneratorError, Sampler, open_uniform, scenario_rng, stream_key};
+use crate::{Column, GeneratorError, open_uniform, scenario_rng, stream_key};
 use mcp_spec::{Copula, Correlation};
 use rand::distr::Distribution as _;
 use statrs::distribution as sd;
@@ -22,27 +21,23 @@ use statrs::distribution::ContinuousCDF;
 pub(crate) struct Group {
     /// Each member's position in a scenario's row, in the group's order.
     pub(crate) positions: Vec<usize>,
-    /// Each member's stream key.
-    keys: Vec<u64>,
-    /// Each member's sampler (its quantile function is what the group uses).
-    samplers: Vec<Sampler>,
+    /// Each member's column: its stream, its sampler (whose quantile function the group uses)
+    /// and, with Latin hypercube sampling, its strata (applied to the member's normal, so the
+    /// margins are stratified too).
+    members: Vec<Column>,
     /// The lower-triangular Cholesky factor, row-major.
     l: Vec<f64>,
     /// For the t copula: its degrees of freedom and the stream of its `W`.
     t: Option<(f64, u64, sd::ChiSquared, sd::StudentsT)>,
-    /// With Latin hypercube sampling: each member's strata (the normals are stratified, so
-    /// the margins are too).
-    strata: Option<Vec<Strata>>,
 }
 
 impl Group {
-    /// The group of `correlation` over the model's `inputs` (whose samplers are `samplers`).
+    /// The group of `correlation` over the model's `inputs`, whose columns are `columns`.
     pub(crate) fn new(
         seed: u64,
         correlation: &Correlation,
         inputs: &[String],
-        samplers: &[Sampler],
-        latin: Option<u64>,
+        columns: &[Column],
     ) -> Result<Group, GeneratorError> {
         let error = |variable: &str, message: String| GeneratorError {
             variable: variable.to_string(),
@@ -57,7 +52,7 @@ impl Group {
             let at = inputs.iter().position(|i| i == name).ok_or_else(|| {
                 error(name, "is correlated but the model has no such input".into())
             })?;
-            if !samplers[at].has_quantile() {
+            if !columns[at].sampler.has_quantile() {
                 return Err(error(name, "a constant cannot be correlated".into()));
             }
             positions.push(at);
@@ -75,20 +70,8 @@ impl Group {
                 Some((df, key, chi, t))
             }
         };
-        let keys: Vec<u64> = correlation
-            .variables
-            .iter()
-            .map(|n| stream_key(seed, n))
-            .collect();
-        let strata = latin.map(|n| {
-            keys.iter()
-                .map(|k| Strata::new(n, k ^ crate::STRATA))
-                .collect()
-        });
         Ok(Group {
-            keys,
-            strata,
-            samplers: positions.iter().map(|&p| samplers[p].clone()).collect(),
+            members: positions.iter().map(|&p| columns[p].clone()).collect(),
             positions,
             l,
             t,
@@ -100,12 +83,12 @@ impl Group {
         let n = self.positions.len();
         let unit = sd::Normal::standard();
         z.clear();
-        z.extend(self.keys.iter().enumerate().map(|(k, &key)| {
-            let mut rng = scenario_rng(key, index);
+        z.extend(self.members.iter().map(|member| {
+            let mut rng = scenario_rng(member.stream_key, index);
             let v = open_uniform(&mut rng);
-            let u = match &self.strata {
+            let u = match &member.strata {
                 None => v,
-                Some(strata) => strata[k].uniform(index, v),
+                Some(strata) => strata.uniform(index, v),
             };
             unit.inverse_cdf(u)
         }));
@@ -125,7 +108,7 @@ impl Group {
             };
             // Keep the uniform inside (0, 1): the quantile of 0 or 1 may be infinite.
             let u = u.clamp(f64::EPSILON / 2.0, 1.0 - f64::EPSILON / 2.0);
-            row[self.positions[k]] = self.samplers[k].quantile(u);
+            row[self.positions[k]] = self.members[k].sampler.quantile(u);
         }
     }
 }

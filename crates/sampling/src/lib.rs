@@ -433,14 +433,10 @@ impl ScenarioGenerator {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut columns = columns;
-        let samplers: Vec<Sampler> = columns.iter().map(|c| c.sampler.clone()).collect();
         let groups = spec
             .correlations
             .iter()
-            .map(|c| {
-                let strata = latin.then_some(scenarios);
-                copula::Group::new(seed, c, inputs, &samplers, strata)
-            })
+            .map(|c| copula::Group::new(seed, c, inputs, &columns))
             .collect::<Result<Vec<_>, _>>()?;
         for group in &groups {
             for &p in &group.positions {
