@@ -1,6 +1,6 @@
 //! `cargo xtask images`: the container images the deployment tests run, built on this machine
-//! from Debian packages alone (no container registry is needed), and the offline checks of
-//! `deploy/`.
+//! from Debian packages alone (no container registry is needed), then the offline checks of
+//! `deploy/` (`deploy::check_deploy_files`).
 //!
 //! Podman keeps the images in a storage root of its own outside the repository
 //! ([`STATE_DIR`]`/root`, run state in [`RUN_DIR`]), configured by the `containers.conf` written
@@ -8,7 +8,7 @@
 //! so they survive between runs:
 //!
 //! - `localhost/debian-local:bookworm` and `:trixie`: `debootstrap --variant=minbase` from the
-//!   Debian mirror apt uses, trimmed and imported once, then kept;
+//!   Debian mirror apt uses, trimmed and imported once, then kept (`debian.rs`);
 //! - `localhost/mcp-rabbitmq:3` (bookworm: RabbitMQ 3.10), `localhost/mcp-rabbitmq:4` (trixie:
 //!   RabbitMQ 4.x) and `localhost/mcp-prometheus`, from `deploy/images/` (podman's layer cache
 //!   makes their rebuild a second or two while nothing changed);
@@ -72,7 +72,7 @@ pub(crate) fn images(args: &[String]) -> Result<()> {
         _ => bail!("usage: cargo xtask images [--binary PATH]"),
     };
     let podman = ensure_images(&binary)?;
-    check_deploy_files()?;
+    crate::deploy::check_deploy_files()?;
     run(podman
         .command()
         .args(["images", "--filter", "reference=localhost/*"]))
@@ -98,11 +98,11 @@ pub(crate) fn ensure_images(binary: &Path) -> Result<Podman> {
     }
     ensure_tools()?;
     let podman = Podman::new()?;
-    let mirror = debian_mirror();
+    let mirror = crate::debian::mirror();
     std::thread::scope(|s| {
         let bases = ["bookworm", "trixie"].map(|suite| {
             let (podman, mirror) = (&podman, &mirror);
-            s.spawn(move || ensure_debian_base(podman, suite, mirror))
+            s.spawn(move || crate::debian::ensure_base(podman, suite, mirror))
         });
         bases
             .into_iter()
@@ -209,167 +209,8 @@ pub(crate) fn ensure_venv() -> Result<PathBuf> {
     Ok(venv)
 }
 
-/// The Debian archive apt uses here: the first source of this system's own release in
-/// /etc/apt (`MCP_DEBIAN_MIRROR` overrides it), else deb.debian.org.
-fn debian_mirror() -> String {
-    if let Ok(mirror) = std::env::var("MCP_DEBIAN_MIRROR") {
-        return mirror;
-    }
-    let codename = fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(str::to_string))
-        })
-        .unwrap_or_else(|| "bookworm".into());
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
-        more.sort();
-        files.extend(more);
-    }
-    files
-        .iter()
-        .filter_map(|f| fs::read_to_string(f).ok())
-        .find_map(|text| mirror_in(&text, &codename))
-        .unwrap_or_else(|| "http://deb.debian.org/debian".into())
-}
-
-/// The archive URI that serves suite `codename` in a sources file, one-line or deb822 style.
-fn mirror_in(text: &str, codename: &str) -> Option<String> {
-    for stanza in text.split("\n\n") {
-        let field = |name: &str| {
-            stanza
-                .lines()
-                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-        };
-        if let (Some(uris), Some(suites)) = (field("URIs:"), field("Suites:"))
-            && suites.split_whitespace().any(|s| s == codename)
-        {
-            return uris.split_whitespace().next().map(str::to_string);
-        }
-    }
-    text.lines().find_map(|line| {
-        let mut words = line.split_whitespace().filter(|w| !w.starts_with('['));
-        let (Some("deb"), Some(uri), Some(suite)) = (words.next(), words.next(), words.next())
-        else {
-            return None;
-        };
-        (suite == codename).then(|| uri.to_string())
-    })
-}
-
-/// Debian `suite` as `localhost/debian-local:SUITE`: debootstrapped, trimmed and imported when the
-/// image is missing (about a minute), kept otherwise.
-fn ensure_debian_base(podman: &Podman, suite: &str, mirror: &str) -> Result<()> {
-    let image = format!("localhost/debian-local:{suite}");
-    if podman.image_exists(&image) {
-        return Ok(());
-    }
-    let started = Instant::now();
-    let rootfs = Path::new(STATE_DIR).join(format!("rootfs-{suite}"));
-    if rootfs.exists() {
-        fs::remove_dir_all(&rootfs)
-            .with_context(|| format!("could not remove {}", rootfs.display()))?;
-    }
-    eprintln!(
-        "debootstrap {suite} from {mirror} (about a minute; set MCP_DEBIAN_MIRROR to change)"
-    );
-    run_logged(
-        Command::new("debootstrap")
-            .args(["--variant=minbase", suite])
-            .arg(&rootfs)
-            .arg(mirror),
-        &Path::new(STATE_DIR).join(format!("debootstrap-{suite}.log")),
-    )?;
-    trim_rootfs(&rootfs)?;
-    let mut tar = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-c", "."])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("could not start tar")?;
-    let imported = podman
-        .command()
-        .args(["import", "--quiet"])
-        .args([
-            "--change",
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ])
-        .args(["--change", "CMD [\"bash\"]", "-", &image])
-        .stdin(tar.stdout.take().expect("tar's stdout is piped"))
-        .stdout(Stdio::null())
-        .status()
-        .context("could not start podman import")?;
-    let tarred = tar.wait()?;
-    if !imported.success() || !tarred.success() {
-        bail!(
-            "could not import {} as {image} (tar: {tarred}, podman import: {imported})",
-            rootfs.display()
-        );
-    }
-    fs::remove_dir_all(&rootfs)?;
-    eprintln!("{image}: made in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-/// Leaves out of a fresh root file system what a container never reads (documentation other than
-/// copyright notices, manual pages, translations, apt's lists and caches), now and, through a
-/// dpkg configuration, in every package installed later.
-fn trim_rootfs(rootfs: &Path) -> Result<()> {
-    let clear = |dir: &str, keep: Option<&str>| -> Result<()> {
-        let Ok(entries) = fs::read_dir(rootfs.join(dir)) else {
-            return Ok(());
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match keep {
-                Some(keep) if path.is_dir() && !path.is_symlink() => {
-                    for inner in fs::read_dir(&path)?.flatten() {
-                        if inner.file_name() != keep {
-                            remove(&inner.path())?;
-                        }
-                    }
-                }
-                _ => remove(&path)?,
-            }
-        }
-        Ok(())
-    };
-    clear("usr/share/doc", Some("copyright"))?;
-    for dir in [
-        "usr/share/man",
-        "usr/share/info",
-        "usr/share/locale",
-        "var/lib/apt/lists",
-    ] {
-        clear(dir, None)?;
-    }
-    clear("var/cache/apt", None)?;
-    fs::write(
-        rootfs.join("etc/dpkg/dpkg.cfg.d/mcp-slim"),
-        "# Written by `cargo xtask images`: no documentation, manual pages or translations.\n\
-         path-exclude /usr/share/doc/*\n\
-         path-include /usr/share/doc/*/copyright\n\
-         path-exclude /usr/share/man/*\n\
-         path-exclude /usr/share/info/*\n\
-         path-exclude /usr/share/locale/*\n",
-    )?;
-    Ok(())
-}
-
-fn remove(path: &Path) -> Result<()> {
-    let removed = if path.is_dir() && !path.is_symlink() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    removed.with_context(|| format!("could not remove {}", path.display()))
-}
-
 /// Runs `cmd` with its output in `log`; on failure, names the command and shows the log's end.
-fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+pub(crate) fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
     let file =
         fs::File::create(log).with_context(|| format!("could not create {}", log.display()))?;
     let status = cmd
@@ -654,7 +495,7 @@ impl Drop for KubePlay {
 }
 
 /// `kubectl kustomize DIR`, written to a file of its own under RUN_DIR; returns its path.
-fn kustomize(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn kustomize(dir: &Path) -> Result<PathBuf> {
     let mut cmd = Command::new("kubectl");
     cmd.arg("kustomize").arg(dir);
     let out = cmd
@@ -673,120 +514,4 @@ fn kustomize(dir: &Path) -> Result<PathBuf> {
     let path = Path::new(RUN_DIR).join(format!("rendered-{name}.yaml"));
     fs::write(&path, out.stdout)?;
     Ok(path)
-}
-
-/// The offline checks of deploy/: Prometheus' configuration, alert rules and their tests, the
-/// dashboard's queries, the Kubernetes manifests (strictly, KEDA's objects included) and the
-/// compose files.
-pub(crate) fn check_deploy_files() -> Result<()> {
-    let deploy = project_root().join("deploy");
-    let prometheus = deploy.join("prometheus");
-    run(Command::new("promtool")
-        .args(["check", "config"])
-        .arg(prometheus.join("prometheus.yml")))?;
-    run(Command::new("promtool")
-        .args(["test", "rules"])
-        .arg(prometheus.join("alerts.test.yml")))?;
-    check_dashboard_queries(&deploy.join("grafana/dashboards/mcp.json"))?;
-
-    let venv = ensure_venv()?;
-    let mut manifests = vec![deploy.join("k8s/secret.example.yaml")];
-    for overlay in ["k8s", "k8s/test"] {
-        let rendered = kustomize(&deploy.join(overlay))?;
-        run(Command::new(venv.join("bin/python"))
-            .arg(deploy.join("k8s/validate/validate_keda.py"))
-            .arg(&rendered))?;
-        manifests.push(rendered);
-    }
-    let mut validate = Command::new(venv.join("bin/kubernetes-validate"));
-    validate.args(["--strict", "--quiet"]).args(&manifests);
-    eprintln!("$ {}", shown(&validate));
-    let out = validate
-        .output()
-        .with_context(|| format!("could not start {}", shown(&validate)))?;
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    // It only warns about kinds it has no schema for: KEDA's are checked above, any other is a
-    // typo in a kind or an apiVersion.
-    let unchecked: Vec<&str> = report
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.contains("api version keda.sh/"))
-        .collect();
-    if !out.status.success() || !unchecked.is_empty() {
-        bail!("{} failed:\n{}", shown(&validate), unchecked.join("\n"));
-    }
-
-    for files in [
-        &["compose.yaml"][..],
-        &["compose.yaml", "compose.test.yaml"],
-    ] {
-        let mut cmd = Command::new("docker-compose");
-        for file in files {
-            cmd.arg("--file").arg(deploy.join(file));
-        }
-        cmd.arg("--env-file")
-            .arg(deploy.join(".env.example"))
-            .args(["config", "--quiet"]);
-        run(&mut cmd)?;
-    }
-    Ok(())
-}
-
-/// Every query of the Grafana dashboard parses as PromQL: each becomes a recording rule of a
-/// rules file that `promtool check rules` reads.
-fn check_dashboard_queries(dashboard: &Path) -> Result<()> {
-    let text = fs::read_to_string(dashboard)
-        .with_context(|| format!("could not read {}", dashboard.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", dashboard.display()))?;
-    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
-    let mut count = 0;
-    for panel in json["panels"].as_array().into_iter().flatten() {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            let Some(expr) = target["expr"].as_str() else {
-                bail!(
-                    "{}: panel {} has a target without `expr`",
-                    dashboard.display(),
-                    panel["title"]
-                );
-            };
-            count += 1;
-            // A JSON string is a YAML string too.
-            rules += &format!(
-                "      - record: dashboard_query_{count}\n        expr: {}\n",
-                serde_json::Value::from(expr)
-            );
-        }
-    }
-    if count == 0 {
-        bail!("{}: no panel has a query", dashboard.display());
-    }
-    fs::create_dir_all(RUN_DIR)?;
-    let file = Path::new(RUN_DIR).join("dashboard-queries.yml");
-    fs::write(&file, rules)?;
-    run(Command::new("promtool").args(["check", "rules"]).arg(&file))
-        .with_context(|| format!("a query of {} is not valid PromQL", dashboard.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_mirror_is_the_one_apt_uses_for_this_release() {
-        let deb822 = "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\n\n\
-                      Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n\n\
-                      Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n";
-        assert_eq!(
-            mirror_in(deb822, "bookworm").as_deref(),
-            Some("http://mirror.example/debian")
-        );
-        let list = "deb https://packages.cloud.google.com/apt cloud-sdk-bookworm main\n\
-                    deb [arch=amd64] http://ftp.example/debian bookworm main\n";
-        assert_eq!(
-            mirror_in(list, "bookworm").as_deref(),
-            Some("http://ftp.example/debian")
-        );
-        assert_eq!(mirror_in(list, "trixie"), None);
-    }
 }

@@ -12,10 +12,11 @@
 //!    pod, serve, two consumers): a job submitted through serve's API completes with the
 //!    embedded run's summary.
 
-use crate::containers::{Podman, check_deploy_files, ensure_images};
+use crate::containers::{Podman, RUN_DIR, ensure_images, ensure_venv, kustomize};
 use crate::{project_root, run, shown, target_dir};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -428,4 +429,97 @@ fn kube(podman: &Podman, host: &Host) -> Result<()> {
     host.check_as_embedded(&summary, scenarios, "the job under kube play")?;
     drop(play);
     Ok(())
+}
+
+/// The offline checks of deploy/: Prometheus' configuration, alert rules and their tests, the
+/// dashboard's queries, the Kubernetes manifests (strictly, KEDA's objects included) and the
+/// compose files.
+pub(crate) fn check_deploy_files() -> Result<()> {
+    let deploy = project_root().join("deploy");
+    let prometheus = deploy.join("prometheus");
+    run(Command::new("promtool")
+        .args(["check", "config"])
+        .arg(prometheus.join("prometheus.yml")))?;
+    run(Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(prometheus.join("alerts.test.yml")))?;
+    check_dashboard_queries(&deploy.join("grafana/dashboards/mcp.json"))?;
+
+    let venv = ensure_venv()?;
+    let mut manifests = vec![deploy.join("k8s/secret.example.yaml")];
+    for overlay in ["k8s", "k8s/test"] {
+        let rendered = kustomize(&deploy.join(overlay))?;
+        run(Command::new(venv.join("bin/python"))
+            .arg(deploy.join("k8s/validate/validate_keda.py"))
+            .arg(&rendered))?;
+        manifests.push(rendered);
+    }
+    let mut validate = Command::new(venv.join("bin/kubernetes-validate"));
+    validate.args(["--strict", "--quiet"]).args(&manifests);
+    eprintln!("$ {}", shown(&validate));
+    let out = validate
+        .output()
+        .with_context(|| format!("could not start {}", shown(&validate)))?;
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // It only warns about kinds it has no schema for: KEDA's are checked above, any other is a
+    // typo in a kind or an apiVersion.
+    let unchecked: Vec<&str> = report
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("api version keda.sh/"))
+        .collect();
+    if !out.status.success() || !unchecked.is_empty() {
+        bail!("{} failed:\n{}", shown(&validate), unchecked.join("\n"));
+    }
+
+    for files in [
+        &["compose.yaml"][..],
+        &["compose.yaml", "compose.test.yaml"],
+    ] {
+        let mut cmd = Command::new("docker-compose");
+        for file in files {
+            cmd.arg("--file").arg(deploy.join(file));
+        }
+        cmd.arg("--env-file")
+            .arg(deploy.join(".env.example"))
+            .args(["config", "--quiet"]);
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// Every query of the Grafana dashboard parses as PromQL: each becomes a recording rule of a
+/// rules file that `promtool check rules` reads.
+fn check_dashboard_queries(dashboard: &Path) -> Result<()> {
+    let text = fs::read_to_string(dashboard)
+        .with_context(|| format!("could not read {}", dashboard.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", dashboard.display()))?;
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    let mut count = 0;
+    for panel in json["panels"].as_array().into_iter().flatten() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let Some(expr) = target["expr"].as_str() else {
+                bail!(
+                    "{}: panel {} has a target without `expr`",
+                    dashboard.display(),
+                    panel["title"]
+                );
+            };
+            count += 1;
+            // A JSON string is a YAML string too.
+            rules += &format!(
+                "      - record: dashboard_query_{count}\n        expr: {}\n",
+                serde_json::Value::from(expr)
+            );
+        }
+    }
+    if count == 0 {
+        bail!("{}: no panel has a query", dashboard.display());
+    }
+    fs::create_dir_all(RUN_DIR)?;
+    let file = Path::new(RUN_DIR).join("dashboard-queries.yml");
+    fs::write(&file, rules)?;
+    run(Command::new("promtool").args(["check", "rules"]).arg(&file))
+        .with_context(|| format!("a query of {} is not valid PromQL", dashboard.display()))
 }

@@ -5,6 +5,7 @@ mod bench;
 mod broker;
 mod chaos;
 mod containers;
+mod debian;
 mod deploy;
 mod deps;
 mod models;
