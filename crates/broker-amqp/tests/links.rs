@@ -18,6 +18,18 @@ fn batch(index: u64) -> ScenarioBatch {
     }
 }
 
+/// A broker link under `prefix` on which job `job-1`'s model and its batch 0 are published.
+fn job_1_with_batch_0(prefix: &str) -> std::sync::Arc<AmqpBroker> {
+    let broker = AmqpBroker::connect(&broker_url(), prefix, "links-test").unwrap();
+    let producer = broker.producer().unwrap();
+    producer
+        .publish_model(fixtures::job_model("job-1", 30, 10))
+        .unwrap();
+    producer.publish_batch(batch(0)).unwrap();
+    producer.finish().unwrap();
+    broker
+}
+
 fn next(consumer: &dyn ConsumerLink) -> mcp_broker::Delivery<ScenarioBatch> {
     eventually("a batch", Duration::from_secs(20), || {
         match consumer.next_batch(Duration::from_millis(200)).unwrap() {
@@ -127,13 +139,7 @@ fn a_follower_hears_newer_jobs_and_a_session_hears_the_operator() {
 #[test]
 fn a_batch_set_aside_goes_to_the_dead_letters_as_it_came_with_why() {
     let prefix = setup_prefix();
-    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
-    let producer = broker.producer().unwrap();
-    producer
-        .publish_model(fixtures::job_model("job-1", 30, 10))
-        .unwrap();
-    producer.publish_batch(batch(0)).unwrap();
-    producer.finish().unwrap();
+    let broker = job_1_with_batch_0(&prefix);
     let consumer = broker
         .consumer_session("s", 1)
         .unwrap()
@@ -257,13 +263,7 @@ fn a_producer_hears_its_job_stopped_or_superseded_and_a_follower_hears_why() {
 #[test]
 fn a_batch_given_back_goes_to_another_consumer_without_counting_as_a_delivery() {
     let prefix = setup_prefix();
-    let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
-    let producer = broker.producer().unwrap();
-    producer
-        .publish_model(fixtures::job_model("job-1", 30, 10))
-        .unwrap();
-    producer.publish_batch(batch(0)).unwrap();
-    producer.finish().unwrap();
+    let broker = job_1_with_batch_0(&prefix);
     let session = broker.consumer_session("s", 1).unwrap();
     let refusing = session.consumer("refusing").unwrap();
     // Given back more often than the queue's delivery limit: never dead-lettered.
