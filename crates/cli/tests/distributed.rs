@@ -275,12 +275,17 @@ fn a_broker_restart_mid_job_loses_nothing() {
 
 /// The sum of a normal given by percentiles and a truncated lognormal, rank-correlated
 /// through a Student t copula, on a Latin hypercube.
-pub(crate) const SHAPED_INPUTS: &str = r#"
+/// Inputs given by percentiles, truncated and correlated, under a sampling plan.
+fn shaped_inputs(sampling: &str) -> String {
+    SHAPED_INPUTS.replace("PLAN", sampling)
+}
+
+const SHAPED_INPUTS: &str = r#"
 [simulation]
 scenarios = 30000
 seed = 11
 batch = 700
-sampling = "lhs"
+sampling = "PLAN"
 
 [variables]
 x = { dist = "normal", p5 = 80, p95 = 120 }
@@ -294,25 +299,31 @@ df = 5
 "#;
 
 #[test]
-fn shaped_correlated_and_latin_hypercube_inputs_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
+fn shaped_correlated_latin_hypercube_and_sobol_inputs_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
  {
     let _broker = shared();
     let prefix = Prefix::new();
-    let (_dir, spec) = spec_file(SHAPED_INPUTS);
     let model = model_path("sum");
-    let outputs = |s: &Value| serde_json::to_string(&s["outputs"]).unwrap();
-    let one = submit_json(&model, &spec, &["--workers", "1"]);
-    assert_eq!(
-        outputs(&one),
-        outputs(&submit_json(&model, &spec, &["--workers", "3"]))
-    );
     let _a = start_consumer(&prefix, "a");
     let _b = start_consumer(&prefix, "b");
-    let distributed = submit_and_wait(&prefix, &model, &spec, "30000");
-    assert_eq!(distributed["scenarios"], 30000);
-    assert_eq!(outputs(&distributed), outputs(&one));
-    // The truncated lognormal's draws stay in [0.5, 3.0] and the normal's mean is 100: the sum's
-    // mean lies within their bounds.
-    let mean = one["outputs"]["sum"]["mean"].as_f64().unwrap();
-    assert!((100.5..103.0).contains(&mean), "{mean}");
+    let outputs = |s: &Value| serde_json::to_string(&s["outputs"]).unwrap();
+    let mut means = Vec::new();
+    for sampling in ["lhs", "sobol"] {
+        let (_dir, spec) = spec_file(&shaped_inputs(sampling));
+        let one = submit_json(&model, &spec, &["--workers", "1"]);
+        assert_eq!(
+            outputs(&one),
+            outputs(&submit_json(&model, &spec, &["--workers", "3"])),
+            "{sampling}"
+        );
+        let distributed = submit_and_wait(&prefix, &model, &spec, "30000");
+        assert_eq!(distributed["scenarios"], 30000);
+        assert_eq!(outputs(&distributed), outputs(&one), "{sampling}");
+        // The truncated lognormal's draws stay in [0.5, 3.0] and the normal's mean is 100: the
+        // sum's mean lies within their bounds.
+        let mean = one["outputs"]["sum"]["mean"].as_f64().unwrap();
+        assert!((100.5..103.0).contains(&mean), "{sampling}: {mean}");
+        means.push(mean);
+    }
+    assert_ne!(means[0], means[1], "the two plans drew the same inputs");
 }

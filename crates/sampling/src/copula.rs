@@ -10,7 +10,7 @@
 //! reordering a whole sample, would need). Each margin is exact: the uniform it inverts is exactly
 //! uniform whatever the correlations.
 
-use crate::{Column, GeneratorError, open_uniform, scenario_rng, stream_key};
+use crate::{Column, GeneratorError, scenario_rng, stream_key};
 use mcp_spec::{Copula, Correlation};
 use rand::distr::Distribution as _;
 use statrs::distribution as sd;
@@ -22,8 +22,8 @@ pub(crate) struct Group {
     /// Each member's position in a scenario's row, in the group's order.
     pub(crate) positions: Vec<usize>,
     /// Each member's column: its stream, its sampler (whose quantile function the group uses)
-    /// and, with Latin hypercube sampling, its strata (applied to the member's normal, so the
-    /// margins are stratified too).
+    /// and its part of the sampling plan (which places the uniform behind the member's normal,
+    /// so the margins are stratified too).
     members: Vec<Column>,
     /// The lower-triangular Cholesky factor, row-major.
     l: Vec<f64>,
@@ -83,15 +83,11 @@ impl Group {
         let n = self.positions.len();
         let unit = sd::Normal::standard();
         z.clear();
-        z.extend(self.members.iter().map(|member| {
-            let mut rng = scenario_rng(member.stream_key, index);
-            let v = open_uniform(&mut rng);
-            let u = match &member.strata {
-                None => v,
-                Some(strata) => strata.uniform(index, v),
-            };
-            unit.inverse_cdf(u)
-        }));
+        z.extend(
+            self.members
+                .iter()
+                .map(|member| unit.inverse_cdf(member.uniform(index))),
+        );
         let scale = match &self.t {
             None => 1.0,
             Some((df, key, chi, _)) => {

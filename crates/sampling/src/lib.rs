@@ -10,10 +10,11 @@
 mod copula;
 mod lhs;
 mod moments;
+mod sobol;
 
 pub use moments::analytic_moments;
 
-use mcp_spec::{Distribution, Spec};
+use mcp_spec::{Distribution, Sampling, Spec};
 use rand::distr::Distribution as _;
 use rand_pcg::Mcg128Xsl64;
 use statrs::distribution as sd;
@@ -374,8 +375,41 @@ struct Column {
     sampler: Sampler,
     /// Drawn by a correlation group, not on its own.
     grouped: bool,
-    /// With Latin hypercube sampling: the variable's strata.
-    strata: Option<lhs::Strata>,
+    /// How the sampling plan places the variable's uniforms.
+    plan: Plan,
+}
+
+/// A variable's part of the job's sampling plan.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// Independent draws from the variable's stream.
+    Mc,
+    /// Latin hypercube: the variable's strata.
+    Lhs(lhs::Strata),
+    /// Scrambled Sobol: the variable's dimension.
+    Sobol(sobol::Dimension),
+}
+
+impl Column {
+    /// The variable's uniform in (0, 1) for scenario `index`, placed by the plan.
+    fn uniform(&self, index: u64) -> f64 {
+        let v = open_uniform(&mut scenario_rng(self.stream_key, index));
+        match &self.plan {
+            Plan::Mc => v,
+            Plan::Lhs(strata) => strata.uniform(index, v),
+            Plan::Sobol(dimension) => dimension.uniform(index, v),
+        }
+    }
+
+    /// The variable's value in scenario `index`.
+    fn value(&self, index: u64) -> f64 {
+        match self.plan {
+            Plan::Mc => self
+                .sampler
+                .sample(&mut scenario_rng(self.stream_key, index)),
+            _ => self.sampler.quantile(self.uniform(index)),
+        }
+    }
 }
 
 /// Generates the inputs of any scenario of a job, in the model's input order.
@@ -408,8 +442,13 @@ impl ScenarioGenerator {
     pub fn new(spec: &Spec, inputs: &[String]) -> Result<ScenarioGenerator, GeneratorError> {
         let seed = spec.simulation.seed;
         let scenarios = spec.simulation.scenarios;
-        let latin = spec.simulation.sampling == mcp_spec::Sampling::Lhs;
         let variables = spec.variables_by_name();
+        // A variable's Sobol dimension is its rank among the spec's variables (sorted by name).
+        let dimension = |name: &str| {
+            spec.variables
+                .binary_search_by(|v| v.name.as_str().cmp(name))
+                .unwrap_or_default() as u64
+        };
         let columns = inputs
             .iter()
             .map(|name| {
@@ -424,11 +463,16 @@ impl ScenarioGenerator {
                         message: format!("{}: {e}", var.dist.name()),
                     })?;
                 let key = stream_key(seed, name);
+                let plan = match spec.simulation.sampling {
+                    Sampling::Mc => Plan::Mc,
+                    Sampling::Lhs => Plan::Lhs(lhs::Strata::new(scenarios, key ^ STRATA)),
+                    Sampling::Sobol => Plan::Sobol(sobol::Dimension::new(seed, dimension(name))),
+                };
                 Ok(Column {
                     stream_key: key,
                     sampler,
                     grouped: false,
-                    strata: latin.then(|| lhs::Strata::new(scenarios, key ^ STRATA)),
+                    plan,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -462,15 +506,7 @@ impl ScenarioGenerator {
                 continue;
             }
             for row in 0..count {
-                let index = start + row as u64;
-                let mut rng = scenario_rng(column.stream_key, index);
-                out[row * width + j] = match &column.strata {
-                    None => column.sampler.sample(&mut rng),
-                    Some(strata) => {
-                        let u = strata.uniform(index, open_uniform(&mut rng));
-                        column.sampler.quantile(u)
-                    }
-                };
+                out[row * width + j] = column.value(start + row as u64);
             }
         }
         let mut z = Vec::new();

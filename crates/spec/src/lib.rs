@@ -82,7 +82,7 @@ pub struct Simulation {
     pub sampling: Sampling,
 }
 
-/// A sampling plan: `sampling = "mc" | "lhs"` in `[simulation]`.
+/// A sampling plan: `sampling = "mc" | "lhs" | "sobol"` in `[simulation]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sampling {
@@ -92,6 +92,9 @@ pub enum Sampling {
     /// Latin hypercube: each variable's range cut into as many equally likely strata as there
     /// are scenarios, each stratum drawn exactly once.
     Lhs,
+    /// Owen-scrambled Sobol points: a low-discrepancy design, in independently scrambled
+    /// blocks of 2^16 scenarios.
+    Sobol,
 }
 
 impl Sampling {

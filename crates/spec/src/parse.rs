@@ -207,14 +207,15 @@ impl Parser<'_> {
             Some((_, v)) => match v.get_ref() {
                 DeValue::String(s) if s.as_ref() == "mc" => Some(Sampling::Mc),
                 DeValue::String(s) if s.as_ref() == "lhs" => Some(Sampling::Lhs),
+                DeValue::String(s) if s.as_ref() == "sobol" => Some(Sampling::Sobol),
                 other => {
                     let got = match other {
                         DeValue::String(s) => format!("\"{s}\""),
                         other => describe(other),
                     };
                     let message = format!(
-                        "must be \"mc\" (plain Monte Carlo) or \"lhs\" (Latin hypercube), not \
-                         {got}"
+                        "must be \"mc\" (plain Monte Carlo), \"lhs\" (Latin hypercube) or \
+                         \"sobol\" (scrambled Sobol), not {got}"
                     );
                     self.error(Some(v.span()), "simulation.sampling", message);
                     None
