@@ -60,13 +60,15 @@ pub trait Model {
     const NAME: &'static str;
     /// The model's version, checked against `[model] version` in a spec.
     const VERSION: &'static str;
-    /// Input names; `evaluate` receives the values in this order.
+    /// Input names; `evaluate` receives the values in this order. A vector input of `N`
+    /// values is declared `"name[N]"` (for example `"path[252]"`) and takes `N` consecutive
+    /// values of the row; the spec gives it `size = N` (or a process with `steps = N`).
     const INPUTS: &'static [&'static str];
     /// Output names; `evaluate` writes the values in this order.
     const OUTPUTS: &'static [&'static str];
 
-    /// Computes one scenario: `inputs` has one value per input name, `outputs` one slot per
-    /// output name (zeroed). An `Err` marks this scenario as failed with that message.
+    /// Computes one scenario: `inputs` has one value per input name (`N` for a vector input
+    /// `name[N]`), `outputs` one slot per output name (zeroed). An `Err` marks this scenario as failed with that message.
     fn evaluate(inputs: &[f64], outputs: &mut [f64]) -> Result<(), String>;
 }
 
@@ -82,13 +84,52 @@ pub fn fields<const N: usize>(row: &[f64]) -> [f64; N] {
     }
 }
 
+/// How many values a declared input takes: `N` for `"name[N]"`, else 1.
+///
+/// # Panics
+/// On a declaration that ends in `[...]` without a whole number from 1 to 65536 in it (the
+/// host refuses such a model with the same rule).
+pub const fn input_size(declared: &str) -> usize {
+    let bytes = declared.as_bytes();
+    let len = bytes.len();
+    if len == 0 || bytes[len - 1] != b']' {
+        return 1;
+    }
+    let mut i = len - 1;
+    let mut size = 0usize;
+    let mut scale = 1usize;
+    while i > 0 {
+        i -= 1;
+        match bytes[i] {
+            b'0'..=b'9' if scale <= 100_000 => {
+                size += (bytes[i] - b'0') as usize * scale;
+                scale *= 10;
+            }
+            b'[' if scale > 1 && i > 0 && size >= 1 && size <= 65_536 => return size,
+            _ => break,
+        }
+    }
+    panic!("a vector input is declared `name[N]` with N from 1 to 65536")
+}
+
+/// How many values one row of `inputs` holds: the sum of their sizes.
+pub const fn row_width(inputs: &[&str]) -> usize {
+    let mut width = 0;
+    let mut i = 0;
+    while i < inputs.len() {
+        width += input_size(inputs[i]);
+        i += 1;
+    }
+    width
+}
+
 /// Runs one scenario natively, as the component would: for unit tests of a model.
 pub fn evaluate_one<M: Model>(inputs: &[f64]) -> Result<Vec<f64>, String> {
-    if inputs.len() != M::INPUTS.len() {
+    let width = row_width(M::INPUTS);
+    if inputs.len() != width {
         return Err(format!(
-            "model `{}` takes {} inputs ({}), got {}",
+            "model `{}` takes {width} input values ({}), got {}",
             M::NAME,
-            M::INPUTS.len(),
             M::INPUTS.join(", "),
             inputs.len()
         ));
@@ -111,7 +152,7 @@ pub fn __describe<M: Model>() -> Info {
 
 #[doc(hidden)]
 pub fn __run_batch<M: Model>(count: u32, inputs: Vec<f64>) -> BatchOutput {
-    let (n_in, n_out, count) = (M::INPUTS.len(), M::OUTPUTS.len(), count as usize);
+    let (n_in, n_out, count) = (row_width(M::INPUTS), M::OUTPUTS.len(), count as usize);
     if inputs.len() != count * n_in {
         return BatchOutput {
             values: Vec::new(),
@@ -177,6 +218,21 @@ macro_rules! export_model {
 mod tests {
     use super::*;
 
+    #[test]
+    fn declared_sizes_are_read_as_the_host_reads_them() {
+        assert_eq!(input_size("z"), 1);
+        assert_eq!(input_size("path[252]"), 252);
+        assert_eq!(input_size("a[b][3]"), 3);
+        assert_eq!(input_size("x[65536]"), 65536);
+        assert_eq!(row_width(&["s0", "path[252]", "k"]), 254);
+        for bad in ["x[0]", "x[65537]", "x[]", "[3]", "x]", "x[+5]"] {
+            assert!(
+                std::panic::catch_unwind(|| input_size(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
     struct Ratio;
 
     impl Model for Ratio {
@@ -220,7 +276,7 @@ mod tests {
         );
         assert_eq!(
             evaluate_one::<Ratio>(&[1.0]),
-            Err("model `ratio` takes 2 inputs (a, b), got 1".to_string())
+            Err("model `ratio` takes 2 input values (a, b), got 1".to_string())
         );
     }
 

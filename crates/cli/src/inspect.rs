@@ -66,7 +66,13 @@ pub(crate) fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         println!("version  {}", info.version);
         println!("digest   {}", info.digest);
         println!("size     {}", table::bytes(size as u64));
-        println!("inputs   {}", info.inputs.join(", "));
+        let inputs: Vec<String> = (0..info.inputs.len())
+            .map(|i| match info.size(i) {
+                1 => info.inputs[i].clone(),
+                n => format!("{}[{n}]", info.inputs[i]),
+            })
+            .collect();
+        println!("inputs   {}", inputs.join(", "));
         println!("outputs  {}", info.outputs.join(", "));
     }
     Ok(ExitCode::SUCCESS)

@@ -327,3 +327,55 @@ fn shaped_correlated_latin_hypercube_and_sobol_inputs_are_the_same_bits_for_any_
     }
     assert_ne!(means[0], means[1], "the two plans drew the same inputs");
 }
+
+/// The closed-form price of the discretely monitored geometric-average Asian call of
+/// `example-models/asian/vars.toml`: the log of the geometric mean of `S(iΔ)`, `i = 1..n`, is
+/// normal with mean `ln S0 + (r − σ²/2) Δ (n+1)/2` and variance `σ² Δ (n+1)(2n+1) / (6n)`.
+fn geometric_asian_call(s0: f64, strike: f64, r: f64, sigma: f64, maturity: f64, n: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let dt = maturity / n;
+    let mean = s0.ln() + (r - sigma * sigma / 2.0) * dt * (n + 1.0) / 2.0;
+    let var = sigma * sigma * dt * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n);
+    let unit = Normal::standard();
+    let d2 = (mean - strike.ln()) / var.sqrt();
+    let d1 = d2 + var.sqrt();
+    (-r * maturity).exp() * ((mean + var / 2.0).exp() * unit.cdf(d1) - strike * unit.cdf(d2))
+}
+
+#[test]
+fn the_asian_example_prices_on_gbm_paths_agree_with_the_control_variate_and_every_transport() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let model = model_path("asian");
+    let spec = mcp_testkit::project_file("example-models/asian/vars.toml");
+    let outputs = |s: &Value| serde_json::to_string(&s["outputs"]).unwrap();
+    let one = submit_json(&model, &spec, &["--scenarios", "20000", "--workers", "1"]);
+    let three = submit_json(&model, &spec, &["--scenarios", "20000", "--workers", "3"]);
+    assert_eq!(outputs(&one), outputs(&three));
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let distributed = submit_and_wait(&prefix, &model, &spec, "20000");
+    assert_eq!(outputs(&distributed), outputs(&one));
+
+    let stat = |name: &str, what: &str| one["outputs"][name][what].as_f64().unwrap();
+    let exact = geometric_asian_call(100.0, 100.0, 0.05, 0.2, 1.0, 252.0);
+    // The path generator and the model together: the geometric payoff's mean is its closed
+    // form within 4 standard errors.
+    let (geometric, se) = (stat("geometric", "mean"), stat("geometric", "stderr"));
+    assert!(
+        (geometric - exact).abs() < 4.0 * se,
+        "{geometric} vs {exact} (se {se})"
+    );
+    // The plain estimate of the arithmetic price against the control-variate one: within 4
+    // standard errors of their difference (bounded by the sum of the variances, whatever
+    // their correlation: 2(se_p² + se_cv²) ≥ Var(difference)).
+    let (price, se_price) = (stat("price", "mean"), stat("price", "stderr"));
+    let (cv, se_cv) = (stat("spread", "mean") + exact, stat("spread", "stderr"));
+    let bound = 4.0 * (2.0 * (se_price * se_price + se_cv * se_cv)).sqrt();
+    assert!(
+        (price - cv).abs() < bound,
+        "plain {price}, control variate {cv}"
+    );
+    // The control variate is what makes the estimate precise: its error is far smaller.
+    assert!(se_cv < se_price / 10.0, "se {se_cv} vs {se_price}");
+}

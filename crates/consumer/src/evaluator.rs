@@ -3,7 +3,7 @@
 
 use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
-use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits, Sandbox};
+use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_spec::Simulation;
 use mcp_stats::Moments;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl Evaluator {
         let mut failures = Vec::new();
         let mut done = 0;
         while done < count || done == 0 {
-            let n = (count - done).min(MAX_SCENARIOS_PER_CALL);
+            let n = (count - done).min(self.runner.scenarios_per_call());
             let first = batch.start + done as u64;
             self.generator.fill(first, n, &mut self.inputs);
             let outcome = self.runner.run_batch(first, n, &self.inputs);

@@ -3,7 +3,7 @@
 //! announcement. Each re-checks what it decodes; the sender's checks do not count.
 
 use crate::{JobAnnouncement, JobModel, MAX_RESULT_VALUES, ModelInfo};
-use mcp_spec::{MAX_NAME_BYTES, MAX_VARIABLES};
+use mcp_spec::{MAX_INPUT_VALUES, MAX_NAME_BYTES, MAX_VARIABLES};
 use std::collections::HashSet;
 
 /// Most outputs a model may declare.
@@ -80,6 +80,21 @@ impl ModelInfo {
                 }
             }
         }
+        if !self.sizes.is_empty() && self.sizes.len() != self.inputs.len() {
+            return Err(format!(
+                "of model `{name}` gives {} input sizes for {} inputs",
+                self.sizes.len(),
+                self.inputs.len()
+            ));
+        }
+        let width: u64 = self.sizes.iter().map(|&n| u64::from(n)).sum::<u64>()
+            + (self.inputs.len() - self.sizes.len().min(self.inputs.len())) as u64;
+        if self.sizes.contains(&0) || width > u64::from(MAX_INPUT_VALUES) {
+            return Err(format!(
+                "of model `{name}` declares inputs of {width} values (or a size of 0); a \
+                 scenario takes 1 to {MAX_INPUT_VALUES}"
+            ));
+        }
         Ok(())
     }
 }
@@ -92,10 +107,11 @@ fn check_job(info: &ModelInfo, spec: &mcp_spec::Spec) -> Result<(), String> {
     spec.validate().map_err(|e| format!("the spec's {e}"))?;
     let variables = spec.variables_by_name();
     if spec.variables.len() != info.inputs.len()
-        || info
-            .inputs
-            .iter()
-            .any(|i| !variables.contains_key(i.as_str()))
+        || info.inputs.iter().enumerate().any(|(i, input)| {
+            variables
+                .get(input.as_str())
+                .is_none_or(|v| v.size as usize != info.size(i))
+        })
     {
         return Err(format!(
             "the spec's variables do not match the inputs of model `{}`",
@@ -136,6 +152,7 @@ mod tests {
             name: "m".into(),
             version: "1".into(),
             inputs: vec!["x".into()],
+            sizes: Vec::new(),
             outputs: vec!["y".into()],
             digest: "sha256:00".into(),
         }

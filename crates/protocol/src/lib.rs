@@ -51,10 +51,26 @@ pub struct ModelInfo {
     pub version: String,
     /// Input names, in row order.
     pub inputs: Vec<String>,
+    /// How many values each input takes in a row (a vector input more than one); empty when
+    /// every input is one value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<u32>,
     /// Output names, in row order.
     pub outputs: Vec<String>,
     /// `sha256:<hex>` of the Wasm bytes.
     pub digest: String,
+}
+
+impl ModelInfo {
+    /// How many values input `i` takes in a row.
+    pub fn size(&self, i: usize) -> usize {
+        self.sizes.get(i).map_or(1, |&n| n as usize)
+    }
+
+    /// How many values one scenario's row of inputs holds.
+    pub fn width(&self) -> usize {
+        (0..self.inputs.len()).map(|i| self.size(i)).sum()
+    }
 }
 
 /// The model of a job: everything a consumer needs before it takes scenario batches.

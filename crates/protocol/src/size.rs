@@ -126,6 +126,7 @@ mod tests {
                 name: "m".into(),
                 version: "1".into(),
                 inputs: vec!["x".into()],
+                sizes: Vec::new(),
                 outputs: vec!["y".into()],
                 digest: "sha256:00".into(),
             },

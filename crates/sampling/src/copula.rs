@@ -32,11 +32,13 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    /// The group of `correlation` over the model's `inputs`, whose columns are `columns`.
+    /// The group of `correlation` over the model's `inputs`, whose first columns are `starts`
+    /// (of `columns`).
     pub(crate) fn new(
         seed: u64,
         correlation: &Correlation,
         inputs: &[String],
+        starts: &[usize],
         columns: &[Column],
     ) -> Result<Group, GeneratorError> {
         let error = |variable: &str, message: String| GeneratorError {
@@ -52,6 +54,7 @@ impl Group {
             let at = inputs.iter().position(|i| i == name).ok_or_else(|| {
                 error(name, "is correlated but the model has no such input".into())
             })?;
+            let at = starts[at];
             if !columns[at].sampler.has_quantile() {
                 return Err(error(name, "a constant cannot be correlated".into()));
             }

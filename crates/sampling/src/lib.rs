@@ -10,6 +10,7 @@
 mod copula;
 mod lhs;
 mod moments;
+mod process;
 mod sobol;
 
 pub use moments::analytic_moments;
@@ -418,6 +419,8 @@ pub struct ScenarioGenerator {
     columns: Vec<Column>,
     /// The correlated groups; their members' columns are drawn by the group.
     groups: Vec<copula::Group>,
+    /// The path inputs, walked from their drawn steps.
+    paths: Vec<process::Path>,
 }
 
 /// A variable that cannot be generated: which one, and why.
@@ -439,55 +442,82 @@ impl std::error::Error for GeneratorError {}
 
 impl ScenarioGenerator {
     /// A generator for `inputs` (the model's input names, in its order), drawing from `spec`.
+    ///
+    /// A vector input of `size` values is `size` columns in a row, element `k` drawing from
+    /// the stream of `name[k]`; a path input is the columns of its standard normal steps,
+    /// walked into the path once they are drawn.
     pub fn new(spec: &Spec, inputs: &[String]) -> Result<ScenarioGenerator, GeneratorError> {
         let seed = spec.simulation.seed;
         let scenarios = spec.simulation.scenarios;
         let variables = spec.variables_by_name();
-        // A variable's Sobol dimension is its rank among the spec's variables (sorted by name).
-        let dimension = |name: &str| {
-            spec.variables
-                .binary_search_by(|v| v.name.as_str().cmp(name))
-                .unwrap_or_default() as u64
-        };
-        let columns = inputs
-            .iter()
-            .map(|name| {
-                let var = variables.get(name.as_str()).ok_or_else(|| GeneratorError {
+        // A variable's first Sobol dimension: the values of the variables before it, in the
+        // spec's (name) order.
+        let mut dimensions = std::collections::HashMap::with_capacity(spec.variables.len());
+        let mut next = 0u64;
+        for var in &spec.variables {
+            dimensions.insert(var.name.as_str(), next);
+            next += u64::from(var.size);
+        }
+        let mut columns = Vec::new();
+        let mut starts = Vec::with_capacity(inputs.len());
+        let mut paths = Vec::new();
+        for name in inputs {
+            let var = variables.get(name.as_str()).ok_or_else(|| GeneratorError {
+                variable: name.clone(),
+                message: "the model needs this input but the spec has no distribution for it"
+                    .to_string(),
+            })?;
+            let sampler =
+                Sampler::truncated(&var.dist, var.truncate).map_err(|e| GeneratorError {
                     variable: name.clone(),
-                    message: "the model needs this input but the spec has no distribution for it"
-                        .to_string(),
+                    message: format!("{}: {e}", var.dist.name()),
                 })?;
-                let sampler =
-                    Sampler::truncated(&var.dist, var.truncate).map_err(|e| GeneratorError {
-                        variable: name.clone(),
-                        message: format!("{}: {e}", var.dist.name()),
-                    })?;
-                let key = stream_key(seed, name);
+            starts.push(columns.len());
+            if let Some(process) = var.process {
+                paths.push(process::Path::new(process, columns.len(), var.size));
+            }
+            for k in 0..var.size {
+                let key = if var.size == 1 {
+                    stream_key(seed, name)
+                } else {
+                    stream_key(seed, &format!("{name}[{k}]"))
+                };
                 let plan = match spec.simulation.sampling {
                     Sampling::Mc => Plan::Mc,
                     Sampling::Lhs => Plan::Lhs(lhs::Strata::new(scenarios, key ^ STRATA)),
-                    Sampling::Sobol => Plan::Sobol(sobol::Dimension::new(seed, dimension(name))),
+                    Sampling::Sobol => Plan::Sobol(sobol::Dimension::new(
+                        seed,
+                        dimensions[name.as_str()] + u64::from(k),
+                    )),
                 };
-                Ok(Column {
+                columns.push(Column {
                     stream_key: key,
-                    sampler,
+                    sampler: sampler.clone(),
                     grouped: false,
                     plan,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut columns = columns;
+                });
+            }
+        }
         let groups = spec
             .correlations
             .iter()
-            .map(|c| copula::Group::new(seed, c, inputs, &columns))
+            .map(|c| copula::Group::new(seed, c, inputs, &starts, &columns))
             .collect::<Result<Vec<_>, _>>()?;
         for group in &groups {
             for &p in &group.positions {
                 columns[p].grouped = true;
             }
         }
-        Ok(ScenarioGenerator { columns, groups })
+        Ok(ScenarioGenerator {
+            columns,
+            groups,
+            paths,
+        })
+    }
+
+    /// How many values one scenario's row holds.
+    pub fn width(&self) -> usize {
+        self.columns.len()
     }
 
     /// Writes scenarios `start .. start + count` row-major into `out` (cleared first).
@@ -514,6 +544,11 @@ impl ScenarioGenerator {
             for row in 0..count {
                 let values = &mut out[row * width..(row + 1) * width];
                 group.fill(start + row as u64, values, &mut z);
+            }
+        }
+        for path in &self.paths {
+            for row in out.chunks_exact_mut(width.max(1)) {
+                path.walk(row);
             }
         }
     }

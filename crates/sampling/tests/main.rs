@@ -625,3 +625,150 @@ fn sobol_fills_every_stratum_once_per_block_and_keeps_its_margins() {
         "each quarter holds a quarter of three blocks"
     );
 }
+
+/// `n` rows of a spec's inputs (in the spec's name order), with its width.
+fn rows(vars: &str, sampling: &str, n: usize, seed: u64) -> (Spec, usize, Vec<f64>) {
+    let text = format!(
+        "[simulation]\nscenarios = {n}\nseed = {seed}\nsampling = \"{sampling}\"\n[variables]\n{vars}\n"
+    );
+    let spec = Spec::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = spec.variables.iter().map(|v| v.name.clone()).collect();
+    let generator = ScenarioGenerator::new(&spec, &names).unwrap();
+    let mut out = Vec::new();
+    generator.fill(0, n, &mut out);
+    (spec, generator.width(), out)
+}
+
+/// Sample mean and variance of column `j` of rows `width` wide, mapped by `f`.
+fn column_moments(out: &[f64], width: usize, j: usize, f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let xs: Vec<f64> = out.iter().skip(j).step_by(width).map(|&x| f(x)).collect();
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    (
+        m,
+        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0),
+    )
+}
+
+#[test]
+fn path_steps_have_their_processes_analytic_moments() {
+    // Each step k is checked against the process's moments: the mean within 5 standard errors
+    // (√(var/n)), the variance within 5 of its own (σ²√(2/n) for the normal steps of AR(1) and
+    // of the log of a GBM, both exactly normal).
+    let n = 40_000;
+    let vars = "ar = { process = \"ar1\", x0 = 5.0, mean = 1.0, phi = 0.8, sigma = 0.5, steps = 30 }\n\
+                s = { process = \"gbm\", s0 = 100.0, mu = 0.05, sigma = 0.3, dt = 0.1, steps = 20 }";
+    for sampling in ["mc", "lhs", "sobol"] {
+        let (spec, width, out) = rows(vars, sampling, n, 77);
+        assert_eq!(width, 50);
+        let ar = spec.variable("ar").unwrap().process.unwrap();
+        let gbm = spec.variable("s").unwrap().process.unwrap();
+        let close = |what: String, got: f64, want: f64, se: f64| {
+            assert!(
+                (got - want).abs() <= 5.0 * se,
+                "{sampling} {what}: {got} vs {want} (se {se})"
+            );
+        };
+        for k in [1u32, 2, 10, 30] {
+            let (mean, var) = ar.moments(k);
+            let (m, v) = column_moments(&out, width, k as usize - 1, |x| x);
+            close(
+                format!("ar1 step {k} mean"),
+                m,
+                mean,
+                (var / n as f64).sqrt(),
+            );
+            close(
+                format!("ar1 step {k} variance"),
+                v,
+                var,
+                var * (2.0 / n as f64).sqrt(),
+            );
+        }
+        let mcp_spec::Process::Gbm { s0, mu, sigma, dt } = gbm else {
+            unreachable!()
+        };
+        for k in [1u32, 5, 20] {
+            let t = f64::from(k) * dt;
+            let (log_mean, log_var) = (s0.ln() + (mu - sigma * sigma / 2.0) * t, sigma * sigma * t);
+            let (m, v) = column_moments(&out, width, 30 + k as usize - 1, f64::ln);
+            close(
+                format!("log gbm step {k} mean"),
+                m,
+                log_mean,
+                (log_var / n as f64).sqrt(),
+            );
+            close(
+                format!("log gbm step {k} variance"),
+                v,
+                log_var,
+                log_var * (2.0 / n as f64).sqrt(),
+            );
+            let (mean, var) = gbm.moments(k);
+            let (m, _) = column_moments(&out, width, 30 + k as usize - 1, |x| x);
+            close(
+                format!("gbm step {k} mean"),
+                m,
+                mean,
+                (var / n as f64).sqrt(),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_vector_inputs_elements_are_independent_draws_of_its_distribution() {
+    let n = 50_000;
+    let (_, width, out) = rows(
+        "v = { dist = \"uniform\", min = 0.0, max = 1.0, size = 8 }",
+        "mc",
+        n,
+        5,
+    );
+    assert_eq!(width, 8);
+    // Each element is U(0, 1): mean 1/2 within 5 se (√(1/12/n)); neighbours uncorrelated:
+    // the sample correlation's se is 1/√n.
+    let se = (1.0 / 12.0 / n as f64).sqrt();
+    for j in 0..8 {
+        let (m, _) = column_moments(&out, width, j, |x| x);
+        assert!((m - 0.5).abs() < 5.0 * se, "element {j}: mean {m}");
+    }
+    for j in 0..7 {
+        let (a, b): (Vec<f64>, Vec<f64>) = out
+            .chunks_exact(width)
+            .map(|r| (r[j] - 0.5, r[j + 1] - 0.5))
+            .unzip();
+        let r = a.iter().zip(&b).map(|(x, y)| x * y).sum::<f64>() * 12.0 / n as f64;
+        assert!(
+            r.abs() < 5.0 / (n as f64).sqrt(),
+            "elements {j} and {}: r = {r}",
+            j + 1
+        );
+    }
+}
+
+#[test]
+fn a_vector_elements_draws_do_not_depend_on_the_vectors_size_nor_on_the_batch() {
+    // Element k draws from the stream of `name[k]`: growing the vector keeps the first
+    // elements' values (common random numbers), and scenario i alone equals row i.
+    let (_, _, short) = rows(
+        "v = { dist = \"normal\", mean = 0, std = 1, size = 3 }",
+        "mc",
+        100,
+        9,
+    );
+    let (spec, width, long) = rows(
+        "v = { dist = \"normal\", mean = 0, std = 1, size = 5 }",
+        "mc",
+        100,
+        9,
+    );
+    for (a, b) in short.chunks_exact(3).zip(long.chunks_exact(5)) {
+        assert_eq!(a, &b[..3]);
+    }
+    let generator = ScenarioGenerator::new(&spec, &["v".to_string()]).unwrap();
+    assert_eq!(
+        generator.scenario(42),
+        long[42 * width..43 * width].to_vec()
+    );
+}

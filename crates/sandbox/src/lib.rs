@@ -18,7 +18,7 @@ pub use host::{LOG_CAPACITY, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES};
 pub use load::{LoadError, ModelDigest};
 pub use runner::{
     BatchOutcome, MAX_DESCRIBE_COPY_BYTES, MAX_FAILURE_COPY_BYTES, MAX_FAILURE_MESSAGE_BYTES,
-    MAX_SCENARIOS_PER_CALL, ModelRunner, RunLimits,
+    MAX_SCENARIOS_PER_CALL, MAX_VALUES_PER_CALL, ModelRunner, RunLimits,
 };
 
 use host::HostState;

@@ -148,6 +148,7 @@ pub(crate) fn load(
             name: String::new(),
             version: String::new(),
             inputs: Vec::new(),
+            sizes: Vec::new(),
             outputs: Vec::new(),
             digest: digest.0,
         },
@@ -158,7 +159,15 @@ pub(crate) fn load(
         .map_err(LoadError::Describe)?;
     model.info.name = info.name;
     model.info.version = info.version;
-    model.info.inputs = info.inputs;
+    // `z[252]` declares input `z` of 252 values (the WIT world's convention for vector inputs).
+    for declared in &info.inputs {
+        let (name, size) = mcp_spec::input_shape(declared).map_err(LoadError::Describe)?;
+        model.info.inputs.push(name.to_string());
+        model.info.sizes.push(size);
+    }
+    if model.info.sizes.iter().all(|&n| n == 1) {
+        model.info.sizes.clear();
+    }
     model.info.outputs = info.outputs;
     // The bounds every role checks again on what it decodes (`ModelInfo::check`).
     model.info.check().map_err(LoadError::Describe)?;

@@ -13,6 +13,9 @@ use wasmtime::{Store, Trap};
 /// make fewer, cheaper messages over RabbitMQ); calls this size keep the rows copied into and
 /// out of the model's memory in the CPU's cache, and that memory small whatever the batch.
 pub const MAX_SCENARIOS_PER_CALL: usize = 4096;
+/// Most input values handed to the model in one call (2 MiB): models with vector inputs get
+/// fewer scenarios per call, so one call's inputs stay small next to the model's memory.
+pub const MAX_VALUES_PER_CALL: usize = 1 << 18;
 
 /// Most bytes the host copies out of `describe()`: the longest valid description (4,096 input
 /// and 1,024 output names of 256 bytes, with the host's 24 bytes of bookkeeping per name) fits.
@@ -157,12 +160,18 @@ impl ModelRunner {
         }
     }
 
+    /// How many scenarios one call to the model takes: [`MAX_SCENARIOS_PER_CALL`], fewer when
+    /// a row is so wide that they would hold more than [`MAX_VALUES_PER_CALL`] values.
+    pub fn scenarios_per_call(&self) -> usize {
+        (MAX_VALUES_PER_CALL / self.model.info.width().max(1)).clamp(1, MAX_SCENARIOS_PER_CALL)
+    }
+
     /// Evaluates scenarios `first .. first + count`, whose inputs are `inputs` (row-major).
     ///
     /// A scenario that traps, exhausts its fuel, time or memory, returns an error, or returns
     /// non-finite or missing outputs becomes a failure; the others still produce outputs.
     pub fn run_batch(&mut self, first: u64, count: usize, inputs: &[f64]) -> BatchOutcome {
-        let width = self.model.info.inputs.len();
+        let width = self.model.info.width();
         let n_out = self.model.info.outputs.len();
         assert_eq!(inputs.len(), count * width, "inputs must hold count rows");
         let mut outcome = BatchOutcome {
@@ -185,7 +194,7 @@ impl ModelRunner {
             let n = if single {
                 1
             } else {
-                (count - pos).min(MAX_SCENARIOS_PER_CALL)
+                (count - pos).min(self.scenarios_per_call())
             };
             let rows = &inputs[pos * width..(pos + n) * width];
             match self.call(n, rows, &mut outcome.fuel_used) {

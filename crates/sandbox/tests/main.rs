@@ -48,6 +48,26 @@ fn compiles_each_model_once() {
 }
 
 #[test]
+fn a_vector_input_is_one_name_of_many_values_and_calls_shrink_to_fit_it() {
+    let sandbox = Sandbox::new().unwrap();
+    let model = sandbox.load(&model_bytes("asian"), &limits()).unwrap();
+    assert_eq!(model.info().inputs, ["strike", "rate", "maturity", "path"]);
+    assert_eq!(model.info().sizes, [1, 1, 1, 252]);
+    assert_eq!(model.info().width(), 255);
+    let mut runner = ModelRunner::new(model, limits()).unwrap();
+    // 2^18 values a call: 1028 rows of 255.
+    assert_eq!(runner.scenarios_per_call(), (1 << 18) / 255);
+    // 3000 flat paths at 110 (three calls): every payoff is the discounted 10.
+    let n = 3000;
+    let row: Vec<f64> = [100.0, 0.0, 1.0].into_iter().chain([110.0; 252]).collect();
+    let inputs: Vec<f64> = row.iter().copied().cycle().take(n * 255).collect();
+    let out = runner.run_batch(0, n, &inputs);
+    assert_eq!(out.failures, []);
+    assert!(out.columns[0].iter().all(|&p| (p - 10.0).abs() < 1e-9));
+    assert_eq!(out.columns[0].len(), n);
+}
+
+#[test]
 fn evaluates_a_batch() {
     let sandbox = Sandbox::new().unwrap();
     let model = sandbox.load(&model_bytes("sum"), &limits()).unwrap();
@@ -464,6 +484,27 @@ fn too_many_names_are_refused_by_count() {
     assert_eq!(
         load_hostile(&wasm).unwrap_err(),
         "the model's describe() of model `hostile` declares 5000 inputs, more than 4096"
+    );
+}
+
+#[test]
+fn a_malformed_vector_input_is_refused_naming_it() {
+    // One input named `x[0]`: a vector input of no values.
+    let describe = hostile::describe_inputs(2048, 1, 1024, 4);
+    let wasm = hostile::component(
+        &hostile::core(
+            1,
+            &format!(
+                "(data (i32.const 1024) \"x[0]\"){describe}{}",
+                hostile::run_batch("")
+            ),
+        ),
+        "",
+    );
+    assert_eq!(
+        load_hostile(&wasm).unwrap_err(),
+        "the model's describe() declares input `x[0]`: a vector input is written `name[N]` with \
+         N from 1 to 65536, and no other input name ends in `]`"
     );
 }
 

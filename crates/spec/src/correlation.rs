@@ -163,6 +163,15 @@ pub(crate) fn check_all(
                     format!("variables: `{name}` is constant: it cannot be correlated"),
                 ));
             }
+            if var.size != 1 || var.process.is_some() {
+                return Err((
+                    g,
+                    format!(
+                        "variables: `{name}` is a vector or path input: only single values can \
+                         be correlated (correlate the inputs that drive it instead)"
+                    ),
+                ));
+            }
             if let Some(other) = grouped.insert(name, g) {
                 let message = if other == g {
                     format!("variables: `{name}` appears twice")

@@ -13,6 +13,7 @@ mod distribution;
 mod overrides;
 mod parse;
 mod percentiles;
+mod process;
 mod validate;
 
 pub use ceilings::Ceilings;
@@ -21,8 +22,10 @@ pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
 pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
+pub use process::{PROCESSES, Process};
 pub use validate::{
-    MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES,
+    MAX_INPUT_VALUES, MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S,
+    MAX_VARIABLES, input_shape,
 };
 
 use serde::{Deserialize, Serialize};
@@ -173,6 +176,36 @@ pub struct Variable {
     /// `[min, max]`: the distribution (a continuous one) conditioned on this interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncate: Option<[f64; 2]>,
+    /// How many values the input takes per scenario: 1 for a number, more for a vector input
+    /// (`size = N`, or a process's `steps`), each value drawn from `dist` with a stream of its
+    /// own.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub size: u32,
+    /// For a path input: the process that turns its standard normal draws (`dist` is
+    /// normal(0, 1)) into the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Process>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(size: &u32) -> bool {
+    *size == 1
+}
+
+impl Variable {
+    /// A variable of one value drawn from `dist`.
+    pub fn scalar(name: &str, dist: Distribution) -> Variable {
+        Variable {
+            name: name.to_string(),
+            dist,
+            truncate: None,
+            size: 1,
+            process: None,
+        }
+    }
 }
 
 /// Byte ranges of the parts of a spec in its source text, and the text's name.
@@ -229,12 +262,15 @@ impl Spec {
             .collect()
     }
 
-    /// Checks the spec against a model's description: name, version and the exact set of inputs.
+    /// Checks the spec against a model's description: name, version, the exact set of inputs
+    /// and each input's size (`sizes[i]` values for `inputs[i]`; an empty `sizes` means one
+    /// value each).
     pub fn check_model(
         &self,
         name: &str,
         version: &str,
         inputs: &[String],
+        sizes: &[u32],
     ) -> Result<(), SpecError> {
         let src = &self.source;
         let mut errors = Vec::new();
@@ -280,10 +316,32 @@ impl Spec {
                 ));
             }
         }
-        let declared: std::collections::HashSet<&str> =
-            self.variables.iter().map(|v| v.name.as_str()).collect();
-        for input in inputs {
-            if !declared.contains(input.as_str()) {
+        let declared = self.variables_by_name();
+        for (i, input) in inputs.iter().enumerate() {
+            let size = sizes.get(i).copied().unwrap_or(1);
+            if let Some(var) = declared.get(input.as_str())
+                && var.size != size
+            {
+                let fix = if var.process.is_some() {
+                    format!("set `steps = {size}`")
+                } else if size == 1 {
+                    "drop `size`".to_string()
+                } else {
+                    format!("set `size = {size}`")
+                };
+                errors.push(Diagnostic::at(
+                    src,
+                    src.variables.get(&var.name).cloned(),
+                    &format!("variables.{input}"),
+                    format!(
+                        "model `{name}` takes {size} value{} for input `{input}` but the spec \
+                         gives {}; {fix}",
+                        if size == 1 { "" } else { "s" },
+                        var.size
+                    ),
+                ));
+            }
+            if !declared.contains_key(input.as_str()) {
                 errors.push(Diagnostic::at(
                     src,
                     src.variables_table.clone(),

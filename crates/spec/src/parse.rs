@@ -10,9 +10,9 @@ use crate::distribution::{self, ParamKind, ParamValue};
 use crate::percentiles;
 use crate::{Copula, Correlation, Sampling};
 use crate::{
-    DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS,
-    MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec, SpecError,
-    Variable,
+    DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_INPUT_VALUES, MAX_SCENARIO_TIMEOUT_MS,
+    MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec,
+    SpecError, Variable,
 };
 use std::ops::Range;
 use toml::Spanned;

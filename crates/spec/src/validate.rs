@@ -16,6 +16,8 @@ pub const MAX_SCENARIO_TIMEOUT_MS: u64 = u64::MAX / 1000;
 pub const MAX_VARIABLES: usize = 4096;
 /// Longest variable (and model) name, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
+/// Most values one scenario's inputs may hold, vector inputs counted element by element.
+pub const MAX_INPUT_VALUES: u32 = 65_536;
 
 impl Spec {
     /// Checks every bound and rule of a spec; the error names the field at fault and its
@@ -77,6 +79,15 @@ impl Spec {
                     .check_truncation(bounds)
                     .map_err(|m| format!("variables.{}.truncate: {m}", var.name))?;
             }
+            var.check_shape()
+                .map_err(|(field, m)| format!("variables.{}.{field}: {m}", var.name))?;
+        }
+        let width: u64 = self.variables.iter().map(|v| u64::from(v.size)).sum();
+        if width > u64::from(MAX_INPUT_VALUES) {
+            return Err(format!(
+                "variables: a scenario's inputs hold {width} values, more than \
+                 {MAX_INPUT_VALUES}"
+            ));
         }
         crate::correlation::check_all(&self.variables, &self.correlations)
             .map_err(|(g, m)| format!("correlation[{g}].{m}"))?;
@@ -93,6 +104,61 @@ fn within(field: &str, value: u64, min: u64, max: u64) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+impl crate::Variable {
+    /// Checks a vector or path input's shape: its size in 1..=[`MAX_INPUT_VALUES`], and for a
+    /// path, standard normal draws, no truncation and valid process parameters. The error
+    /// names the field (`size`, `steps`, or the process's parameter).
+    pub(crate) fn check_shape(&self) -> Result<(), (&'static str, String)> {
+        let field = if self.process.is_some() {
+            "steps"
+        } else {
+            "size"
+        };
+        if !(1..=MAX_INPUT_VALUES).contains(&self.size) {
+            return Err((
+                field,
+                format!("must be 1 to {MAX_INPUT_VALUES} (got {})", self.size),
+            ));
+        }
+        if let Some(process) = &self.process {
+            let normal = crate::Distribution::Normal {
+                mean: 0.0,
+                std: 1.0,
+            };
+            if self.dist != normal || self.truncate.is_some() {
+                return Err((
+                    "process",
+                    "a path draws standard normal steps, untruncated".to_string(),
+                ));
+            }
+            process.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits a model's declared input name into its name and size: `z[252]` is input `z` of 252
+/// values, `z` one value. A name ending in `]` must be such a declaration; the error says so.
+pub fn input_shape(declared: &str) -> Result<(&str, u32), String> {
+    let Some(body) = declared.strip_suffix(']') else {
+        return Ok((declared, 1));
+    };
+    let parsed = body.rsplit_once('[').and_then(|(name, digits)| {
+        let size = if digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits.parse::<u32>().ok()?
+        } else {
+            return None;
+        };
+        (!name.is_empty() && (1..=MAX_INPUT_VALUES).contains(&size)).then_some((name, size))
+    });
+    parsed.ok_or_else(|| {
+        format!(
+            "declares input `{declared}`: a vector input is written `name[N]` with N from 1 to \
+             {MAX_INPUT_VALUES}, and no other input name ends in `]`"
+        )
+    })
 }
 
 /// Checks that a name is not empty and at most [`MAX_NAME_BYTES`] long; the error says why.
@@ -122,6 +188,30 @@ mod tests {
             "vars.toml",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn declared_inputs_split_into_name_and_size() {
+        assert_eq!(input_shape("z"), Ok(("z", 1)));
+        assert_eq!(input_shape("path[252]"), Ok(("path", 252)));
+        assert_eq!(input_shape("a[b][3]"), Ok(("a[b]", 3)));
+        assert_eq!(input_shape("x[65536]"), Ok(("x", 65536)));
+        for bad in [
+            "x[0]",
+            "x[65537]",
+            "x[]",
+            "[3]",
+            "x]",
+            "x[+5]",
+            "x[ 5]",
+            "x[99999999999]",
+        ] {
+            let e = input_shape(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("`{bad}`")) && e.contains("name[N]"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
@@ -183,11 +273,7 @@ mod tests {
         }
         let mut many = spec();
         many.variables = (0..=MAX_VARIABLES)
-            .map(|i| Variable {
-                name: format!("v{i}"),
-                dist: Distribution::Constant { value: 1.0 },
-                truncate: None,
-            })
+            .map(|i| Variable::scalar(&format!("v{i}"), Distribution::Constant { value: 1.0 }))
             .collect();
         assert_eq!(
             many.validate(),

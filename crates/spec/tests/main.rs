@@ -121,7 +121,7 @@ fn model_mismatches_name_the_variable_and_the_fix() {
                 [variables]\nx = { dist = \"constant\", value = 1 }\nspot = { dist = \"constant\", value = 1 }\n";
     let spec = Spec::parse(text, "vars.toml").unwrap();
     let err = spec
-        .check_model("sum", "0.1.0", &["spot".to_string(), "z".to_string()])
+        .check_model("sum", "0.1.0", &["spot".to_string(), "z".to_string()], &[])
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -132,8 +132,29 @@ fn model_mismatches_name_the_variable_and_the_fix() {
          vars.toml:8:1: variables.x: model `sum` has no input `x` (its inputs are: spot, z); remove the variable or fix its name"
     );
     assert!(
-        spec.check_model("pricing", "9", &["spot".into(), "x".into()])
+        spec.check_model("pricing", "9", &["spot".into(), "x".into()], &[])
             .is_ok()
+    );
+}
+
+#[test]
+fn vector_and_path_sizes_must_match_the_model() {
+    let text = "[simulation]\nscenarios = 5\nseed = 0\n[variables]\n\
+                z = { dist = \"normal\", mean = 0, std = 1, size = 4 }\n\
+                s = { process = \"gbm\", s0 = 100, mu = 0.05, sigma = 0.2, dt = 0.01, steps = 3 }\n\
+                k = { dist = \"constant\", value = 1 }\n";
+    let spec = Spec::parse(text, "vars.toml").unwrap();
+    let inputs = ["k".to_string(), "s".to_string(), "z".to_string()];
+    assert!(spec.check_model("m", "1", &inputs, &[1, 3, 4]).is_ok());
+    let err = spec
+        .check_model("m", "1", &inputs, &[2, 5, 1])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "vars.toml:5:1: variables.z: model `m` takes 1 value for input `z` but the spec gives 4; drop `size`\n\
+         vars.toml:6:1: variables.s: model `m` takes 5 values for input `s` but the spec gives 3; set `steps = 5`\n\
+         vars.toml:7:1: variables.k: model `m` takes 2 values for input `k` but the spec gives 1; set `size = 2`"
     );
 }
 

@@ -23,6 +23,7 @@ pub fn model_info() -> ModelInfo {
         name: "m".into(),
         version: "1".into(),
         inputs: vec!["x".into()],
+        sizes: Vec::new(),
         outputs: vec!["y".into()],
         digest: "sha256:00".into(),
     }

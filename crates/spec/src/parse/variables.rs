@@ -21,15 +21,19 @@ impl Parser<'_> {
                 continue;
             }
             self.source.variables.insert(name.clone(), key.span());
-            if let Some((dist, truncate)) = self.variable(&name, key.span(), value) {
-                out.push(Variable {
-                    name,
-                    dist,
-                    truncate,
-                });
+            if let Some(variable) = self.variable(&name, key.span(), value) {
+                out.push(variable);
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
+        let width: u64 = out.iter().map(|v| u64::from(v.size)).sum();
+        if width > u64::from(MAX_INPUT_VALUES) {
+            let message = format!(
+                "a scenario's inputs would hold {width} values (vector and path inputs counted \
+                 element by element), more than {MAX_INPUT_VALUES}; make `size` or `steps` smaller"
+            );
+            self.error(Some(span), "variables", message);
+        }
         out
     }
 
@@ -38,7 +42,7 @@ impl Parser<'_> {
         name: &str,
         key_span: Range<usize>,
         value: &Spanned<DeValue<'_>>,
-    ) -> Option<(Distribution, Option<[f64; 2]>)> {
+    ) -> Option<Variable> {
         let field = format!("variables.{name}");
         let example = format!("{name} = {{ dist = \"normal\", mean = 0.0, std = 1.0 }}");
         let DeValue::Table(t) = value.get_ref() else {
@@ -50,6 +54,14 @@ impl Parser<'_> {
             self.error(Some(value.span()), &field, message);
             return None;
         };
+        if let Some((_, v)) = t.get_key_value("process") {
+            if let Some((dist_key, _)) = t.get_key_value("dist") {
+                let message = "a path input has a `process`, not a `dist`: drop one".to_string();
+                self.error(Some(dist_key.span()), &format!("{field}.dist"), message);
+                return None;
+            }
+            return self.process(name, key_span, t, v);
+        }
         let all = distribution::DISTRIBUTIONS
             .iter()
             .map(|(n, _)| *n)
@@ -77,6 +89,12 @@ impl Parser<'_> {
             Some((_, v)) => Some((self.bounds(v, &format!("{field}.truncate"))?, v.span())),
             None => None,
         };
+        let size = match t.get_key_value("size") {
+            Some((_, v)) => {
+                self.integer(v, &format!("{field}.size"), 1, u64::from(MAX_INPUT_VALUES))? as u32
+            }
+            None => 1,
+        };
         let by_percentiles = t
             .iter()
             .any(|(k, _)| percentiles::percentile_key(k.get_ref()).is_some());
@@ -91,7 +109,111 @@ impl Parser<'_> {
             self.error(Some(span.clone()), &format!("{field}.truncate"), message);
             return None;
         }
-        Some((built, truncate.map(|(b, _)| b)))
+        Some(Variable {
+            truncate: truncate.map(|(b, _)| b),
+            size,
+            ..Variable::scalar(name, built)
+        })
+    }
+
+    /// A path input: `{ process = "gbm", s0 = ..., ..., steps = N }`.
+    fn process(
+        &mut self,
+        name: &str,
+        key_span: Range<usize>,
+        t: &DeTable<'_>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<Variable> {
+        let field = format!("variables.{name}");
+        let all = crate::PROCESSES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let kind = match value.get_ref() {
+            DeValue::String(s) => crate::process::parameters(s).map(|p| (s.to_string(), p)),
+            _ => None,
+        };
+        let Some((kind, params)) = kind else {
+            let message = format!(
+                "`process` must name one of: {all} (got {})",
+                describe(value.get_ref())
+            );
+            self.error(Some(value.span()), &format!("{field}.process"), message);
+            return None;
+        };
+        let write = format!(
+            "write {name} = {{ process = \"{kind}\", {}, steps = ... }}",
+            params
+                .iter()
+                .map(|p| format!("{p} = ..."))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut ok = true;
+        for (key, _) in t.iter() {
+            let k = key.get_ref().as_ref();
+            if k != "process" && k != "steps" && !params.contains(&k) {
+                let message = format!("{kind} has no parameter `{k}`; {write}");
+                self.error(Some(key.span()), &format!("{field}.{k}"), message);
+                ok = false;
+            }
+        }
+        let mut values = Vec::new();
+        for param in params {
+            match t.get_key_value(*param) {
+                Some((_, v)) => match self.real(v, &format!("{field}.{param}")) {
+                    Some(x) => values.push((*param, x, v.span())),
+                    None => ok = false,
+                },
+                None => {
+                    let message = format!("{kind} needs `{param}`; {write}");
+                    self.error(Some(key_span.clone()), &format!("{field}.{param}"), message);
+                    ok = false;
+                }
+            }
+        }
+        let steps = match t.get_key_value("steps") {
+            Some((_, v)) => {
+                self.integer(v, &format!("{field}.steps"), 1, u64::from(MAX_INPUT_VALUES))
+            }
+            None => {
+                let message = format!("{kind} needs `steps`, the path's length; {write}");
+                self.error(Some(key_span), &format!("{field}.steps"), message);
+                None
+            }
+        };
+        let steps = steps?;
+        if !ok {
+            return None;
+        }
+        let get = |p: &str| {
+            values
+                .iter()
+                .find(|(n, _, _)| *n == p)
+                .map_or(f64::NAN, |v| v.1)
+        };
+        match crate::Process::build(&kind, get) {
+            Ok(process) => Some(Variable {
+                size: steps as u32,
+                process: Some(process),
+                ..Variable::scalar(
+                    name,
+                    Distribution::Normal {
+                        mean: 0.0,
+                        std: 1.0,
+                    },
+                )
+            }),
+            Err((param, message)) => {
+                let span = values
+                    .iter()
+                    .find(|(n, _, _)| *n == param)
+                    .map(|v| v.2.clone());
+                self.error(span, &format!("{field}.{param}"), message);
+                None
+            }
+        }
     }
 
     /// A distribution given by two percentiles (and, for PERT, its mode).
@@ -132,7 +254,7 @@ impl Parser<'_> {
             } else if k == "mode" && dist == "pert" {
                 mode = self.real(v, &path);
                 ok &= mode.is_some();
-            } else if k != "dist" && k != "truncate" {
+            } else if !matches!(k, "dist" | "truncate" | "size") {
                 let message = format!(
                     "{dist} given by percentiles takes {takes}; `{k}` does not go with them: \
                      give either its parameters or percentiles"
@@ -181,7 +303,7 @@ impl Parser<'_> {
         let mut ok = true;
         for (key, _) in t.iter() {
             let k = key.get_ref().as_ref();
-            if k != "dist" && k != "truncate" && !params.contains(&k) {
+            if !matches!(k, "dist" | "truncate" | "size") && !params.contains(&k) {
                 let message = format!(
                     "{dist} has no parameter `{k}`; its parameters are: {}",
                     params.join(", ")
