@@ -39,12 +39,17 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("could not read {}", path.display()))
 }
 
-/// The spec at `path`, parsed and validated.
+/// The spec at `path`, parsed and validated; what the parser changed (a repaired correlation
+/// matrix) is printed to stderr as a warning.
 pub(crate) fn read_spec(path: &Path) -> anyhow::Result<Spec> {
     let bytes = read(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow!("{}: not UTF-8 text; a spec is a TOML file", path.display()))?;
-    Ok(Spec::parse(&text, &path.display().to_string())?)
+    let spec = Spec::parse(&text, &path.display().to_string())?;
+    for warning in &spec.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(spec)
 }
 
 /// The WebAssembly engine, within the default limits.

@@ -268,6 +268,80 @@ fn validate_runs_a_few_scenarios() {
     );
 }
 
+/// The portfolio's inputs, with equities going together and with gold, but gold against
+/// equities: no such matrix exists. `REPAIR` stands for the group's `repair` line.
+const CONTRADICTORY: &str = "[simulation]\nscenarios = 1000\nseed = 3\n[variables]\n\
+    initial_value = { dist = \"constant\", value = 1000.0 }\n\
+    r_us_equity = { dist = \"normal\", mean = 0.07, std = 0.18 }\n\
+    r_eu_equity = { dist = \"normal\", mean = 0.06, std = 0.20 }\n\
+    r_bonds = { dist = \"triangular\", min = -0.06, mode = 0.03, max = 0.08 }\n\
+    r_gold = { dist = \"pert\", min = -0.25, mode = 0.04, max = 0.35 }\n\
+    [[correlation]]\nvariables = [\"r_us_equity\", \"r_eu_equity\", \"r_gold\"]\n\
+    matrix = [[1.0, 0.9, 0.9], [0.9, 1.0, -0.9], [0.9, -0.9, 1.0]]\nREPAIR\n";
+
+#[test]
+fn a_correlation_matrix_that_cannot_exist_is_refused_or_repaired_with_a_warning() {
+    let model = model_path("portfolio");
+    let validate = |repair: &str| {
+        let (_dir, spec) = spec_file(&CONTRADICTORY.replace("REPAIR", repair));
+        let out = mcp(&[
+            "validate",
+            model.to_str().unwrap(),
+            "--spec",
+            spec.to_str().unwrap(),
+        ]);
+        (out, spec.display().to_string())
+    };
+    let (out, path) = validate("");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{path}:10:1: correlation[0].matrix: is not a valid correlation matrix (not positive \
+             semi-definite): the correlations of `r_gold` with `r_us_equity`, `r_eu_equity` \
+             contradict those among `r_us_equity`, `r_eu_equity`; lower some of them, or add \
+             `repair = true` to use the nearest valid matrix"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let (out, path) = validate("repair = true");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: {path}:10:1: correlation[0].matrix: is not a valid correlation matrix (not \
+             positive semi-definite); `repair = true` replaced it by the nearest valid one, \
+             whose largest change is `r_us_equity`–`r_eu_equity` from 0.9 to 0.4826; matrix \
+             used: [[1, 0.4826, 0.4826], [0.4826, 1, -0.4826], [0.4826, -0.4826, 1]]\n"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn archimedean_pairs_give_the_same_bits_on_any_worker_count() {
+    let model = model_path("sum");
+    for copula in ["clayton", "gumbel", "frank"] {
+        let (_dir, spec) = spec_file(&format!(
+            "[simulation]\nscenarios = 20000\nseed = 5\nbatch = 1000\n[variables]\n\
+             x = {{ dist = \"normal\", mean = 1.0, std = 1.0 }}\n\
+             y = {{ dist = \"gamma\", shape = 2.0, scale = 1.0 }}\n\
+             [[correlation]]\nvariables = [\"x\", \"y\"]\n\
+             matrix = [[1.0, 0.7], [0.7, 1.0]]\ncopula = \"{copula}\"\n"
+        ));
+        let one = submit_json(&model, &spec, &["--workers", "1"]);
+        let three = submit_json(&model, &spec, &["--workers", "3"]);
+        assert_eq!(one["outputs"], three["outputs"], "{copula}");
+        // The margins are kept: the mean of x + y is 1 + 2, within five standard errors.
+        let sum = output(&one, "sum");
+        assert!(
+            (f(&sum["mean"]) - 3.0).abs() < 5.0 * f(&sum["stderr"]),
+            "{copula}: mean {}",
+            sum["mean"]
+        );
+    }
+}
+
 #[test]
 fn validate_fails_when_scenarios_fail() {
     let (_dir, spec) = spec_file(

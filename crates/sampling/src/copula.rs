@@ -8,8 +8,10 @@
 //! and through the member's quantile function to its value. Everything is a function of the
 //! seed, the names and `i`: no other scenario, no batch, no stored sample (which Iman–Conover,
 //! reordering a whole sample, would need). Each margin is exact: the uniform it inverts is exactly
-//! uniform whatever the correlations.
+//! uniform whatever the correlations. The Archimedean copulas of two variables take the same
+//! members' uniforms and join them by conditional inversion instead (`archimedean.rs`).
 
+use crate::archimedean::Pair;
 use crate::{Column, GeneratorError, scenario_rng, stream_key};
 use mcp_spec::{Copula, Correlation};
 use rand::distr::Distribution as _;
@@ -29,6 +31,8 @@ pub(crate) struct Group {
     l: Vec<f64>,
     /// For the t copula: its degrees of freedom and the stream of its `W`.
     t: Option<(f64, u64, sd::ChiSquared, sd::StudentsT)>,
+    /// For an Archimedean copula (two members): the copula with its parameter.
+    pair: Option<Pair>,
 }
 
 impl Group {
@@ -61,7 +65,7 @@ impl Group {
             positions.push(at);
         }
         let t = match correlation.copula {
-            Copula::Gaussian => None,
+            Copula::Gaussian | Copula::Clayton | Copula::Gumbel | Copula::Frank => None,
             Copula::StudentT { df } => {
                 let chi = sd::ChiSquared::new(df).map_err(|e| error(first, e.to_string()))?;
                 let t =
@@ -73,11 +77,19 @@ impl Group {
                 Some((df, key, chi, t))
             }
         };
+        let pair = match correlation.copula.archimedean() {
+            None => None,
+            Some(_) => Some(
+                Pair::new(correlation.copula, correlation.matrix[0][1])
+                    .map_err(|m| error(first, format!("correlation: {m}")))?,
+            ),
+        };
         Ok(Group {
             members: positions.iter().map(|&p| columns[p].clone()).collect(),
             positions,
             l,
             t,
+            pair,
         })
     }
 
@@ -85,12 +97,19 @@ impl Group {
     pub(crate) fn fill(&self, index: u64, row: &mut [f64], z: &mut Vec<f64>) {
         let n = self.positions.len();
         let unit = sd::Normal::standard();
+        // `z` holds each member's uniform, then (for the elliptical copulas) its normal.
         z.clear();
-        z.extend(
-            self.members
-                .iter()
-                .map(|member| unit.inverse_cdf(member.uniform(index))),
-        );
+        z.extend(self.members.iter().map(|member| member.uniform(index)));
+        if let Some(pair) = &self.pair {
+            let (u, w) = (z[0], z[1]);
+            let v = pair.conditional_inverse(u, w);
+            row[self.positions[0]] = self.members[0].sampler.quantile(u);
+            row[self.positions[1]] = self.members[1].sampler.quantile(inside(v));
+            return;
+        }
+        for x in z.iter_mut() {
+            *x = unit.inverse_cdf(*x);
+        }
         let scale = match &self.t {
             None => 1.0,
             Some((df, key, chi, _)) => {
@@ -105,9 +124,12 @@ impl Group {
                 None => unit.cdf(x),
                 Some((_, _, _, t)) => t.cdf(x),
             };
-            // Keep the uniform inside (0, 1): the quantile of 0 or 1 may be infinite.
-            let u = u.clamp(f64::EPSILON / 2.0, 1.0 - f64::EPSILON / 2.0);
-            row[self.positions[k]] = self.members[k].sampler.quantile(u);
+            row[self.positions[k]] = self.members[k].sampler.quantile(inside(u));
         }
     }
+}
+
+/// `u` kept inside (0, 1): the quantile of 0 or 1 may be infinite.
+fn inside(u: f64) -> f64 {
+    u.clamp(f64::EPSILON / 2.0, 1.0 - f64::EPSILON / 2.0)
 }

@@ -7,6 +7,7 @@
 //! distribution leaves the draws of every other variable untouched (common random numbers).
 //! Distributions come from statrs wherever it has them. This crate does no I/O.
 
+mod archimedean;
 mod copula;
 mod lhs;
 mod moments;

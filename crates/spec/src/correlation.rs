@@ -4,7 +4,9 @@
 //! The matrix a copula needs is the correlation of its normal (or t) variables, which for a
 //! Gaussian copula relates to Spearman's by `r = 2 sin(π ρ / 6)`. It must be positive
 //! semi-definite to exist; [`Correlation::cholesky`] gives its factor or names the variable at
-//! which it fails.
+//! which it fails, and `repair = true` replaces it by the nearest one that exists (`repair.rs`).
+//! The Archimedean copulas (Clayton, Gumbel, Frank) join two variables, with the dependence
+//! each can express: [`Correlation::check_shape`] refuses the rest.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,31 @@ pub enum Copula {
         /// Degrees of freedom, > 0.
         df: f64,
     },
+    /// Clayton's copula, of two variables: positive dependence, strongest in the lower tail
+    /// (both small together).
+    Clayton,
+    /// Gumbel's copula, of two variables: positive dependence, strongest in the upper tail
+    /// (both large together).
+    Gumbel,
+    /// Frank's copula, of two variables: dependence of either sign, with neither tail stronger.
+    Frank,
 }
+
+impl Copula {
+    /// The name of an Archimedean copula (which joins two variables), `None` for the others.
+    pub fn archimedean(&self) -> Option<&'static str> {
+        match self {
+            Copula::Clayton => Some("clayton"),
+            Copula::Gumbel => Some("gumbel"),
+            Copula::Frank => Some("frank"),
+            Copula::Gaussian | Copula::StudentT { .. } => None,
+        }
+    }
+}
+
+/// The largest rank correlation (in absolute value) an Archimedean copula is given: closer to 1
+/// its parameter grows without bound (perfect dependence has none).
+pub const MAX_ARCHIMEDEAN_RHO: f64 = 0.999;
 
 /// One `[[correlation]]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +57,10 @@ pub struct Correlation {
     pub matrix: Vec<Vec<f64>>,
     /// How they are joined.
     pub copula: Copula,
+    /// With `repair = true` and a matrix that cannot exist: the matrix as written, `matrix`
+    /// being the nearest valid one (see `repair.rs`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired_from: Option<Vec<Vec<f64>>>,
 }
 
 /// Most variables in one correlation group.
@@ -50,6 +80,15 @@ impl Correlation {
             && !(df.is_finite() && df > 0.0)
         {
             return Err(format!("df: must be a finite number above 0 (got {df})"));
+        }
+        if let Some(family) = self.copula.archimedean()
+            && n != 2
+        {
+            return Err(format!(
+                "variables: the {family} copula joins two variables, not {n} ({}); use \
+                 gaussian or student_t for 3 or more",
+                self.names()
+            ));
         }
         if self.matrix.len() != n || self.matrix.iter().any(|row| row.len() != n) {
             return Err(format!(
@@ -84,6 +123,39 @@ impl Correlation {
                     ));
                 }
             }
+        }
+        self.check_archimedean()
+    }
+
+    /// The variables, quoted, for messages.
+    fn names(&self) -> String {
+        self.variables
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// An Archimedean copula's rank correlation within what it can express.
+    fn check_archimedean(&self) -> Result<(), String> {
+        let Some(family) = self.copula.archimedean() else {
+            return Ok(());
+        };
+        let rho = self.matrix[0][1];
+        let (x, y) = (&self.variables[0], &self.variables[1]);
+        if rho < 0.0 && family != "frank" {
+            return Err(format!(
+                "matrix: the {family} copula models only positive dependence, but `{x}`–`{y}` \
+                 is {rho}; use frank or gaussian for a negative rank correlation"
+            ));
+        }
+        if rho.abs() > MAX_ARCHIMEDEAN_RHO {
+            return Err(format!(
+                "matrix: the {family} copula takes rank correlations up to \
+                 {MAX_ARCHIMEDEAN_RHO} in absolute value (`{x}`–`{y}` is {rho}; at 1 its \
+                 parameter is infinite); lower it, or use gaussian, which allows perfect \
+                 dependence"
+            ));
         }
         Ok(())
     }
@@ -123,7 +195,8 @@ impl Correlation {
                         return Err(format!(
                             "matrix: is not a valid correlation matrix (not positive \
                              semi-definite): the correlations of `{}` with {earlier} contradict \
-                             those among {earlier}; lower some of them",
+                             those among {earlier}; lower some of them, or add `repair = true` \
+                             to use the nearest valid matrix",
                             self.variables[i]
                         ));
                     }
@@ -190,14 +263,16 @@ pub(crate) fn check_all(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn group(matrix: Vec<Vec<f64>>) -> Correlation {
+    /// A Gaussian group of variables `v0`, `v1`, … with `matrix`.
+    pub(crate) fn group(matrix: Vec<Vec<f64>>) -> Correlation {
         Correlation {
             variables: (0..matrix.len()).map(|i| format!("v{i}")).collect(),
             matrix,
             copula: Copula::Gaussian,
+            repaired_from: None,
         }
     }
 
@@ -229,7 +304,7 @@ mod tests {
             g.cholesky().unwrap_err(),
             "matrix: is not a valid correlation matrix (not positive semi-definite): the \
              correlations of `v2` with `v0`, `v1` contradict those among `v0`, `v1`; lower some \
-             of them"
+             of them, or add `repair = true` to use the nearest valid matrix"
         );
         let mut bad = group(vec![vec![1.0, 0.5], vec![0.4, 1.0]]);
         assert_eq!(

@@ -14,10 +14,11 @@ mod overrides;
 mod parse;
 mod percentiles;
 mod process;
+mod repair;
 mod validate;
 
 pub use ceilings::Ceilings;
-pub use correlation::{Copula, Correlation, MAX_CORRELATED};
+pub use correlation::{Copula, Correlation, MAX_ARCHIMEDEAN_RHO, MAX_CORRELATED};
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
 pub use overrides::Overrides;
@@ -60,6 +61,10 @@ pub struct Spec {
     /// Where each part of the spec stood in its source, for later error messages.
     #[serde(skip)]
     pub source: SourceMap,
+    /// What the parser changed and the user should know (a repaired correlation matrix), for
+    /// the command line to print; not sent with the spec.
+    #[serde(skip)]
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The optional `[model]` table.

@@ -44,6 +44,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Spec, SpecError> {
         origin,
         text,
         errors: Vec::new(),
+        warnings: Vec::new(),
         source: SourceMap::new(origin, text),
     };
     let spec = p.spec(root.get_ref(), root.span());
@@ -57,6 +58,7 @@ struct Parser<'a> {
     origin: &'a str,
     text: &'a str,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
     source: SourceMap,
 }
 
@@ -161,6 +163,7 @@ impl Parser<'_> {
             variables,
             correlations,
             source: std::mem::take(&mut self.source),
+            warnings: std::mem::take(&mut self.warnings),
         })
     }
 

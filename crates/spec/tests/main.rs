@@ -252,3 +252,240 @@ fn percentiles_become_parameters_and_truncation_is_kept() {
     assert_eq!(var("by_normal").truncate, None);
     assert_eq!(spec.validate(), Ok(()));
 }
+
+/// The copula matrix of rank correlations `rho`, `2 sin(π ρ / 6)`, flattened.
+fn copula_matrix(rho: &[Vec<f64>]) -> Vec<f64> {
+    rho.iter()
+        .flatten()
+        .map(|r| 2.0 * (std::f64::consts::PI * r / 6.0).sin())
+        .collect()
+}
+
+/// The rank correlations whose copula matrix is `r` (`n × n`, flattened).
+fn rank_matrix(r: &[f64], n: usize) -> Vec<Vec<f64>> {
+    r.chunks(n)
+        .map(|row| {
+            row.iter()
+                .map(|x| 6.0 / std::f64::consts::PI * (x / 2.0).asin())
+                .collect()
+        })
+        .collect()
+}
+
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Whether rank correlations `rho` can exist (the spec's own Cholesky check).
+fn valid(rho: Vec<Vec<f64>>) -> bool {
+    let group = mcp_spec::Correlation {
+        variables: (0..rho.len()).map(|i| format!("v{i}")).collect(),
+        matrix: rho,
+        copula: mcp_spec::Copula::Gaussian,
+        repaired_from: None,
+    };
+    group.cholesky().is_ok()
+}
+
+/// The distance (in the copula's matrix) of `repaired` from `written`, and those of two obvious
+/// valid alternatives: shrinking towards independence just enough, and clipping the negative
+/// eigenvalue then rescaling the diagonal (the matrices here have one).
+fn alternatives(written: &[Vec<f64>], repaired: &[Vec<f64>]) -> (f64, Vec<(&'static str, f64)>) {
+    let n = written.len();
+    let r0 = copula_matrix(written);
+    let shrink = |a: f64| -> Vec<f64> {
+        r0.iter()
+            .enumerate()
+            .map(|(k, r)| if k % (n + 1) == 0 { 1.0 } else { (1.0 - a) * r })
+            .collect()
+    };
+    let (mut lo, mut hi) = (0.0, 1.0);
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if valid(rank_matrix(&shrink(mid), n)) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    // The least eigenvalue and its vector by power iteration on (c I − R), c above every
+    // eigenvalue.
+    let times = |v: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| (0..n).map(|j| r0[i * n + j] * v[j]).sum::<f64>())
+            .collect()
+    };
+    let c = n as f64;
+    let mut v: Vec<f64> = (0..n).map(|i| 1.0 - 0.37 * i as f64).collect();
+    for _ in 0..2000 {
+        let rv = times(&v);
+        let w: Vec<f64> = (0..n).map(|i| c * v[i] - rv[i]).collect();
+        let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v = w.iter().map(|x| x / norm).collect();
+    }
+    let lambda: f64 = times(&v).iter().zip(&v).map(|(a, b)| a * b).sum();
+    assert!(lambda < 0.0, "the least eigenvalue {lambda} is negative");
+    let mut clipped: Vec<f64> = (0..n * n)
+        .map(|k| r0[k] - lambda * v[k / n] * v[k % n])
+        .collect();
+    let d: Vec<f64> = (0..n).map(|i| clipped[i * (n + 1)].sqrt()).collect();
+    for k in 0..n * n {
+        clipped[k] /= d[k / n] * d[k % n];
+    }
+    let usable = rank_matrix(&clipped, n);
+    // Clipping leaves a zero eigenvalue: valid up to rounding.
+    assert!(valid(usable), "clipping gave an invalid matrix");
+    (
+        distance(&copula_matrix(repaired), &r0),
+        vec![
+            ("shrunk", distance(&shrink(hi), &r0)),
+            ("clipped", distance(&clipped, &r0)),
+        ],
+    )
+}
+
+#[test]
+fn repair_replaces_a_matrix_that_cannot_exist_by_the_nearest_valid_one_and_says_so() {
+    let path = package_dir().join("tests/ui/valid/correlation_repaired.toml");
+    let spec = parse(&path).unwrap();
+    let written = vec![
+        vec![1.0, 0.9, 0.9],
+        vec![0.9, 1.0, -0.9],
+        vec![0.9, -0.9, 1.0],
+    ];
+    let group = &spec.correlations[0];
+    assert_eq!(group.repaired_from.as_ref(), Some(&written));
+    let m = &group.matrix;
+    for (i, row) in m.iter().enumerate() {
+        assert_eq!(row[i], 1.0);
+        for (j, x) in row.iter().enumerate() {
+            assert_eq!(*x, m[j][i]);
+            assert!((-1.0..=1.0).contains(x));
+        }
+    }
+    // Every role checks the decoded spec with the same Cholesky factor: it passes.
+    assert!(group.cholesky().is_ok());
+    assert_eq!(spec.validate(), Ok(()));
+    // The matrix as written fails it, naming the variable.
+    let mut refused = std::fs::read_to_string(&path).unwrap();
+    refused = refused.replace("repair = true", "repair = false");
+    let err = Spec::parse(&refused, "vars.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("the correlations of `z` with `x`, `y` contradict those among `x`, `y`"),
+        "{err}"
+    );
+
+    // Nearer (in the copula's matrix, where nearness is defined) than the obvious ways out.
+    // This matrix is so symmetric that shrinking and clipping find the nearest one too: the
+    // repair can only be farther by what its eigenvalue floor (1e-8) moves it.
+    let (repaired, others) = alternatives(&written, m);
+    for (name, other) in others {
+        assert!(
+            repaired <= other + 1e-7,
+            "repaired {repaired}, {name} {other}"
+        );
+    }
+    let one_pair = {
+        // y–z raised to the least value that makes the matrix valid: 2 r² − 1 with r = x–y.
+        let mut r = copula_matrix(&written);
+        let least = 2.0 * r[1] * r[1] - 1.0;
+        r[5] = least;
+        r[7] = least;
+        assert!(valid(rank_matrix(&r, 3)));
+        distance(&r, &copula_matrix(&written))
+    };
+    assert!(
+        repaired < one_pair / 2.0,
+        "repaired {repaired}, one pair {one_pair}"
+    );
+    // A less symmetric matrix: the repair is strictly nearer than both.
+    let lopsided = "[simulation]\nscenarios = 10\nseed = 1\n[variables]\na = { dist = \"normal\", \
+                    mean = 0, std = 1 }\nb = { dist = \"normal\", mean = 0, std = 1 }\nc = { dist \
+                    = \"normal\", mean = 0, std = 1 }\n[[correlation]]\nvariables = [\"a\", \"b\", \
+                    \"c\"]\nmatrix = [[1, 0.9, 0.7], [0.9, 1, -0.5], [0.7, -0.5, 1]]\nrepair = true\n";
+    let other = Spec::parse(lopsided, "vars.toml").unwrap();
+    let (repaired_lopsided, others) = alternatives(
+        other.correlations[0].repaired_from.as_ref().unwrap(),
+        &other.correlations[0].matrix,
+    );
+    eprintln!("repaired {repaired_lopsided}, alternatives {others:?}");
+    for (name, other) in others {
+        assert!(
+            repaired_lopsided < other - 1e-4,
+            "repaired {repaired_lopsided}, {name} {other}"
+        );
+    }
+
+    // The warning names the largest change and prints the matrix used.
+    assert_eq!(spec.warnings.len(), 1);
+    let warning = spec.warnings[0].to_string();
+    eprintln!("{warning}");
+    let (mut at, mut largest) = ((0, 0), 0.0);
+    for i in 0..3 {
+        for j in 0..i {
+            if (m[i][j] - written[i][j]).abs() > largest {
+                (at, largest) = ((i, j), (m[i][j] - written[i][j]).abs());
+            }
+        }
+    }
+    let names = ["x", "y", "z"];
+    let pair = format!(
+        "`{}`–`{}` from {}",
+        names[at.1], names[at.0], written[at.0][at.1]
+    );
+    assert!(
+        warning.starts_with(
+            "correlation_repaired.toml:11:1: correlation[0].matrix: is not a valid correlation \
+             matrix (not positive semi-definite); `repair = true` replaced it by the nearest \
+             valid one, whose largest change is "
+        ) && warning.contains(&pair)
+            && warning.contains(
+                &format!("to {:.4}", m[at.0][at.1])
+                    .trim_end_matches('0')
+                    .to_string()
+            )
+            && warning.contains("; matrix used: [[1, "),
+        "{warning}"
+    );
+
+    // The repaired matrix is what travels: a decoded spec carries it, and its warnings stay
+    // with the parser.
+    for decoded in [
+        serde_json::from_str::<Spec>(&serde_json::to_string(&spec).unwrap()).unwrap(),
+        rmp_serde::from_slice::<Spec>(&rmp_serde::to_vec_named(&spec).unwrap()).unwrap(),
+    ] {
+        assert_eq!(decoded.correlations, spec.correlations);
+        assert!(decoded.warnings.is_empty());
+        assert_eq!(decoded.validate(), Ok(()));
+    }
+}
+
+#[test]
+fn repair_leaves_a_valid_matrix_alone_and_unrepaired_groups_travel_as_before() {
+    let spec = parse(&package_dir().join("tests/ui/valid/correlation_archimedean.toml")).unwrap();
+    assert!(spec.warnings.is_empty());
+    assert!(spec.correlations.iter().all(|c| c.repaired_from.is_none()));
+    assert_eq!(
+        spec.correlations[2].matrix,
+        vec![vec![1.0, -0.999], vec![-0.999, 1.0]]
+    );
+    let copulas: Vec<mcp_spec::Copula> = spec.correlations.iter().map(|c| c.copula).collect();
+    use mcp_spec::Copula;
+    assert_eq!(
+        copulas,
+        [
+            Copula::Clayton,
+            Copula::Gumbel,
+            Copula::Frank,
+            Copula::Gaussian
+        ]
+    );
+    let json = serde_json::to_string(&spec.correlations).unwrap();
+    assert!(!json.contains("repaired_from"), "{json}");
+    let decoded: Spec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+    assert_eq!(decoded.correlations, spec.correlations);
+}

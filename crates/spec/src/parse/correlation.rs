@@ -27,7 +27,19 @@ impl Parser<'_> {
                 self.error(Some(item.span()), &field, message);
                 continue;
             };
-            if let Some(group) = self.correlation(t, item.span(), &field) {
+            if let Some((mut group, repair)) = self.correlation(t, item.span(), &field) {
+                if repair && group.repair() {
+                    let report = group
+                        .repair_report()
+                        .expect("a repaired group has a report");
+                    self.warnings.push(Diagnostic::in_text(
+                        self.origin,
+                        self.text,
+                        Some(item.span()),
+                        &format!("{field}.matrix"),
+                        report,
+                    ));
+                }
                 groups.push(group);
                 spans.push(item.span());
             }
@@ -44,13 +56,14 @@ impl Parser<'_> {
         groups
     }
 
+    /// One `[[correlation]]` table, and whether it asks for `repair`.
     fn correlation(
         &mut self,
         t: &DeTable<'_>,
         span: Range<usize>,
         field: &str,
-    ) -> Option<Correlation> {
-        self.unknown_keys(t, field, &["variables", "matrix", "copula", "df"]);
+    ) -> Option<(Correlation, bool)> {
+        self.unknown_keys(t, field, &["variables", "matrix", "copula", "df", "repair"]);
         let Some((_, names)) = t.get_key_value("variables") else {
             let message = "missing `variables`, the names of the correlated variables, e.g. \
                            variables = [\"x\", \"y\"]"
@@ -116,8 +129,26 @@ impl Parser<'_> {
             Some((_, v)) => Some((self.real(v, &format!("{field}.df"))?, v.span())),
             None => None,
         };
+        let repair = match t.get_key_value("repair") {
+            None => false,
+            Some((_, v)) => match v.get_ref() {
+                DeValue::Boolean(b) => *b,
+                other => {
+                    let message = format!(
+                        "must be true (replace a matrix that cannot exist by the nearest valid \
+                         one) or false, not {}",
+                        describe(other)
+                    );
+                    self.error(Some(v.span()), &format!("{field}.repair"), message);
+                    return None;
+                }
+            },
+        };
         let copula = match (copula.as_str(), df) {
             ("gaussian", None) => Copula::Gaussian,
+            ("clayton", None) => Copula::Clayton,
+            ("gumbel", None) => Copula::Gumbel,
+            ("frank", None) => Copula::Frank,
             ("student_t", Some((df, _))) => Copula::StudentT { df },
             ("student_t", None) => {
                 let message = "the student_t copula needs `df`, its degrees of freedom (e.g. \
@@ -126,7 +157,7 @@ impl Parser<'_> {
                 self.error(Some(span), &format!("{field}.df"), message);
                 return None;
             }
-            ("gaussian", Some((_, df_span))) => {
+            ("gaussian" | "clayton" | "gumbel" | "frank", Some((_, df_span))) => {
                 let message = "only the student_t copula takes `df`".to_string();
                 self.error(Some(df_span), &format!("{field}.df"), message);
                 return None;
@@ -134,17 +165,20 @@ impl Parser<'_> {
             (other, _) => {
                 let (_, c) = t.get_key_value("copula").expect("a copula was named");
                 let message = format!(
-                    "unknown copula \"{other}\"; this mcp joins variables with \"gaussian\" \
-                     or \"student_t\" (with df)"
+                    "unknown copula \"{other}\"; this mcp joins variables with \"gaussian\", \
+                     \"student_t\" (with df), or for two variables \"clayton\", \"gumbel\" or \
+                     \"frank\""
                 );
                 self.error(Some(c.span()), &format!("{field}.copula"), message);
                 return None;
             }
         };
-        Some(Correlation {
+        let group = Correlation {
             variables,
             matrix,
             copula,
-        })
+            repaired_from: None,
+        };
+        Some((group, repair))
     }
 }
