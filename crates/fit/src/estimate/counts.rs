@@ -20,11 +20,15 @@ pub(super) fn bernoulli(s: &Sample) -> Result<Distribution, String> {
     Ok(Distribution::Bernoulli { p: s.mean() })
 }
 
+/// Most trials a binomial fit considers.
+const MAX_TRIALS: u64 = 1 << 30;
+
 /// Binomial, both `n` and `p` estimated. For each `n` the best `p` is `mean / n`; the profile
 /// log-likelihood over `n` (at least the largest value) has one maximum, finite exactly when
 /// the variance is below the mean (else it rises towards the Poisson limit forever). The
 /// search doubles its step from the largest value until the likelihood falls, then narrows
-/// the last bracket by thirds.
+/// the last bracket by thirds. Past [`MAX_TRIALS`] it stops: there `ln C(n, k)` has lost its
+/// digits to the size of `ln n!`, and the binomial is a poisson for every purpose.
 pub(super) fn binomial(s: &Sample) -> Result<Distribution, String> {
     if s.max() <= 1.0 {
         return Err("the values are 0 and 1: that is bernoulli".into());
@@ -50,16 +54,17 @@ pub(super) fn binomial(s: &Sample) -> Result<Distribution, String> {
     let largest = s.max() as u64;
     let (mut before, mut at, mut step) = (largest, largest, 1u64);
     let after = loop {
-        let next = largest
-            .checked_add(step)
-            .ok_or("the estimate of n grows without bound")?;
+        let next = largest.saturating_add(step);
+        if next > MAX_TRIALS {
+            return Err(format!(
+                "the estimate of n passes {MAX_TRIALS}: the data are as spread as a poisson's"
+            ));
+        }
         if profile(next) <= profile(at) {
             break next;
         }
         (before, at) = (at, next);
-        step = step
-            .checked_mul(2)
-            .ok_or("the estimate of n grows without bound")?;
+        step *= 2;
     };
     let n = unimodal_max(profile, before, after);
     Ok(Distribution::Binomial {
@@ -107,5 +112,23 @@ mod tests {
             assert_eq!(unimodal_max(f, 0, 100), peak);
         }
         assert_eq!(tally(&[1.0, 1.0, 3.0]), vec![(1, 2.0), (3, 1.0)]);
+    }
+
+    #[test]
+    fn a_binomial_needs_less_spread_than_a_poisson() {
+        // 0, 0, 1, 2, 3, 4, 5, 5: mean 2.5,
+        // variance (2·6.25 + 2.25 + 0.25 + 0.25 + 2.25 + 2·6.25)/8 = 30/8 = 3.75 ≥ 2.5.
+        let s = Sample::new("x", vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 5.0]).unwrap();
+        assert_eq!(
+            binomial(&s).unwrap_err(),
+            "needs a variance below the mean (they are 3.750000 and 2.500000): a binomial \
+             spreads less than a poisson of the same mean"
+        );
+        // Values 4 and 5 only: mean 4.5, variance 0.25, far below; n is at least 5.
+        let s = Sample::new("x", [4.0, 5.0].repeat(4)).unwrap();
+        let Distribution::Binomial { n, p } = binomial(&s).unwrap() else {
+            unreachable!()
+        };
+        assert!(n >= 5 && (n as f64 * p - 4.5).abs() < 1e-12, "{n} {p}");
     }
 }
