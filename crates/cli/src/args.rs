@@ -56,6 +56,12 @@ pub enum Command {
     /// Print a model's name, version, digest, inputs and outputs.
     #[command(after_help = "Example:\n  mcp inspect target/models/pricing.wasm")]
     Inspect(InspectArgs),
+    /// Fit distributions to a column of historical data, rank them and print the best as a
+    /// line for vars.toml.
+    #[command(
+        after_help = "Example:\n  mcp fit losses.csv --column loss --plot loss.svg\n\nPrints, per family: log-likelihood, parameters k, AIC, BIC, Kolmogorov-Smirnov D and its\np-value (optimistic: the parameters come from the same data), Anderson-Darling A²."
+    )]
+    Fit(FitArgs),
     /// Exit 0 when URL answers 200 (a container's health check: the image has no curl).
     #[command(after_help = "Example:\n  mcp health http://127.0.0.1:9100/readyz")]
     Health(HealthArgs),
@@ -299,6 +305,48 @@ pub struct InspectArgs {
     /// Print as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `mcp fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// The data: a CSV file whose first line names the columns. Empty cells are skipped.
+    pub data: PathBuf,
+    /// The column to fit [default: the one column of numbers].
+    #[arg(long, short)]
+    pub column: Option<String>,
+    /// What ranks the fits (lower is better): AIC = 2k - 2 ln L, BIC = k ln n - 2 ln L.
+    #[arg(long, value_enum, default_value_t = Criterion::Aic)]
+    pub criterion: Criterion,
+    /// Which families to try [default: discrete when every value is a whole number of 0 or
+    /// more, else continuous].
+    #[arg(long, value_enum)]
+    pub kind: Option<DataKind>,
+    /// Also draw the data's histogram with the three best fits, as SVG, into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Print the table as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What ranks the fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Criterion {
+    /// Akaike's information criterion.
+    Aic,
+    /// The Bayesian (Schwarz) information criterion: charges more per parameter.
+    Bic,
+}
+
+/// Which families `mcp fit` tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataKind {
+    /// Measurements: normal, lognormal, exponential, gamma, weibull, beta, uniform,
+    /// triangular, pert.
+    Continuous,
+    /// Counts: poisson, binomial, bernoulli.
+    Discrete,
 }
 
 /// What `mcp control` asks for.

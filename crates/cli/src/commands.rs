@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Control(args) => crate::control::control(args).map(|()| ExitCode::SUCCESS),
         Command::Inspect(args) => crate::inspect::inspect(args),
+        Command::Fit(args) => crate::fit::fit(args),
         Command::Health(args) => crate::api::health(&args.url, args.print),
     }
 }

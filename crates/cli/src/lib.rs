@@ -10,6 +10,7 @@ pub mod args;
 pub mod commands;
 mod consumer;
 mod control;
+mod fit;
 mod inspect;
 mod serve;
 mod submit;

@@ -1,4 +1,4 @@
-//! Human-readable output: the summary table, failures, numbers.
+//! Human-readable output: the summary table, failures, the fits of `mcp fit`, numbers.
 
 use mcp_protocol::{FailureTally, JobSummary};
 use std::fmt::Write;
@@ -99,6 +99,109 @@ pub fn failures(f: &FailureTally) -> String {
         let _ = write!(out, "  …");
     }
     out.trim_end().to_string()
+}
+
+/// The fits of `mcp fit`, best first, one row per family; then the families not fitted and
+/// why, and what the goodness-of-fit columns can be trusted for.
+pub fn fits(r: &mcp_fit::Report) -> String {
+    use mcp_fit::{Criterion, Kind};
+    let mut out = String::new();
+    let (kind, criterion) = (
+        match r.kind {
+            Kind::Continuous => "continuous",
+            Kind::Discrete => "counts",
+        },
+        match r.criterion {
+            Criterion::Aic => "AIC",
+            Criterion::Bic => "BIC",
+        },
+    );
+    let _ = writeln!(
+        out,
+        "{}: {} values, {kind}; ranked by {criterion} (lower is better)\n",
+        r.column,
+        count(r.values as u64)
+    );
+    let optional = |x: Option<f64>| x.map_or_else(|| "-".to_string(), num);
+    let rows: Vec<Vec<String>> = r
+        .fits
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let params: Vec<String> = mcp_fit::parameters(&f.distribution)
+                .into_iter()
+                .map(|(name, value)| format!("{name} = {value}"))
+                .collect();
+            vec![
+                (i + 1).to_string(),
+                f.name().to_string(),
+                num(f.log_likelihood),
+                f.parameters.to_string(),
+                num(f.aic),
+                num(f.bic),
+                num(f.ks),
+                optional(f.ks_p),
+                optional(f.ad),
+                params.join(", "),
+            ]
+        })
+        .collect();
+    let header = [
+        "#",
+        "dist",
+        "log-lik",
+        "k",
+        "AIC",
+        "BIC",
+        "KS D",
+        "KS p",
+        "A²",
+        "parameters",
+    ];
+    out.push_str(&grid(&header, &rows, "rlrrrrrrrl"));
+    if !r.skipped.is_empty() {
+        out.push('\n');
+    }
+    for s in &r.skipped {
+        let _ = writeln!(out, "not fitted: {} ({})", s.dist.name(), s.reason);
+    }
+    out.push('\n');
+    out.push_str(match r.kind {
+        Kind::Continuous => {
+            "KS p is optimistic: the parameters were estimated from the same data.\n"
+        }
+        Kind::Discrete => "KS p and A² assume a continuous distribution: not given for counts.\n",
+    });
+    out
+}
+
+/// Rows under a header, columns two spaces apart, each aligned as `align` says (`l` or `r`,
+/// one per column).
+fn grid(header: &[&str], rows: &[Vec<String>], align: &str) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|j| {
+            rows.iter()
+                .map(|row| row[j].chars().count())
+                .chain([header[j].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for ((cell, w), a) in row.iter().zip(&widths).zip(align.chars()) {
+            if a == 'l' {
+                let _ = write!(line, "{cell:<w$}  ");
+            } else {
+                let _ = write!(line, "{cell:>w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// An integer with thousands separators: `1,000,000`.

@@ -5,6 +5,7 @@ mod dashboard;
 mod distributed;
 mod docs;
 mod faults;
+mod fit;
 mod fuzz;
 mod jobs;
 mod lifecycle;
