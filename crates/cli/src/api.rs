@@ -53,7 +53,8 @@ pub(crate) fn submit(api: &str, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     }
     let api = api.trim_end_matches('/');
     let mut spec = read_spec(&args.spec)?;
-    args.overrides()
+    args.run
+        .overrides()
         .apply(&mut spec, "--")
         .map_err(anyhow::Error::msg)?;
     // The server checks it again; checking here first names the local files at fault.
@@ -66,10 +67,10 @@ pub(crate) fn submit(api: &str, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         ("model", file_name(&args.model), model),
         ("spec", file_name(&args.spec), spec_text),
     ];
-    if let Some(n) = args.scenarios {
+    if let Some(n) = args.run.scenarios {
         fields.push(("scenarios", String::new(), n.to_string().into_bytes()));
     }
-    if let Some(seed) = args.seed {
+    if let Some(seed) = args.run.seed {
         fields.push(("seed", String::new(), seed.to_string().into_bytes()));
     }
     let boundary = format!("mcp-{:016x}", rand_suffix());

@@ -33,6 +33,12 @@ pub enum Command {
         after_help = "Example:\n  mcp submit target/models/pricing.wasm --spec example-models/pricing/vars.toml --json"
     )]
     Submit(SubmitArgs),
+    /// What-if: run two models, or one model under two specs, on the same random numbers and
+    /// compare their outputs scenario by scenario.
+    #[command(
+        after_help = "Examples:\n  mcp compare target/models/pricing.wasm --spec example-models/pricing/vars.toml --spec-b vol25.toml\n  mcp compare old.wasm new.wasm --spec vars.toml --json\n\nBoth runs use the same seed and scenarios: a variable whose distribution is the same in both\nspecs takes the same value in both runs (common random numbers), so the interval of the\ndifference of the means is much narrower than two independent runs would give."
+    )]
+    Compare(CompareArgs),
     /// Check a model against a spec and run a handful of scenarios, without running the job.
     #[command(
         after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
@@ -89,15 +95,8 @@ pub struct SubmitArgs {
     /// The job spec (vars.toml).
     #[arg(long, short)]
     pub spec: PathBuf,
-    /// Worker threads evaluating scenarios [default: one per core].
-    #[arg(long, short)]
-    pub workers: Option<usize>,
-    /// Override `simulation.scenarios` from the spec.
-    #[arg(long)]
-    pub scenarios: Option<u64>,
-    /// Override `simulation.seed` from the spec.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Print the summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -125,7 +124,22 @@ pub struct SubmitArgs {
     pub api: Option<String>,
 }
 
-impl SubmitArgs {
+/// How a run in this process goes: workers, and the spec's values it replaces (`mcp submit`,
+/// and both specs of `mcp compare`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RunArgs {
+    /// Worker threads evaluating scenarios [default: one per core].
+    #[arg(long, short)]
+    pub workers: Option<usize>,
+    /// Override `simulation.scenarios` from the spec (both specs, for `mcp compare`).
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Override `simulation.seed` from the spec (both specs, for `mcp compare`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl RunArgs {
     /// --scenarios and --seed.
     pub fn overrides(&self) -> mcp_spec::Overrides {
         mcp_spec::Overrides {
@@ -133,6 +147,28 @@ impl SubmitArgs {
             seed: self.seed,
         }
     }
+}
+
+/// Arguments of `mcp compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Model A, the baseline (.wasm).
+    #[arg(value_name = "MODEL_A")]
+    pub model_a: PathBuf,
+    /// Model B, the variant [default: model A, under --spec-b].
+    #[arg(value_name = "MODEL_B")]
+    pub model_b: Option<PathBuf>,
+    /// The spec of run A (vars.toml), and of run B unless --spec-b is given.
+    #[arg(long, short)]
+    pub spec: PathBuf,
+    /// The spec of run B. Its `simulation` seed, scenarios, batch and sampling must be A's.
+    #[arg(long, value_name = "SPEC")]
+    pub spec_b: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Print the comparison as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `mcp consumer`.

@@ -2,7 +2,7 @@
 //! commands share: reading the user's files, reaching the broker, making a token.
 
 use crate::args::{BrokerOptions, Cli, Command};
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use mcp_broker::Reconnect;
 use mcp_producer::prepare;
 use mcp_protocol::JobModel;
@@ -25,6 +25,7 @@ pub const EXIT_CANCELLED: u8 = 130;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Submit(args) => crate::submit::submit(args),
+        Command::Compare(args) => crate::compare::compare(args),
         Command::Validate(args) => crate::inspect::validate(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
@@ -70,11 +71,30 @@ pub(crate) fn prepare_job(
     spec: Spec,
     job_id: impl FnOnce(&str) -> String,
 ) -> anyhow::Result<(Sandbox, Arc<JobModel>)> {
+    let sandbox = sandbox()?;
+    let job = prepare_job_in(&sandbox, model, spec, job_id)?;
+    Ok((sandbox, job))
+}
+
+/// [`prepare_job`] in a sandbox the caller already has.
+pub(crate) fn prepare_job_in(
+    sandbox: &Sandbox,
+    model: &Path,
+    spec: Spec,
+    job_id: impl FnOnce(&str) -> String,
+) -> anyhow::Result<Arc<JobModel>> {
     let wasm = read(model)?;
     let job = job_id(&mcp_sandbox::ModelDigest::of(&wasm).0);
-    let sandbox = sandbox()?;
-    let job = prepare(&sandbox, wasm, &model.display().to_string(), spec, &job)?;
-    Ok((sandbox, job))
+    prepare(sandbox, wasm, &model.display().to_string(), spec, &job)
+}
+
+/// `--workers`, at least 1 [default: one per core].
+pub(crate) fn workers(workers: Option<usize>) -> anyhow::Result<usize> {
+    match workers {
+        Some(0) => bail!("--workers must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(mcp_consumer::default_threads()),
+    }
 }
 
 /// The broker URL, with the credentials of `--broker-credentials` (a `user:password` file) when

@@ -8,6 +8,7 @@
 mod api;
 pub mod args;
 pub mod commands;
+mod compare;
 mod consumer;
 mod control;
 mod fit;

@@ -5,7 +5,7 @@
 use crate::args::SubmitArgs;
 use crate::commands::{
     EXIT_CANCELLED, EXIT_INPUT, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
-    resolve_broker, token_or_new,
+    resolve_broker, token_or_new, workers,
 };
 use crate::table;
 use anyhow::{Context, anyhow, bail};
@@ -28,14 +28,11 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         return crate::api::submit(api, &args);
     }
     let mut spec = read_spec(&args.spec)?;
-    args.overrides()
+    args.run
+        .overrides()
         .apply(&mut spec, "--")
         .map_err(anyhow::Error::msg)?;
-    let workers = match args.workers {
-        Some(0) => bail!("--workers must be at least 1"),
-        Some(n) => n,
-        None => mcp_consumer::default_threads(),
-    };
+    let workers = workers(args.run.workers)?;
     if args.dashboard.is_some() && args.broker.is_some() {
         bail!(
             "--dashboard shows an embedded run; for jobs on a broker, run `mcp serve` and open \

@@ -49,30 +49,43 @@ pub fn summary(s: &JobSummary, failures: &FailureTally) -> String {
     row("max", &|o| num(o.max));
 
     let names: Vec<&str> = s.outputs.0.iter().map(|(n, _)| n.as_str()).collect();
+    out.push_str(&grid(&names, &rows));
+    if failures.total() > 0 {
+        out.push('\n');
+        out.push_str(&self::failures(failures));
+        out.push('\n');
+    }
+    out
+}
+
+/// A table with one column per name and one labelled row per statistic, numbers aligned right.
+pub fn grid(names: &[&str], rows: &[(String, Vec<String>)]) -> String {
+    let mut out = String::new();
     let widths: Vec<usize> = (0..names.len())
         .map(|j| {
             rows.iter()
-                .map(|(_, cells)| cells[j].len())
-                .chain([names[j].len()])
+                .map(|(_, cells)| cells[j].chars().count())
+                .chain([names[j].chars().count()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let _ = write!(out, "{:<10}", "");
+    let label = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let _ = write!(out, "{:<label$}", "");
     for (name, w) in names.iter().zip(&widths) {
         let _ = write!(out, "  {name:>w$}");
     }
     out.push('\n');
-    for (label, cells) in &rows {
-        let _ = write!(out, "{label:<10}");
+    for (l, cells) in rows {
+        let _ = write!(out, "{l:<label$}");
         for (cell, w) in cells.iter().zip(&widths) {
             let _ = write!(out, "  {cell:>w$}");
         }
-        out.push('\n');
-    }
-    if failures.total() > 0 {
-        out.push('\n');
-        out.push_str(&self::failures(failures));
         out.push('\n');
     }
     out

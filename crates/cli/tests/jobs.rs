@@ -7,7 +7,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Black–Scholes price of a European call, and N(d2), the risk-neutral probability of
 /// finishing in the money.
-fn black_scholes(spot: f64, strike: f64, rate: f64, vol: f64, t: f64) -> (f64, f64) {
+pub(crate) fn black_scholes(spot: f64, strike: f64, rate: f64, vol: f64, t: f64) -> (f64, f64) {
     let n = Normal::standard();
     let d1 = ((spot / strike).ln() + (rate + vol * vol / 2.0) * t) / (vol * t.sqrt());
     let d2 = d1 - vol * t.sqrt();

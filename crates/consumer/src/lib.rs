@@ -7,17 +7,21 @@
 //! consumer that dies mid-batch loses nothing ([`consume`]). A [`ConsumerProcess`] runs several
 //! such threads, obeys the operator's commands, sends a [`Heartbeat`] every second and carries on
 //! across reconnections, counting what it does in [`ConsumerMetrics`] for Prometheus. It knows no transport beyond the link traits of `mcp-broker`.
+//! [`PairedEvaluator`] evaluates the same batch in two runs and pairs their outputs scenario by
+//! scenario, for `mcp compare`.
 
 mod consume;
 mod evaluator;
 pub mod heartbeat;
 mod metrics;
+mod paired;
 mod process;
 
 pub use consume::{Admission, ConsumerStats, consume};
 pub use evaluator::Evaluator;
 pub use heartbeat::Heartbeat;
 pub use metrics::ConsumerMetrics;
+pub use paired::{MatchedOutputs, PairedBatch, PairedEvaluator};
 pub use process::{ConsumerProcess, SessionEnd, Stopper};
 
 /// One worker per core.

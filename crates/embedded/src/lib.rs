@@ -7,6 +7,12 @@
 //! ends (every batch counted, its time-out passed, or cancelled). A live dashboard reads the
 //! same book ([`Embedded::book`]) and steers the workers through [`Embedded::controller`], so
 //! every batch is aggregated once, whether a page watches or not.
+//!
+//! [`compare`](compare::compare) runs a paired comparison (`mcp compare`): every batch in two
+//! runs, paired scenario by scenario by the consumer's [`PairedEvaluator`](mcp_consumer::PairedEvaluator)
+//! on worker threads, merged in batch order.
+
+pub mod compare;
 
 use anyhow::anyhow;
 use mcp_broker::{ControlLink, InMemoryBroker, ProducerLink};

@@ -4,15 +4,19 @@
 //! deviations, min, max, folded in scenario order); the coordinator merges batch moments in batch
 //! order and selects exact [`Percentiles`] from every output value. Neither step depends on how
 //! many workers ran or in which order batches arrived, so a job's summary is the same to the last
-//! bit however it was run. This crate does no I/O.
+//! bit however it was run. [`PairedMoments`] does the same for two runs compared scenario by
+//! scenario (`mcp compare`), and its [`Comparison`] gives the interval of the difference of their
+//! means. This crate does no I/O.
 
 mod histogram;
 mod moments;
+mod paired;
 mod percentiles;
 mod sketch;
 
 pub use histogram::Histogram;
 pub use moments::Moments;
+pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
 
