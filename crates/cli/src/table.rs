@@ -171,7 +171,7 @@ pub fn fits(r: &mcp_fit::Report) -> String {
         "A²",
         "parameters",
     ];
-    out.push_str(&grid(&header, &rows, "rlrrrrrrrl"));
+    out.push_str(&aligned(&header, &rows, "rlrrrrrrrl"));
     if !r.skipped.is_empty() {
         out.push('\n');
     }
@@ -190,7 +190,7 @@ pub fn fits(r: &mcp_fit::Report) -> String {
 
 /// Rows under a header, columns two spaces apart, each aligned as `align` says (`l` or `r`,
 /// one per column).
-fn grid(header: &[&str], rows: &[Vec<String>], align: &str) -> String {
+fn aligned(header: &[&str], rows: &[Vec<String>], align: &str) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|j| {
             rows.iter()
