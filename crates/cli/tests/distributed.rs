@@ -273,11 +273,12 @@ fn a_broker_restart_mid_job_loses_nothing() {
     check_same_as_embedded(&finish(submit), "300000");
 }
 
-/// The sum of a normal given by percentiles and a truncated lognormal, rank-correlated
-/// through a Student t copula, on a Latin hypercube.
-/// Inputs given by percentiles, truncated and correlated, under a sampling plan.
-fn shaped_inputs(sampling: &str) -> String {
-    SHAPED_INPUTS.replace("PLAN", sampling)
+/// The sum of a normal given by percentiles and a truncated lognormal, rank-correlated by
+/// `copula`, under the sampling plan `sampling`.
+fn shaped_inputs(sampling: &str, copula: &str) -> String {
+    SHAPED_INPUTS
+        .replace("PLAN", sampling)
+        .replace("COPULA", copula)
 }
 
 const SHAPED_INPUTS: &str = r#"
@@ -294,12 +295,11 @@ y = { dist = "lognormal", mu = 0.0, sigma = 1.0, truncate = [0.5, 3.0] }
 [[correlation]]
 variables = ["x", "y"]
 matrix = [[1.0, 0.7], [0.7, 1.0]]
-copula = "student_t"
-df = 5
+COPULA
 "#;
 
 #[test]
-fn shaped_correlated_latin_hypercube_and_sobol_inputs_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
+fn shaped_inputs_correlated_by_t_and_gumbel_copulas_under_lhs_and_sobol_are_the_same_bits_for_any_worker_count_and_over_rabbitmq()
  {
     let _broker = shared();
     let prefix = Prefix::new();
@@ -308,8 +308,12 @@ fn shaped_correlated_latin_hypercube_and_sobol_inputs_are_the_same_bits_for_any_
     let _b = start_consumer(&prefix, "b");
     let outputs = |s: &Value| serde_json::to_string(&s["outputs"]).unwrap();
     let mut means = Vec::new();
-    for sampling in ["lhs", "sobol"] {
-        let (_dir, spec) = spec_file(&shaped_inputs(sampling));
+    let plans = [
+        ("lhs", "copula = \"student_t\"\ndf = 5"),
+        ("sobol", "copula = \"gumbel\""),
+    ];
+    for (sampling, copula) in plans {
+        let (_dir, spec) = spec_file(&shaped_inputs(sampling, copula));
         let one = submit_json(&model, &spec, &["--workers", "1"]);
         assert_eq!(
             outputs(&one),

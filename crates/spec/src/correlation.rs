@@ -161,16 +161,41 @@ impl Correlation {
     }
 
     /// The copula's own correlation matrix for the target rank correlations: for the Gaussian
-    /// (and, as the usual approximation, the t) copula, `2 sin(π ρ / 6)`.
+    /// copula `2 sin(π ρ / 6)`; for the t copula the inverse of its own relation, computed
+    /// (`student.rs`).
     pub fn copula_matrix(&self) -> Vec<Vec<f64>> {
+        let t = self.t_rank();
         self.matrix
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|rho| 2.0 * (std::f64::consts::PI * rho / 6.0).sin())
+                    .map(|&rho| match &t {
+                        _ if rho == 1.0 => 1.0,
+                        None => 2.0 * (std::f64::consts::PI * rho / 6.0).sin(),
+                        Some(t) => t.correlation(rho),
+                    })
                     .collect()
             })
             .collect()
+    }
+
+    /// The rank correlation of copula correlation `r`: the inverse of
+    /// [`Correlation::copula_matrix`]'s map, entry by entry.
+    pub(crate) fn rank_of(&self, r: f64, t: Option<&crate::student::TRank>) -> f64 {
+        match t {
+            None => 6.0 / std::f64::consts::PI * (r / 2.0).asin(),
+            Some(t) => t.rank(r),
+        }
+    }
+
+    /// The t copula's relation between its correlation and Spearman's ρ, for a t group.
+    pub(crate) fn t_rank(&self) -> Option<crate::student::TRank> {
+        match self.copula {
+            Copula::StudentT { df } if df.is_finite() && df > 0.0 => {
+                Some(crate::student::TRank::new(df))
+            }
+            _ => None,
+        }
     }
 
     /// The lower-triangular Cholesky factor of [`Correlation::copula_matrix`], row-major; or,

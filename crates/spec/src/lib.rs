@@ -14,7 +14,9 @@ mod overrides;
 mod parse;
 mod percentiles;
 mod process;
+pub mod quadrature;
 mod repair;
+mod student;
 mod validate;
 
 pub use ceilings::Ceilings;

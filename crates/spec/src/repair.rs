@@ -17,7 +17,6 @@
 //! valid takes seconds.
 
 use crate::Correlation;
-use std::f64::consts::PI;
 
 /// The smallest eigenvalue of a repaired copula matrix, before its diagonal is scaled back to 1.
 pub(crate) const EIGEN_FLOOR: f64 = 1e-8;
@@ -39,10 +38,11 @@ impl Correlation {
         let n = self.matrix.len();
         let r: Vec<f64> = self.copula_matrix().into_iter().flatten().collect();
         let nearest = nearest_correlation(&r, n);
+        let t = self.t_rank();
         let mut rho = vec![vec![1.0; n]; n];
         for i in 0..n {
             for j in 0..i {
-                let v = 6.0 / PI * (nearest[i * n + j] / 2.0).asin();
+                let v = self.rank_of(nearest[i * n + j], t.as_ref());
                 rho[i][j] = v;
                 rho[j][i] = v;
             }
