@@ -14,7 +14,7 @@ use std::time::Duration;
 /// How often a followed job is asked for its progress.
 const POLL: Duration = Duration::from_millis(250);
 
-fn agent(timeout: Duration) -> ureq::Agent {
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(10)))

@@ -39,6 +39,12 @@ pub enum Command {
         after_help = "Examples:\n  mcp compare target/models/pricing.wasm --spec example-models/pricing/vars.toml --spec-b vol25.toml\n  mcp compare old.wasm new.wasm --spec vars.toml --json\n\nBoth runs use the same seed and scenarios: a variable whose distribution is the same in both\nspecs takes the same value in both runs (common random numbers), so the interval of the\ndifference of the means is much narrower than two independent runs would give."
     )]
     Compare(CompareArgs),
+    /// Run a finished job of `mcp serve` again, embedded, and check its outputs are the same
+    /// bits.
+    #[command(
+        after_help = "Example:\n  mcp rerun pricing-1a2b3c --model target/models/pricing.wasm --api http://127.0.0.1:8080\n\nThe job's spec and provenance come from the API; the model file must be the bytes the job\nran (its digest is checked). Exit 0 when every output is reproduced bit for bit, 5 when not."
+    )]
+    Rerun(RerunArgs),
     /// Check a model against a spec and run a handful of scenarios, without running the job.
     #[command(
         after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
@@ -71,6 +77,22 @@ pub enum Command {
     /// Exit 0 when URL answers 200 (a container's health check: the image has no curl).
     #[command(after_help = "Example:\n  mcp health http://127.0.0.1:9100/readyz")]
     Health(HealthArgs),
+}
+
+/// Arguments of `mcp rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The job's id, as `mcp submit` printed it or `GET /api/jobs` lists it.
+    pub job: String,
+    /// The model component the job ran (its digest must match the job's).
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// The `mcp serve` that keeps the job's history (e.g. http://127.0.0.1:8080).
+    #[arg(long, env = "MCP_API", value_name = "URL")]
+    pub api: String,
+    /// Worker threads [default: one per core]; the result does not depend on it.
+    #[arg(long, short)]
+    pub workers: Option<usize>,
 }
 
 /// Arguments of `mcp health`.

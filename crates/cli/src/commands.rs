@@ -18,6 +18,8 @@ pub const EXIT_INPUT: u8 = 1;
 pub const EXIT_TIMED_OUT: u8 = 3;
 /// Exit code of a job superseded by a newer submission before it completed.
 pub const EXIT_SUPERSEDED: u8 = 4;
+/// Exit code of `mcp rerun` when the rerun's outputs differ from the job's.
+pub const EXIT_NOT_REPRODUCED: u8 = 5;
 /// Exit code of a cancelled job.
 pub const EXIT_CANCELLED: u8 = 130;
 
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Submit(args) => crate::submit::submit(args),
         Command::Compare(args) => crate::compare::compare(args),
+        Command::Rerun(args) => crate::rerun::rerun(args),
         Command::Validate(args) => crate::inspect::validate(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),

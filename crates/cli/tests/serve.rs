@@ -144,6 +144,50 @@ fn a_job_uploaded_to_the_api_runs_and_a_bad_spec_is_refused_with_its_fault() {
     let done = serve.wait_for_job(id, ended);
     assert_eq!(done["state"], "completed", "{done}");
     check_same_as_embedded(&done, "20480");
+
+    // The history keeps what the result depends on, and `mcp rerun` reproduces it from there.
+    let provenance = &done["provenance"];
+    assert_eq!(provenance["model_digest"], done["model"]["digest"]);
+    assert_eq!(provenance["seed"], 42);
+    assert_eq!(provenance["mcp_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        provenance["spec_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let m = model.to_str().unwrap();
+    let out = mcp(&[
+        "rerun",
+        id,
+        "--model",
+        m,
+        "--api",
+        &serve.url,
+        "--workers",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(
+        said.starts_with(&format!("job {id} reproduced bit for bit: 20480 scenarios")),
+        "{said}"
+    );
+    let other = mcp_testkit::model_path("sum");
+    let out = mcp(&[
+        "rerun",
+        id,
+        "--model",
+        other.to_str().unwrap(),
+        "--api",
+        &serve.url,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("give the model file the job ran"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

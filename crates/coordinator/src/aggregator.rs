@@ -3,7 +3,9 @@
 //! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
 //! and any arrival order.
 
-use mcp_protocol::{FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, ResultBatch};
+use mcp_protocol::{
+    FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, Provenance, ResultBatch,
+};
 use mcp_spec::{Simulation, Spec};
 use mcp_stats::{
     BucketCounts, EXACT_PERCENTILE_VALUES, Moments, Sketch, summarize, summarize_sketch,
@@ -38,6 +40,8 @@ pub struct Progress {
 pub struct Aggregator {
     info: ModelInfo,
     seed: u64,
+    /// What the job's result depends on, for its summary.
+    provenance: Provenance,
     simulation: Simulation,
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
@@ -77,6 +81,7 @@ impl Aggregator {
         Aggregator {
             kept,
             seed: sim.seed,
+            provenance: Provenance::of(&info, spec),
             simulation: sim,
             next_batch: 0,
             pending: BTreeMap::new(),
@@ -240,6 +245,7 @@ impl Aggregator {
             failed: self.failures.total(),
             elapsed_s,
             outputs: OutputSummaries(outputs),
+            provenance: Some(self.provenance),
         }
     }
 }

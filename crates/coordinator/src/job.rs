@@ -187,6 +187,7 @@ impl Ended {
                 failed: 0,
                 elapsed_s: 0.0,
                 outputs: OutputSummaries::default(),
+                provenance: None,
             },
             state: JobState::Failed,
             message: Some(format!("refused: {reason}")),

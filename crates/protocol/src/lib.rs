@@ -9,6 +9,7 @@
 mod columns;
 mod failure;
 mod info;
+mod provenance;
 mod size;
 mod summary;
 mod telemetry;
@@ -16,6 +17,7 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
+pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
 };

@@ -65,4 +65,8 @@ pub struct JobSummary {
     pub elapsed_s: f64,
     /// Per output, in model order.
     pub outputs: OutputSummaries,
+    /// What the result depends on: model and spec digests, seed, mcp and protocol versions
+    /// (absent from summaries recorded before mcp kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::Provenance>,
 }

@@ -3,7 +3,6 @@
 use crate::runner::{ModelRunner, RunLimits};
 use crate::{EVALUATE_EXPORT, LoadedModel, Sandbox, WORLD, bindings};
 use mcp_protocol::ModelInfo;
-use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// `sha256:<hex>` of a model's bytes: its identity everywhere.
@@ -13,9 +12,7 @@ pub struct ModelDigest(pub String);
 impl ModelDigest {
     /// The digest of `wasm`.
     pub fn of(wasm: &[u8]) -> ModelDigest {
-        let hash = Sha256::digest(wasm);
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        ModelDigest(format!("sha256:{hex}"))
+        ModelDigest(mcp_protocol::sha256(wasm))
     }
 }
 

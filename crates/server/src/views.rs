@@ -6,7 +6,7 @@ use mcp_broker::QueueDepth;
 use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState, StoreResult};
 use mcp_protocol::{
     ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
-    ProducerStatus,
+    ProducerStatus, Provenance,
 };
 use mcp_spec::Spec;
 use serde::Serialize;
@@ -49,6 +49,8 @@ pub struct JobView {
     pub refused_by: Vec<Refusal>,
     /// The job's spec.
     pub spec: Spec,
+    /// What its result depends on (`mcp rerun` checks a rerun against it).
+    pub provenance: Provenance,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -100,6 +102,7 @@ impl JobView {
                     reason: reason.clone(),
                 })
                 .collect(),
+            provenance: Provenance::of(&a.info, &a.spec),
             spec: a.spec.clone(),
         }
     }
@@ -114,6 +117,7 @@ impl JobView {
             failed: 0,
             elapsed_s: 0.0,
             outputs: OutputSummaries::default(),
+            provenance: None,
         });
         JobView {
             id: a.job.clone(),
@@ -131,6 +135,9 @@ impl JobView {
             message: record.message,
             producer: None,
             refused_by: Vec::new(),
+            provenance: summary
+                .provenance
+                .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),
             spec: a.spec,
         }
     }
