@@ -13,6 +13,7 @@ mod consumer;
 mod control;
 mod fit;
 mod inspect;
+mod risk_table;
 mod serve;
 mod submit;
 pub mod table;
