@@ -1,9 +1,20 @@
 //! The summary's risk lines: exceedance probabilities, VaR and CVaR per output, as the spec's
-//! `[outputs.NAME]` tables asked for them.
+//! `[outputs.NAME]` tables asked for them; and the percentiles' intervals.
 
 use crate::table::{count, num};
 use mcp_protocol::JobSummary;
 use std::fmt::Write;
+
+/// The `i`-th percentile's 95% interval, `[lo, hi]` (`-` in summaries of older versions).
+pub fn interval(o: &mcp_stats::OutputSummary, i: usize) -> String {
+    o.percentile_ci95.map_or_else(
+        || "-".to_string(),
+        |c| {
+            let [lo, hi] = c.labelled()[i].1;
+            format!("[{}, {}]", num(lo), num(hi))
+        },
+    )
+}
 
 /// One line per threshold and per level of each output that has them; empty when none has.
 pub fn risk(s: &JobSummary) -> String {
@@ -12,7 +23,7 @@ pub fn risk(s: &JobSummary) -> String {
         for e in &o.exceedance {
             lines.push([
                 name.clone(),
-                format!("P(> {})", num(e.threshold)),
+                format!("P(> {})", e.threshold),
                 num(e.probability),
                 format!(
                     "ci95 [{}, {}], {} of {}",

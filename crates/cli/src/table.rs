@@ -53,13 +53,7 @@ pub fn summary(s: &JobSummary, failures: &FailureTally) -> String {
         .enumerate()
     {
         row(&format!("{label} ci95"), &|o| {
-            o.percentile_ci95.map_or_else(
-                || "-".to_string(),
-                |c| {
-                    let [lo, hi] = c.labelled()[i].1;
-                    format!("[{}, {}]", num(lo), num(hi))
-                },
-            )
+            crate::risk_table::interval(o, i)
         });
     }
 

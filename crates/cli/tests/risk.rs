@@ -170,8 +170,8 @@ fn the_table_prints_the_risk_lines() {
     let text = stdout(&out);
     for line in [
         "p50 ci95",
-        "P(> 12.0000)",
-        "P(> 15.0000)",
+        "P(> 12)",
+        "P(> 15)",
         "VaR 0.95",
         "CVaR 0.99",
         "of 5,000",
