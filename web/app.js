@@ -30,6 +30,15 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const facts = (el, pairs) => {
   el.innerHTML = pairs.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
 };
+// The rows of an output's exceedances (`P(> t)`) and tail risks (`VaR α`, `CVaR α`), each
+// with its 95% interval where it has one.
+const riskFacts = (o) => [
+  ...(o.exceedance || []).map((e) => [`P(> ${num(e.threshold)})`, `${num(e.probability)}  (${num(e.ci95[0])} … ${num(e.ci95[1])})`]),
+  ...(o.var || []).flatMap((r) => [
+    [`VaR ${r.level}`, `${num(r.var)}  (${num(r.var_ci95[0])} … ${num(r.var_ci95[1])})`],
+    [`CVaR ${r.level}`, num(r.cvar)],
+  ]),
+];
 const badge = (el, state) => {
   el.textContent = state ? state.replace("_", " ") : "";
   el.dataset.state = state || "";
@@ -237,7 +246,8 @@ function renderOutputs(live) {
       box.innerHTML = `<h3></h3><dl class="facts"></dl><div id="hist-${i}" class="chart"></div><div id="conv-${i}" class="chart"></div>`;
       root.appendChild(box);
     }
-    box.querySelector("h3").textContent = `${o.name}${o.exact ? "" : " (live; percentiles estimated)"}`;
+    const estimated = (o.var || []).length ? "percentiles, VaR and CVaR estimated" : "percentiles estimated";
+    box.querySelector("h3").textContent = `${o.name}${o.exact ? "" : ` (live; ${estimated})`}`;
     const p = o.percentiles;
     facts(box.querySelector("dl"), [
       ["count", count(o.count)],
@@ -248,6 +258,7 @@ function renderOutputs(live) {
       ["p1 p5 p25", `${num(p.p1)}  ${num(p.p5)}  ${num(p.p25)}`],
       ["p50", num(p.p50)],
       ["p75 p95 p99", `${num(p.p75)}  ${num(p.p95)}  ${num(p.p99)}`],
+      ...riskFacts(o),
     ]);
     const h = o.histogram;
     const xs = h.bins.map((_, j) => h.lo + h.width * (j + 0.5));
@@ -300,8 +311,11 @@ async function showJob(id) {
   const rows = Object.entries(j.outputs).map(([name, o]) => `<tr><td>${esc(name)}</td><td>${count(o.count)}</td>
     <td>${num(o.mean)}</td><td>${num(o.ci95[0])} … ${num(o.ci95[1])}</td><td>${num(o.std)}</td><td>${num(o.min)}</td>
     <td>${num(o.percentiles.p5)}</td><td>${num(o.percentiles.p50)}</td><td>${num(o.percentiles.p95)}</td><td>${num(o.max)}</td></tr>`);
+  const risks = Object.entries(j.outputs).flatMap(([name, o]) =>
+    riskFacts(o).map(([k, v]) => `<tr><td>${esc(name)}</td><td>${esc(k)}</td><td>${esc(v)}</td></tr>`));
   $("#job-page-summary").innerHTML = rows.length
-    ? `<table><thead><tr><th>output</th><th>count</th><th>mean</th><th>95% CI</th><th>std</th><th>min</th><th>p5</th><th>p50</th><th>p95</th><th>max</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
+    ? `<table><thead><tr><th>output</th><th>count</th><th>mean</th><th>95% CI</th><th>std</th><th>min</th><th>p5</th><th>p50</th><th>p95</th><th>max</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
+      (risks.length ? `<table class="risk"><thead><tr><th>output</th><th>statistic</th><th>value (95% interval)</th></tr></thead><tbody>${risks.join("")}</tbody></table>` : "")
     : "No summary yet: the job is running.";
 }
 

@@ -14,6 +14,7 @@ mod control;
 mod fit;
 mod inspect;
 mod rerun;
+mod risk_table;
 mod serve;
 mod submit;
 pub mod table;

@@ -47,9 +47,23 @@ pub fn summary(s: &JobSummary, failures: &FailureTally) -> String {
         row(label, &|o| num(o.percentiles.labelled()[i].1));
     }
     row("max", &|o| num(o.max));
+    for (i, (label, _)) in mcp_stats::Percentiles::of_sorted(&[])
+        .labelled()
+        .iter()
+        .enumerate()
+    {
+        row(&format!("{label} ci95"), &|o| {
+            crate::risk_table::interval(o, i)
+        });
+    }
 
     let names: Vec<&str> = s.outputs.0.iter().map(|(n, _)| n.as_str()).collect();
     out.push_str(&grid(&names, &rows));
+    let risk = crate::risk_table::risk(s);
+    if !risk.is_empty() {
+        out.push('\n');
+        out.push_str(&risk);
+    }
     if failures.total() > 0 {
         out.push('\n');
         out.push_str(&self::failures(failures));

@@ -8,7 +8,8 @@ use mcp_protocol::{
 };
 use mcp_spec::{Simulation, Spec};
 use mcp_stats::{
-    BucketCounts, EXACT_PERCENTILE_VALUES, Moments, Sketch, summarize, summarize_sketch,
+    BucketCounts, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch, summarize,
+    summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -47,6 +48,11 @@ pub struct Aggregator {
     pending: BTreeMap<u64, Vec<Moments>>,
     merged: Vec<Moments>,
     kept: Kept,
+    /// Per output, the counts above the thresholds of its `[outputs.NAME]` table (integers,
+    /// added batch by batch in any order).
+    exceedance: Vec<ExceedanceCounts>,
+    /// Per output, the VaR and CVaR levels of its `[outputs.NAME]` table.
+    levels: Vec<Vec<f64>>,
     scenarios: u64,
     failures: FailureTally,
 }
@@ -56,9 +62,12 @@ pub struct Aggregator {
 enum Kept {
     /// Per output, the values of every batch as the batches delivered them (no copy), and
     /// their bucket counts (the first pass of percentile selection): exact percentiles.
+    /// `batches` holds the index of each delivered batch, so that the values can be read in
+    /// scenario order at the end (CVaR sums in that order).
     Values {
         values: Vec<Vec<Vec<f64>>>,
         counts: Vec<BucketCounts>,
+        batches: Vec<u64>,
     },
     /// Per output, a sketch of the values, for jobs of more than [`EXACT_PERCENTILE_VALUES`]
     /// values (decided from the spec, so the same for every run of it).
@@ -76,10 +85,20 @@ impl Aggregator {
             Kept::Values {
                 values: vec![Vec::new(); n_out],
                 counts: vec![BucketCounts::default(); n_out],
+                batches: Vec::new(),
             }
         };
+        let risk = |name: &String| spec.output_risk(name).cloned().unwrap_or_default();
+        let exceedance = info
+            .outputs
+            .iter()
+            .map(|name| ExceedanceCounts::new(&risk(name).thresholds))
+            .collect();
+        let levels = info.outputs.iter().map(|name| risk(name).var).collect();
         Aggregator {
             kept,
+            exceedance,
+            levels,
             seed: sim.seed,
             provenance: Provenance::of(&info, spec),
             simulation: sim,
@@ -103,8 +122,16 @@ impl Aggregator {
         }
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
+        for (exceedance, batch) in self.exceedance.iter_mut().zip(&result.values) {
+            exceedance.add(batch);
+        }
         match &mut self.kept {
-            Kept::Values { values, counts } => {
+            Kept::Values {
+                values,
+                counts,
+                batches,
+            } => {
+                batches.push(index);
                 for ((all, counts), batch) in values.iter_mut().zip(counts).zip(result.values) {
                     counts.add(&batch);
                     all.push(batch);
@@ -210,28 +237,53 @@ impl Aggregator {
                 merged.merge(m);
             }
         }
+        let asks: Vec<RiskAsk<'_>> = self
+            .levels
+            .iter()
+            .zip(&self.exceedance)
+            .map(|(levels, exceedance)| RiskAsk {
+                levels,
+                exceedance: Some(exceedance),
+            })
+            .collect();
         let summaries: Vec<_> = match &self.kept {
             Kept::Sketches(sketches) => self
                 .merged
                 .iter()
                 .zip(sketches)
-                .map(|(moments, sketch)| summarize_sketch(moments, sketch))
+                .zip(&asks)
+                .map(|((moments, sketch), &ask)| summarize_sketch(moments, sketch, ask))
                 .collect(),
             // One thread per output: selecting percentiles is the last big step of a job.
-            Kept::Values { values, counts } => std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .merged
-                    .iter()
-                    .zip(values.iter().zip(counts))
-                    .map(|(moments, (values, counts))| {
-                        scope.spawn(move || summarize(moments, values, counts))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("summary thread"))
-                    .collect()
-            }),
+            Kept::Values {
+                values,
+                counts,
+                batches,
+            } => {
+                // The batches' positions in batch order: the values in scenario order.
+                let mut order: Vec<usize> = (0..batches.len()).collect();
+                order.sort_unstable_by_key(|&i| batches[i]);
+                let order = &order;
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = self
+                        .merged
+                        .iter()
+                        .zip(values.iter().zip(counts))
+                        .zip(&asks)
+                        .map(|((moments, (values, counts)), &ask)| {
+                            scope.spawn(move || {
+                                let ordered: Vec<&[f64]> =
+                                    order.iter().map(|&i| values[i].as_slice()).collect();
+                                summarize(moments, &ordered, counts, ask)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("summary thread"))
+                        .collect()
+                })
+            }
         };
         let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
         JobSummary {
@@ -281,6 +333,49 @@ mod tests {
         let b = shuffled.into_summary(0.0);
         assert_eq!(a, b);
         assert_eq!(a.outputs.0[0].1.count, 6);
+    }
+
+    /// The fixture spec with `[outputs.y]` asking for exceedance and VaR.
+    fn risk_spec(scenarios: u64, batch: u32) -> Spec {
+        let mut spec = spec(scenarios, batch);
+        let text = "[simulation]\nscenarios = 1\nseed = 1\n[variables]\n\
+                    [outputs.y]\nthresholds = [0.5, 100.0]\nvar = [0.5, 0.9]\n";
+        spec.outputs = Spec::parse(text, "vars.toml").unwrap().outputs;
+        spec
+    }
+
+    #[test]
+    fn exceedance_and_tail_risk_are_the_same_in_any_arrival_order_and_mode() {
+        let batches: Vec<ResultBatch> = (0..50u64)
+            .map(|i| result(i, vec![(i as f64 * 0.7).sin(), i as f64 * 0.01]))
+            .collect();
+        let all: Vec<f64> = batches.iter().flat_map(|b| b.values[0].clone()).collect();
+        for scenarios in [100, EXACT_PERCENTILE_VALUES + 2] {
+            let mut forward = Aggregator::new(info(), &risk_spec(scenarios, 2));
+            let mut backward = Aggregator::new(info(), &risk_spec(scenarios, 2));
+            for b in batches.iter().cloned() {
+                forward.add(b);
+            }
+            for b in batches.iter().rev().cloned() {
+                backward.add(b);
+            }
+            let (a, b) = (forward.into_summary(0.0), backward.into_summary(0.0));
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                serde_json::to_string(&b).unwrap()
+            );
+            let y = &a.outputs.0[0].1;
+            let above = all.iter().filter(|&&x| x > 0.5).count() as u64;
+            assert_eq!(y.exceedance[0].count, above);
+            assert_eq!(y.exceedance[0].probability, above as f64 / 100.0);
+            assert_eq!(y.exceedance[1].count, 0);
+            assert_eq!(y.var.len(), 2);
+            assert_eq!(y.var[1].level, 0.9);
+            // The 0.5 level's VaR is the median.
+            let p50 = y.percentiles.p50;
+            assert!((y.var[0].var - p50).abs() <= y.percentile_error * p50.abs());
+            assert!(y.percentile_ci95.is_some());
+        }
     }
 
     #[test]

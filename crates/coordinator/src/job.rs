@@ -205,7 +205,8 @@ impl Job {
     pub fn new(announcement: JobAnnouncement, live: bool) -> Job {
         Job {
             aggregator: Aggregator::new(announcement.info.clone(), &announcement.spec),
-            live: live.then(|| Live::new(&announcement.info.outputs)),
+            live: live
+                .then(|| Live::with_risk(&announcement.info.outputs, Some(&announcement.spec))),
             producer: None,
             refusals: Vec::new(),
             announcement,

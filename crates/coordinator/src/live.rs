@@ -4,7 +4,10 @@
 //! [`Aggregator`]: crate::Aggregator
 
 use mcp_protocol::{JobSummary, ResultBatch};
-use mcp_stats::{Histogram, Moments, Percentiles, Z_975};
+use mcp_spec::Spec;
+use mcp_stats::{
+    Exceedance, ExceedanceCounts, Histogram, Moments, Percentiles, TailRisk, Z_975, order_ci_ranks,
+};
 use serde::Serialize;
 
 /// Most points a convergence series keeps; when full, every other point is dropped.
@@ -30,6 +33,36 @@ struct LiveOutput {
     histogram: Histogram,
     /// (scenarios with this output, mean, CI low, CI high), oldest first.
     convergence: Vec<[f64; 4]>,
+    /// Counts above the thresholds of the spec's `[outputs.NAME]`: exact as far as they go.
+    exceedance: ExceedanceCounts,
+    /// VaR and CVaR levels of the spec's `[outputs.NAME]`.
+    levels: Vec<f64>,
+}
+
+impl LiveOutput {
+    /// VaR, its interval and CVaR at each level, from the histogram: the quantiles at the
+    /// level and at the shares of the order-statistic interval's ranks, and the mean above.
+    fn estimated_risks(&self) -> Vec<TailRisk> {
+        let n = self.histogram.count();
+        if n == 0 {
+            return Vec::new();
+        }
+        let share = |rank: u64| rank as f64 / (n - 1).max(1) as f64;
+        let at = |q: f64| self.histogram.quantile(q).unwrap_or(f64::NAN);
+        self.levels
+            .iter()
+            .map(|&level| {
+                let (lo, hi) = order_ci_ranks(n, level);
+                TailRisk {
+                    level,
+                    var: at(level),
+                    var_ci95: [at(share(lo)), at(share(hi))],
+                    cvar: self.histogram.tail_mean(level).unwrap_or(f64::NAN),
+                    tail: n - (((n - 1) as f64 * level).ceil() as u64).min(n - 1),
+                }
+            })
+            .collect()
+    }
 }
 
 /// One output as the live view shows it.
@@ -57,6 +90,13 @@ pub struct LiveOutputView {
     pub histogram: Histogram,
     /// The running mean and its CI as scenarios accumulated: `[n, mean, low, high]`.
     pub convergence: Vec<[f64; 4]>,
+    /// `P(output > t)` per threshold of the spec: counted exactly as batches arrive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exceedance: Vec<Exceedance>,
+    /// VaR and CVaR per level of the spec: estimated from the histogram while the job runs,
+    /// exact once it ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub var: Vec<TailRisk>,
 }
 
 /// Histogram of time per scenario (each batch's mean, weighted by its scenarios), on a log
@@ -83,14 +123,26 @@ pub struct LiveView {
 impl Live {
     /// Live statistics for a job with these outputs.
     pub fn new(outputs: &[String]) -> Live {
+        Live::with_risk(outputs, None)
+    }
+
+    /// Live statistics for a job with these outputs, with the exceedances and tail risks its
+    /// spec's `[outputs.NAME]` tables ask for.
+    pub fn with_risk(outputs: &[String], spec: Option<&Spec>) -> Live {
         Live {
             outputs: outputs
                 .iter()
-                .map(|name| LiveOutput {
-                    name: name.clone(),
-                    moments: Moments::default(),
-                    histogram: Histogram::default(),
-                    convergence: Vec::new(),
+                .map(|name| {
+                    let risk = spec.and_then(|s| s.output_risk(name)).cloned();
+                    let risk = risk.unwrap_or_default();
+                    LiveOutput {
+                        name: name.clone(),
+                        moments: Moments::default(),
+                        histogram: Histogram::default(),
+                        convergence: Vec::new(),
+                        exceedance: ExceedanceCounts::new(&risk.thresholds),
+                        levels: risk.var,
+                    }
                 })
                 .collect(),
             time_bins: vec![0; DECADES * PER_DECADE],
@@ -107,6 +159,7 @@ impl Live {
         {
             out.moments.merge(m);
             out.histogram.add(values);
+            out.exceedance.add(values);
         }
         let count = result.batch.count.max(1);
         let per_scenario = result.eval_seconds / f64::from(count);
@@ -170,6 +223,8 @@ impl Live {
                         exact: true,
                         histogram: out.histogram.clone(),
                         convergence: out.convergence.clone(),
+                        exceedance: e.exceedance.clone(),
+                        var: e.var.clone(),
                     },
                     None => LiveOutputView {
                         name: out.name.clone(),
@@ -183,6 +238,8 @@ impl Live {
                         exact: false,
                         histogram: out.histogram.clone(),
                         convergence: out.convergence.clone(),
+                        exceedance: out.exceedance.exceedances(m.count),
+                        var: out.estimated_risks(),
                     },
                 }
             })
@@ -195,5 +252,45 @@ impl Live {
                 bins: self.time_bins.clone(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Aggregator;
+    use mcp_testkit::fixtures::{model_info, result, spec};
+
+    #[test]
+    fn exceedance_and_tail_risk_show_live_then_exact() {
+        let mut spec = spec(2000, 100);
+        let text = "[simulation]\nscenarios = 1\nseed = 1\n[variables]\n\
+                    [outputs.y]\nthresholds = [900.0]\nvar = [0.9]\n";
+        spec.outputs = Spec::parse(text, "vars.toml").unwrap().outputs;
+        let info = model_info();
+        let mut live = Live::with_risk(&info.outputs, Some(&spec));
+        let mut agg = Aggregator::new(info, &spec);
+        for i in 0..20u64 {
+            let values: Vec<f64> = (0..100).map(|j| (i * 100 + j) as f64 * 0.5).collect();
+            let r = result(i, 100, values);
+            live.add(&r);
+            agg.add(r);
+        }
+        // Values 0, 0.5, …, 999.5: 199 of them above 900, exactly, live or not.
+        let running = &live.view(None).outputs[0];
+        assert!(!running.exact);
+        assert_eq!(running.exceedance[0].count, 199);
+        // The histogram's estimates are within a bin of the exact 0.9-quantile (899.55) and
+        // of the mean above it (949.75).
+        let width = live.outputs[0].histogram.width;
+        let v = running.var[0];
+        assert!((v.var - 899.55).abs() <= width, "{v:?}");
+        assert!((v.cvar - 949.75).abs() <= width, "{v:?}");
+        assert!(v.var_ci95[0] <= v.var && v.var <= v.var_ci95[1]);
+        let summary = agg.into_summary(0.0);
+        let ended = &live.view(Some(&summary)).outputs[0];
+        assert!(ended.exact);
+        assert_eq!(ended.var, summary.outputs.0[0].1.var);
+        assert_eq!(ended.exceedance, summary.outputs.0[0].1.exceedance);
     }
 }

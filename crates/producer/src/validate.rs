@@ -25,6 +25,7 @@ pub fn prepare(
         .map_err(|e| anyhow!("{wasm_origin}: {e}"))?;
     let info = model.info().clone();
     spec.check_model(&info.name, &info.version, &info.inputs, &info.sizes)?;
+    spec.check_outputs(&info.name, &info.outputs)?;
     check_result_size(&spec, info.outputs.len())?;
     ScenarioGenerator::new(&spec, &info.inputs)
         .map_err(|e| anyhow!("{}: {e}", spec.source.origin))?;

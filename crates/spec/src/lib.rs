@@ -10,6 +10,7 @@ mod ceilings;
 mod correlation;
 mod diagnostics;
 mod distribution;
+mod outputs;
 mod overrides;
 mod parse;
 mod percentiles;
@@ -23,6 +24,7 @@ pub use ceilings::Ceilings;
 pub use correlation::{Copula, Correlation, MAX_ARCHIMEDEAN_RHO, MAX_CORRELATED};
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
+pub use outputs::{MAX_RISK_POINTS, OutputRisk};
 pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
 pub use process::{PROCESSES, Process};
@@ -60,6 +62,9 @@ pub struct Spec {
     /// Groups of correlated variables (`[[correlation]]`), in the spec's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub correlations: Vec<Correlation>,
+    /// Risk statistics asked of model outputs (`[outputs.NAME]`), by output name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, OutputRisk>,
     /// Where each part of the spec stood in its source, for later error messages.
     #[serde(skip)]
     pub source: SourceMap,
@@ -224,6 +229,8 @@ pub struct SourceMap {
     pub text: String,
     /// Span of each variable's key.
     pub variables: BTreeMap<String, Range<usize>>,
+    /// Span of each `[outputs.NAME]` table's name.
+    pub outputs: BTreeMap<String, Range<usize>>,
     /// Span of the `[variables]` header, if present.
     pub variables_table: Option<Range<usize>>,
     /// Spans of `model.name` and `model.version`.

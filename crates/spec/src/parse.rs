@@ -4,6 +4,7 @@
 //! name its field and point at its line and column, and so that all problems are reported at once.
 
 mod correlation;
+mod outputs;
 mod variables;
 
 use crate::distribution::{self, ParamKind, ParamValue};
@@ -113,7 +114,14 @@ impl Parser<'_> {
         self.unknown_keys(
             root,
             "",
-            &["model", "simulation", "limits", "variables", "correlation"],
+            &[
+                "model",
+                "simulation",
+                "limits",
+                "variables",
+                "correlation",
+                "outputs",
+            ],
         );
 
         let model = match self.table(root.get_key_value("model"), "model") {
@@ -156,12 +164,17 @@ impl Parser<'_> {
             Some((_, v)) => self.correlations(v, &variables),
             None => Vec::new(),
         };
+        let outputs = match self.table(root.get_key_value("outputs"), "outputs") {
+            Some((t, _)) => self.outputs(t),
+            None => Default::default(),
+        };
         Some(Spec {
             model,
             simulation: simulation?,
             limits,
             variables,
             correlations,
+            outputs,
             source: std::mem::take(&mut self.source),
             warnings: std::mem::take(&mut self.warnings),
         })

@@ -489,3 +489,31 @@ fn repair_leaves_a_valid_matrix_alone_and_unrepaired_groups_travel_as_before() {
     let decoded: Spec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
     assert_eq!(decoded.correlations, spec.correlations);
 }
+
+#[test]
+fn output_tables_are_read_and_must_name_an_output_of_the_model() {
+    let spec = parse(&package_dir().join("tests/ui/valid/outputs.toml")).unwrap();
+    let loss = spec.output_risk("loss").unwrap();
+    assert_eq!(loss.thresholds, [1e6, 5e6]);
+    assert_eq!(loss.var, [0.95, 0.99]);
+    assert_eq!(spec.output_risk("profit").unwrap().var, [0.5]);
+    assert!(spec.output_risk("x").is_none());
+    let outputs = ["loss".to_string(), "profit".to_string()];
+    assert!(spec.check_outputs("book", &outputs).is_ok());
+    let err = spec
+        .check_outputs("book", &outputs[..1])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "outputs.toml:12:10: outputs.profit: model `book` has no output `profit` (its outputs are: \
+         loss); remove the table [outputs.profit] or fix its name"
+    );
+    // The tables travel with the spec, and a spec without them decodes as before.
+    let json = serde_json::to_string(&spec).unwrap();
+    let back: Spec = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.outputs, spec.outputs);
+    let plain = Spec::parse("[simulation]\nscenarios = 5\nseed = 0\n[variables]\n", "v").unwrap();
+    let json = serde_json::to_string(&plain).unwrap();
+    assert!(!json.contains("outputs"), "{json}");
+}

@@ -111,6 +111,30 @@ impl Histogram {
         }
         Some(self.hi())
     }
+
+    /// The mean of the values above the `q`-quantile, each bin's values taken as spread evenly
+    /// over it (as [`Histogram::quantile`] takes them): an estimate, within one bin width of
+    /// the mean of the same share of the largest values.
+    pub fn tail_mean(&self, q: f64) -> Option<f64> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let target = q.clamp(0.0, 1.0) * n as f64;
+        let (mut below, mut sum, mut tail) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, &c) in self.bins.iter().enumerate() {
+            let c = c as f64;
+            // The share of this bin above the target rank, and where that share's middle lies.
+            let within = ((target - below) / c).clamp(0.0, 1.0);
+            if c > 0.0 && within < 1.0 {
+                let share = (1.0 - within) * c;
+                sum += share * (self.lo + self.width * (i as f64 + (within + 1.0) / 2.0));
+                tail += share;
+            }
+            below += c;
+        }
+        Some(if tail > 0.0 { sum / tail } else { self.hi() })
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +162,21 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         let exact = sorted[sorted.len() / 2];
         let estimate = h.quantile(0.5).unwrap();
+        assert!((estimate - exact).abs() <= h.width, "{estimate} vs {exact}");
+    }
+
+    #[test]
+    fn the_tail_mean_is_within_a_bin_of_the_exact_one() {
+        let values: Vec<f64> = (0..10_000)
+            .map(|i| (i as f64 * 0.37).sin() * 100.0)
+            .collect();
+        let mut h = Histogram::default();
+        h.add(&values);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let top = &sorted[9_500..];
+        let exact = top.iter().sum::<f64>() / top.len() as f64;
+        let estimate = h.tail_mean(0.95).unwrap();
         assert!((estimate - exact).abs() <= h.width, "{estimate} vs {exact}");
     }
 

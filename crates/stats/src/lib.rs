@@ -6,19 +6,28 @@
 //! many workers ran or in which order batches arrived, so a job's summary is the same to the last
 //! bit however it was run. [`PairedMoments`] does the same for two runs compared scenario by
 //! scenario (`mcp compare`), and its [`Comparison`] gives the interval of the difference of their
-//! means. This crate does no I/O.
+//! means. Per output, a spec may also ask for exceedance probabilities ([`ExceedanceCounts`],
+//! counted per batch and added) and Value-at-Risk and CVaR ([`TailRisk`], selected from the
+//! values at the end); every percentile comes with its order-statistic 95% interval
+//! ([`PercentileIntervals`]). This crate does no I/O.
 
 mod histogram;
 mod moments;
+mod order_ci;
 mod paired;
 mod percentiles;
+mod risk;
 mod sketch;
+mod tails;
 
 pub use histogram::Histogram;
 pub use moments::Moments;
+pub use order_ci::order_ci_ranks;
 pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
+pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
+pub use tails::{PercentileIntervals, tails_of_sketch, tails_of_values};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +57,27 @@ pub struct OutputSummary {
     /// jobs of up to [`EXACT_PERCENTILE_VALUES`] values; [`SKETCH_RELATIVE_ERROR`] past that.
     #[serde(default)]
     pub percentile_error: f64,
+    /// The order-statistic (distribution-free) 95% interval of each percentile; widened by
+    /// `percentile_error` when the percentiles come from a sketch. Absent in summaries of older
+    /// versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile_ci95: Option<PercentileIntervals>,
+    /// `P(output > t)` for each threshold of the spec's `[outputs.NAME]`, exact counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceedance: Vec<Exceedance>,
+    /// VaR and CVaR at each level of the spec's `[outputs.NAME]`; within `percentile_error`
+    /// of the exact ones, relative to their value, when sketched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub var: Vec<TailRisk>,
+}
+
+/// What the spec asks of one output beyond the standard summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RiskAsk<'a> {
+    /// VaR and CVaR levels, in (0, 1).
+    pub levels: &'a [f64],
+    /// The exceedance counts kept while the values arrived.
+    pub exceedance: Option<&'a ExceedanceCounts>,
 }
 
 /// Most output values (scenarios × outputs) a job may have for its percentiles to be exact:
@@ -55,14 +85,20 @@ pub struct OutputSummary {
 /// [`Sketch`], whose memory does not grow with the number of scenarios.
 pub const EXACT_PERCENTILE_VALUES: u64 = 1 << 25;
 
-/// Builds a summary from merged moments and all the values, in chunks of any size and order,
-/// whose bucket counts were kept as they arrived.
+/// Builds a summary from merged moments and all the values, in chunks of any size, in
+/// scenario order (CVaR sums in that order), whose bucket counts were kept as they arrived.
 pub fn summarize<C: AsRef<[f64]>>(
     m: &Moments,
     values: &[C],
     counts: &BucketCounts,
+    ask: RiskAsk<'_>,
 ) -> OutputSummary {
-    summary_of(m, Percentiles::of_counted_chunks(values, counts), 0.0)
+    let mut s = summary_of(m, Percentiles::of_counted_chunks(values, counts), 0.0);
+    (s.percentile_ci95, s.var) = tails_of_values(values, counts, ask.levels);
+    s.exceedance = ask
+        .exceedance
+        .map_or_else(Vec::new, |e| e.exceedances(m.count));
+    s
 }
 
 /// A summary from merged moments and percentiles found some other way.
@@ -87,5 +123,8 @@ pub(crate) fn summary_of(
         max: m.max,
         percentiles,
         percentile_error,
+        percentile_ci95: None,
+        exceedance: Vec::new(),
+        var: Vec::new(),
     }
 }

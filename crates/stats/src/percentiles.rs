@@ -176,7 +176,7 @@ impl BucketCounts {
 /// The values of the given ascending ranks, as if the chunks' values were sorted by
 /// `f64::total_cmp`; `counts` are their bucket counts. Only buckets that hold a wanted rank and
 /// more than one distinct value are gathered (ties, such as a payoff of exactly 0, cost nothing).
-fn select_by_buckets<C: AsRef<[f64]>>(
+pub(crate) fn select_by_buckets<C: AsRef<[f64]>>(
     chunks: &[C],
     counts: &BucketCounts,
     ranks: &[usize],

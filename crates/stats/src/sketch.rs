@@ -1,7 +1,7 @@
 //! Percentiles in bounded memory, for jobs too large to keep every value.
 
 use crate::percentiles::{interpolated, order_key, wanted_ranks};
-use crate::{Moments, OutputSummary, Percentiles};
+use crate::{Moments, OutputSummary, Percentiles, RiskAsk};
 
 /// Bits of the mantissa that pick a value's bucket within its power of two.
 const SUB_BITS: u32 = 10;
@@ -80,7 +80,7 @@ impl Sketch {
     /// Estimates of the values of ascending `ranks` (0-based, ascending order): within a bucket
     /// of `c` values from `min` to `max`, the rank `i`-th is `min + (max - min) (i + ½) / c`,
     /// exact when the bucket holds one distinct value.
-    fn ranked(&self, ranks: &[usize]) -> Vec<f64> {
+    pub(crate) fn ranked(&self, ranks: &[usize]) -> Vec<f64> {
         let mut found = Vec::with_capacity(ranks.len());
         let mut wanted = ranks.iter().peekable();
         let mut before = 0u64;
@@ -107,6 +107,30 @@ impl Sketch {
         found
     }
 
+    /// The sum of the estimates [`Sketch::ranked`] gives ranks `k..count`, bucket by bucket in
+    /// ascending order: within a bucket of `c` values from `lo` to `hi`, ranks `i₀..c` sum to
+    /// `(c − i₀) lo + (hi − lo) (c² − i₀²) / (2c)`. Each estimate lies in the bucket of the
+    /// value it stands for, so the sum is within [`SKETCH_RELATIVE_ERROR`] of the exact one,
+    /// relative to the sum of the values' magnitudes.
+    pub(crate) fn sum_from_rank(&self, k: u64) -> f64 {
+        let mut sum = 0.0;
+        let mut before = 0u64;
+        for binade in self.binades.iter().flatten() {
+            for s in 0..SUBS {
+                let c = binade.counts[s];
+                if c == 0 || before + c <= k {
+                    before += c;
+                    continue;
+                }
+                let first = k.saturating_sub(before) as f64;
+                let (lo, hi, c_f) = (binade.min[s], binade.max[s], c as f64);
+                sum += (c_f - first) * lo + (hi - lo) * (c_f * c_f - first * first) / (2.0 * c_f);
+                before += c;
+            }
+        }
+        sum
+    }
+
     /// The percentiles, interpolated between closest ranks as [`crate::percentile_sorted`]
     /// does on sorted values, with each rank's value estimated from its bucket.
     pub fn percentiles(&self) -> Percentiles {
@@ -122,9 +146,15 @@ impl Sketch {
 }
 
 /// A summary from merged moments and a sketch of the values: everything exact but the
-/// percentiles, which are within [`SKETCH_RELATIVE_ERROR`] of the exact ones.
-pub fn summarize_sketch(m: &Moments, sketch: &Sketch) -> OutputSummary {
-    crate::summary_of(m, sketch.percentiles(), SKETCH_RELATIVE_ERROR)
+/// percentiles, their intervals, VaR and CVaR, which are within [`SKETCH_RELATIVE_ERROR`] of the
+/// exact ones (exceedance counts are exact: they were counted before the values were sketched).
+pub fn summarize_sketch(m: &Moments, sketch: &Sketch, ask: RiskAsk<'_>) -> OutputSummary {
+    let mut s = crate::summary_of(m, sketch.percentiles(), SKETCH_RELATIVE_ERROR);
+    (s.percentile_ci95, s.var) = crate::tails_of_sketch(sketch, ask.levels);
+    s.exceedance = ask
+        .exceedance
+        .map_or_else(Vec::new, |e| e.exceedances(m.count));
+    s
 }
 
 #[cfg(test)]

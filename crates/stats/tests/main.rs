@@ -1,0 +1,3 @@
+//! The statistics against their analytic values on samples of known distributions.
+
+mod risk;
