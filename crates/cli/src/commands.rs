@@ -18,7 +18,9 @@ pub const EXIT_INPUT: u8 = 1;
 pub const EXIT_TIMED_OUT: u8 = 3;
 /// Exit code of a job superseded by a newer submission before it completed.
 pub const EXIT_SUPERSEDED: u8 = 4;
-/// Exit code of a cancelled job.
+/// Exit code of `mcp replay` when the replayed scenario failed (clap takes 2 for usage errors).
+pub const EXIT_SCENARIO_FAILED: u8 = 5;
+/// Exit code of a cancelled job, and of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_CANCELLED: u8 = 130;
 
 /// Runs one command; `Err` is bad input, reported by `main`.
@@ -27,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => crate::submit::submit(args),
         Command::Compare(args) => crate::compare::compare(args),
         Command::Validate(args) => crate::inspect::validate(args),
+        Command::Replay(args) => crate::replay::replay(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Control(args) => crate::control::control(args).map(|()| ExitCode::SUCCESS),

@@ -13,6 +13,7 @@ mod consumer;
 mod control;
 mod fit;
 mod inspect;
+mod replay;
 mod serve;
 mod submit;
 pub mod table;

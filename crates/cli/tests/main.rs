@@ -12,5 +12,6 @@ mod jobs;
 mod lifecycle;
 mod observe;
 mod refusals;
+mod replay;
 mod serve;
 mod support;
