@@ -13,6 +13,7 @@ mod consumer;
 mod control;
 mod fit;
 mod inspect;
+mod interrupt;
 mod replay;
 mod serve;
 mod submit;

@@ -8,6 +8,7 @@ mod docs;
 mod faults;
 mod fit;
 mod fuzz;
+mod interrupt;
 mod jobs;
 mod lifecycle;
 mod observe;
