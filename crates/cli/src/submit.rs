@@ -7,7 +7,7 @@ use crate::commands::{
     EXIT_CANCELLED, EXIT_INPUT, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
     resolve_broker, token_or_new, workers,
 };
-use crate::interrupt::Interrupt;
+use crate::interrupt;
 use crate::table;
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -140,11 +140,10 @@ fn embedded_job(
         }
         None => None,
     };
-    let interrupt = Interrupt::catch()?;
     let (book, controller) = (run.book(), run.controller());
-    let ended = interrupt.cancelling(&job.job, book, controller, || {
+    let ended = interrupt::cancelling(&job.job, book, controller, || {
         run.run(sandbox, &mut |done| bar.set_position(done))
-    })?;
+    })??;
     if let Some(http) = dashboard
         && let Err(e) = http.stop_after_final_snapshot()
     {

@@ -14,45 +14,66 @@ fn send(signal: &str, pid: u32) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// Starts a pricing run far too long to finish, with its dashboard on a free port so that the
-/// test can see its progress; waits until it has evaluated some scenarios, then sends
-/// `signal`; returns the exit code and the JSON summary.
+/// A pricing run far too long to finish, started with its dashboard on a free port so that
+/// the test can see its progress, and waited for until it has evaluated some scenarios (how
+/// many it had then).
+struct LongRun {
+    process: Process,
+    stdout: std::process::ChildStdout,
+    stderr: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    seen: u64,
+}
+
+impl LongRun {
+    fn start() -> LongRun {
+        let (model, spec) = pricing();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .args(["submit", model.to_str().unwrap(), "--spec"])
+            .arg(&spec)
+            .args(["--scenarios", "500000000", "--workers", "1", "--json"])
+            .args(["--dashboard", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let stdout = child.stdout.take().unwrap();
+        let process = Process::of(child);
+        // "mcp submit: dashboard on http://ADDR/ (token for its buttons: TOKEN)"
+        let line = stderr.next().unwrap().unwrap();
+        let rest = line
+            .strip_prefix("mcp submit: dashboard on ")
+            .unwrap_or_else(|| panic!("{line}"));
+        let url = rest.split(' ').next().unwrap().trim_end_matches('/');
+        let job = format!("{url}/api/jobs/local");
+        let seen = mcp_testkit::eventually("scenarios evaluated", PATIENCE, || {
+            let mut response = ureq::get(&job).call().ok()?;
+            let view: Value = response.body_mut().read_json().ok()?;
+            view["scenarios"].as_u64().filter(|&n| n > 0)
+        });
+        LongRun {
+            process,
+            stdout,
+            stderr,
+            seen,
+        }
+    }
+}
+
+/// Sends `signal` to a long run once it has made progress; its exit code, its JSON summary
+/// and how many scenarios it had evaluated before the signal.
 fn interrupted(signal: &str) -> (Option<i32>, Value, u64) {
-    let (model, spec) = pricing();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
-        .args(["submit", model.to_str().unwrap(), "--spec"])
-        .arg(&spec)
-        .args(["--scenarios", "500000000", "--workers", "1", "--json"])
-        .args(["--dashboard", "127.0.0.1:0"])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr_lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let stdout_pipe = child.stdout.take().unwrap();
-    let mut process = Process::of(child);
-    // "mcp submit: dashboard on http://ADDR/ (token for its buttons: TOKEN)"
-    let line = stderr_lines.next().unwrap().unwrap();
-    let rest = line
-        .strip_prefix("mcp submit: dashboard on ")
-        .unwrap_or_else(|| panic!("{line}"));
-    let url = rest.split(' ').next().unwrap().trim_end_matches('/');
-    let job = format!("{url}/api/jobs/local");
-    let seen = mcp_testkit::eventually("scenarios evaluated", PATIENCE, || {
-        let mut response = ureq::get(&job).call().ok()?;
-        let view: Value = response.body_mut().read_json().ok()?;
-        view["scenarios"].as_u64().filter(|&n| n > 0)
-    });
-    send(signal, process.id());
-    let code = process.exit_status().code();
-    let summary: Value = serde_json::from_reader(stdout_pipe).unwrap();
-    let said: Vec<String> = stderr_lines.map_while(Result::ok).collect();
+    let mut run = LongRun::start();
+    send(signal, run.process.id());
+    let code = run.process.exit_status().code();
+    let summary: Value = serde_json::from_reader(run.stdout).unwrap();
+    let said: Vec<String> = run.stderr.map_while(Result::ok).collect();
     assert!(
         said.iter().any(|l| l.contains("mcp submit: stopping")),
         "{said:?}"
     );
-    (code, summary, seen)
+    (code, summary, run.seen)
 }
 
 fn check_partial(code: Option<i32>, summary: &Value, seen: u64) {
@@ -78,6 +99,25 @@ fn ctrl_c_stops_an_embedded_run_with_a_partial_summary() {
 fn sigterm_stops_an_embedded_run_like_ctrl_c() {
     let (code, summary, seen) = interrupted("TERM");
     check_partial(code, &summary, seen);
+}
+
+#[test]
+fn a_second_signal_quits_at_once_without_a_summary() {
+    use std::io::Read;
+    let mut run = LongRun::start();
+    let pid = run.process.id();
+    // Stopped, the process runs nothing, so both signals are pending when it continues: its
+    // signal thread takes them in turn, cancelling on the first and quitting on the second,
+    // microseconds apart, long before the cancelled run could print its summary. SIGINT and
+    // SIGTERM, because two pending SIGINTs would merge into one.
+    send("STOP", pid);
+    send("INT", pid);
+    send("TERM", pid);
+    send("CONT", pid);
+    assert_eq!(run.process.exit_status().code(), Some(130));
+    let mut out = String::new();
+    run.stdout.read_to_string(&mut out).unwrap();
+    assert!(out.is_empty(), "it quit before printing a summary: {out}");
 }
 
 #[test]
