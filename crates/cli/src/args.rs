@@ -42,7 +42,7 @@ pub enum Command {
     /// Run a finished job of `mcp serve` again, embedded, and check its outputs are the same
     /// bits.
     #[command(
-        after_help = "Example:\n  mcp rerun pricing-1a2b3c --model target/models/pricing.wasm --api http://127.0.0.1:8080\n\nThe job's spec and provenance come from the API; the model file must be the bytes the job\nran (its digest is checked). Exit 0 when every output is reproduced bit for bit, 5 when not."
+        after_help = "Example:\n  mcp rerun pricing-1a2b3c --model target/models/pricing.wasm --api http://127.0.0.1:8080\n\nThe job's spec and provenance come from the API; the model file must be the bytes the job\nran (its digest is checked). Exit 0 when every output is reproduced bit for bit, 6 when not."
     )]
     Rerun(RerunArgs),
     /// Check a model against a spec and run a handful of scenarios, without running the job.
@@ -50,6 +50,12 @@ pub enum Command {
         after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
     )]
     Validate(ValidateArgs),
+    /// Evaluate one scenario of a job alone and print its inputs and outputs (or its failure):
+    /// the way to debug scenario 41,235,117 of a billion without running the others.
+    #[command(
+        after_help = "Example:\n  mcp replay target/models/pricing.wasm --spec example-models/pricing/vars.toml --scenario 41235117\n\nScenario i's inputs depend only on the spec, the seed and i, so the replay sees exactly what\nthe run saw. Exit codes: 0 the scenario succeeded, 5 it failed (kind and message printed),\n1 bad input."
+    )]
+    Replay(ReplayArgs),
     /// Evaluate scenario batches from a RabbitMQ broker until stopped (SIGTERM or Ctrl-C drains).
     #[command(
         after_help = "Example:\n  mcp consumer --broker amqp://guest:guest@127.0.0.1:5672/%2f --id C1 --threads 4"
@@ -353,6 +359,39 @@ pub struct ValidateArgs {
     /// How many scenarios to try.
     #[arg(long, default_value_t = 16)]
     pub scenarios: u32,
+}
+
+/// Arguments of `mcp replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The model component (.wasm).
+    pub model: PathBuf,
+    /// The job spec (vars.toml); its limits are the replay's.
+    #[arg(long, short)]
+    pub spec: PathBuf,
+    /// The scenario to evaluate: its index in the job, from 0.
+    #[arg(long, value_name = "I")]
+    pub scenario: u64,
+    /// Override `simulation.scenarios` from the spec, as given to `mcp submit` (Latin
+    /// hypercube strata depend on it).
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Override `simulation.seed` from the spec, as given to `mcp submit`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the scenario as JSON on stdout, vector inputs in full.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ReplayArgs {
+    /// --scenarios and --seed.
+    pub fn overrides(&self) -> mcp_spec::Overrides {
+        mcp_spec::Overrides {
+            scenarios: self.scenarios,
+            seed: self.seed,
+        }
+    }
 }
 
 /// Arguments of `mcp inspect`.

@@ -18,9 +18,11 @@ pub const EXIT_INPUT: u8 = 1;
 pub const EXIT_TIMED_OUT: u8 = 3;
 /// Exit code of a job superseded by a newer submission before it completed.
 pub const EXIT_SUPERSEDED: u8 = 4;
+/// Exit code of `mcp replay` when the replayed scenario failed (clap takes 2 for usage errors).
+pub const EXIT_SCENARIO_FAILED: u8 = 5;
 /// Exit code of `mcp rerun` when the rerun's outputs differ from the job's.
-pub const EXIT_NOT_REPRODUCED: u8 = 5;
-/// Exit code of a cancelled job.
+pub const EXIT_NOT_REPRODUCED: u8 = 6;
+/// Exit code of a cancelled job, and of a run stopped by Ctrl-C or SIGTERM.
 pub const EXIT_CANCELLED: u8 = 130;
 
 /// Runs one command; `Err` is bad input, reported by `main`.
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => crate::compare::compare(args),
         Command::Rerun(args) => crate::rerun::rerun(args),
         Command::Validate(args) => crate::inspect::validate(args),
+        Command::Replay(args) => crate::replay::replay(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Control(args) => crate::control::control(args).map(|()| ExitCode::SUCCESS),

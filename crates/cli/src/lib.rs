@@ -13,6 +13,8 @@ mod consumer;
 mod control;
 mod fit;
 mod inspect;
+mod interrupt;
+mod replay;
 mod rerun;
 mod risk_table;
 mod serve;

@@ -7,6 +7,7 @@ use crate::commands::{
     EXIT_CANCELLED, EXIT_INPUT, EXIT_SUPERSEDED, EXIT_TIMED_OUT, prepare_job, read_spec, reconnect,
     resolve_broker, token_or_new, workers,
 };
+use crate::interrupt;
 use crate::table;
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -106,7 +107,8 @@ pub(crate) fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-/// Runs the job embedded; with `--dashboard`, serves its live page meanwhile.
+/// Runs the job embedded; with `--dashboard`, serves its live page meanwhile. The first Ctrl-C
+/// or SIGTERM cancels it (the summary covers what finished), the second quits at once.
 fn embedded_job(
     args: &SubmitArgs,
     sandbox: &Sandbox,
@@ -138,7 +140,10 @@ fn embedded_job(
         }
         None => None,
     };
-    let ended = run.run(sandbox, &mut |done| bar.set_position(done))?;
+    let (book, controller) = (run.book(), run.controller());
+    let ended = interrupt::cancelling(&job.job, book, controller, || {
+        run.run(sandbox, &mut |done| bar.set_position(done))
+    })??;
     if let Some(http) = dashboard
         && let Err(e) = http.stop_after_final_snapshot()
     {
@@ -270,6 +275,19 @@ impl Outcome {
     }
 }
 
+/// What `--json` prints: the summary; for a job that stopped before its last scenario,
+/// `"partial": true` and `"stopped"`, the state it ended in (`cancelled` for Ctrl-C,
+/// `timed_out`, `superseded`, `failed`).
+#[derive(serde::Serialize)]
+struct Printed<'a> {
+    #[serde(flatten)]
+    summary: &'a JobSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<JobState>,
+}
+
 /// Prints a job's summary as the table or as JSON, and picks the exit code; `spec` is the
 /// job's spec, read from `args.spec`.
 pub(crate) fn report(
@@ -278,15 +296,31 @@ pub(crate) fn report(
     outcome: &Outcome,
 ) -> anyhow::Result<ExitCode> {
     let (summary, failures) = (&outcome.summary, &outcome.failures);
+    let total = spec.simulation.scenarios;
+    // A job that stopped before its last scenario: the summary covers the ones evaluated.
+    let stopped = (summary.scenarios < total).then_some(outcome.state);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        let printed = Printed {
+            summary,
+            partial: stopped.map(|_| true),
+            stopped,
+        };
+        println!("{}", serde_json::to_string_pretty(&printed)?);
     } else {
+        if let Some(state) = stopped {
+            let state = serde_json::to_value(state)?;
+            println!(
+                "partial    {} of {} scenarios evaluated (stopped: {}); the summary covers those",
+                table::count(summary.scenarios),
+                table::count(total),
+                state.as_str().unwrap_or("early")
+            );
+        }
         print!("{}", table::summary(summary, failures));
     }
     if summary.failed > 0 && args.json {
         eprintln!("{}", table::failures(failures));
     }
-    let total = spec.simulation.scenarios;
     let job = &outcome.job;
     Ok(match outcome.state {
         // A job whose every scenario failed still ran to its end: the table says what failed.

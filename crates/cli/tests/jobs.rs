@@ -229,6 +229,10 @@ x = { dist = "constant", value = 0 }
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["scenarios"], 0);
+    assert_eq!(
+        (&s["partial"], &s["stopped"]),
+        (&Value::from(true), &Value::from("timed_out"))
+    );
     assert!(
         stderr(&out)
             .contains("error: the job timed out after 1 s with 0 of 100 scenarios evaluated"),

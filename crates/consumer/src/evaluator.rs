@@ -50,6 +50,12 @@ impl Evaluator {
             .check_batch(batch.index, batch.start, batch.count)
     }
 
+    /// The inputs of scenario `index`, row-major as the model receives them (what
+    /// [`evaluate`](Evaluator::evaluate) generates for it, computed alone).
+    pub fn inputs(&self, index: u64) -> Vec<f64> {
+        self.generator.scenario(index)
+    }
+
     /// Fuel the last batch used, retries included.
     pub fn fuel_used(&self) -> u64 {
         self.fuel_used
