@@ -5,7 +5,7 @@
 //! checkpoints (`b` a multiple of `check_every`, and the batch that reaches `max_scenarios`),
 //! so where a job stops depends on the spec and the seed alone.
 
-use crate::{Diagnostic, Spec, SpecError};
+use crate::{Diagnostic, Spec};
 use serde::{Deserialize, Serialize};
 
 /// How precise the mean must be for the job to stop.
