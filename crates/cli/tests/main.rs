@@ -14,4 +14,5 @@ mod observe;
 mod refusals;
 mod risk;
 mod serve;
+mod stop;
 mod support;

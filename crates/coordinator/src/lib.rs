@@ -17,6 +17,7 @@ pub mod consumers;
 pub mod job;
 mod live;
 mod serve;
+mod stopping;
 mod store;
 
 pub use aggregator::{Added, Aggregator, Progress};

@@ -118,6 +118,7 @@ impl JobView {
             elapsed_s: 0.0,
             outputs: OutputSummaries::default(),
             provenance: None,
+            stopped: None,
         });
         JobView {
             id: a.job.clone(),
