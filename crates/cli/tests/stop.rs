@@ -1,9 +1,11 @@
 //! `[stop]` end to end: the precision rule stops a job at the same scenario count, with the
-//! same bits, for 1 and 3 workers and over RabbitMQ; its summary is that of the prefix it
+//! same bits, for 1 and 3 workers and over RabbitMQ (followed by `mcp submit --wait`, and by
+//! `mcp serve`); its summary is that of the prefix it
 //! stopped after; `max_scenarios` stops at the first whole batch that reaches it; a rule
 //! naming an output the model lacks is refused with the fix.
 
 use crate::support::broker::*;
+use crate::support::serve::{Serve, publish_spec};
 use crate::support::*;
 use mcp_testkit::model_path;
 use serde_json::Value;
@@ -65,6 +67,41 @@ fn the_precision_rule_stops_at_the_same_count_for_any_worker_count_and_over_rabb
     assert_eq!(distributed["scenarios"], one["scenarios"]);
     assert_eq!(distributed["stopped"], "precision");
     assert_eq!(outputs(&distributed), outputs(&one));
+}
+
+#[test]
+fn mcp_serve_ends_the_job_its_rule_stops_with_the_embedded_bits() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let (_db, serve) = Serve::fresh(&prefix);
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    // The call's price has std about 14.7 around 10.45: ±1% needs about
+    // (1.96 · 14.7 / 0.1045)² ≈ 76,000 of the 1,000,000 scenarios.
+    let (model, pricing) = pricing();
+    let text = std::fs::read_to_string(pricing).unwrap()
+        + "\n[stop]\noutput = \"price\"\nrelative = 0.01\n";
+    let (_dir, path) = spec_file(&text);
+    let id = publish_spec(&prefix, &path, "1000000");
+    let done = serve.wait_for_job(
+        &id,
+        |j| matches!(j["state"].as_str(), Some(state) if state != "running"),
+    );
+    assert_eq!(
+        (&done["state"], &done["stopped"]),
+        (&"completed".into(), &"precision".into()),
+        "{done}"
+    );
+    assert_eq!(done["total"], 1_000_000);
+    let local = submit_json(&model, &path, &[]);
+    assert_eq!(local["stopped"], "precision");
+    assert!(
+        local["scenarios"].as_u64().unwrap() < 200_000,
+        "{}",
+        local["scenarios"]
+    );
+    assert_eq!(done["scenarios"], local["scenarios"]);
+    assert_eq!(outputs(&done), outputs(&local));
 }
 
 #[test]
