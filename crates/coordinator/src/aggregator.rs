@@ -137,9 +137,7 @@ impl Aggregator {
         let moments = self.fold(result);
         self.pending.insert(index, moments);
         while let Some(moments) = self.pending.remove(&self.next_batch) {
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
+            self.merge(&moments);
             self.next_batch += 1;
         }
         Added::New
@@ -175,14 +173,19 @@ impl Aggregator {
         result.moments
     }
 
+    /// Merges a batch's moments, per output, into the job's: in batch order.
+    fn merge(&mut self, moments: &[Moments]) {
+        for (merged, m) in self.merged.iter_mut().zip(moments) {
+            merged.merge(m);
+        }
+    }
+
     /// With a `[stop]` rule: folds the held batches that extend the prefix, judging the rule
     /// after each, until one is missing or the rule stops the job.
     fn fold_prefix(&mut self) {
         while let Some(result) = self.stopping.as_mut().and_then(|s| s.next(self.next_batch)) {
             let moments = self.fold(result);
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
+            self.merge(&moments);
             self.next_batch += 1;
             let (batches, scenarios) = (self.next_batch, self.scenarios);
             let total = self.simulation.scenarios;
@@ -283,15 +286,11 @@ impl Aggregator {
         let stopped = self.stopped();
         for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
             let moments = self.fold(result);
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
+            self.merge(&moments);
         }
         let pending = std::mem::take(&mut self.pending);
         for moments in pending.into_values() {
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
+            self.merge(&moments);
         }
         let asks: Vec<RiskAsk<'_>> = self
             .levels
