@@ -183,6 +183,10 @@ fn distributed_job(
     )
     .map_err(|e| anyhow!("{e}"))?;
     match end {
+        // `mcp serve` judged the job's `[stop]` rule while it was being published: it is
+        // complete, and a follower reaches the same end on the same prefix.
+        ProducerEnd::Ended(StopCause::Finished { .. }) if args.wait => {}
+        ProducerEnd::Ended(StopCause::Finished { .. }) => return Ok(Distributed::Published),
         ProducerEnd::Ended(cause) => return Ok(Distributed::Stopped(cause)),
         ProducerEnd::Stopped => return Ok(Distributed::Published),
         ProducerEnd::Completed if !args.wait => return Ok(Distributed::Published),
@@ -242,6 +246,15 @@ fn report_stop(job: &JobModel, cause: StopCause) -> ExitCode {
         StopCause::Failed { reason } => {
             eprintln!("error: job {id} failed: {reason}");
             ExitCode::from(EXIT_INPUT)
+        }
+        // Not reported as a stop (see `distributed_job`); said here all the same.
+        StopCause::Finished { reason } => {
+            eprintln!(
+                "job {id} met its [stop] rule ({}) while it was being published; its summary \
+                 is in the history of `mcp serve`",
+                reason.as_str()
+            );
+            ExitCode::SUCCESS
         }
     }
 }

@@ -25,6 +25,9 @@ pub fn summary(s: &JobSummary, failures: &FailureTally) -> String {
         s.seed,
         s.elapsed_s
     );
+    if let Some(reason) = s.stopped {
+        let _ = writeln!(out, "stopped    by [stop]: {}", reason.as_str());
+    }
     out.push('\n');
 
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();

@@ -16,4 +16,5 @@ mod refusals;
 mod replay;
 mod risk;
 mod serve;
+mod stop;
 mod support;

@@ -3,10 +3,11 @@
 //! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
 //! and any arrival order.
 
+use crate::stopping::Stopping;
 use mcp_protocol::{
     FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, Provenance, ResultBatch,
 };
-use mcp_spec::{Simulation, Spec};
+use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
     BucketCounts, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch, summarize,
     summarize_sketch,
@@ -53,8 +54,13 @@ pub struct Aggregator {
     exceedance: Vec<ExceedanceCounts>,
     /// Per output, the VaR and CVaR levels of its `[outputs.NAME]` table.
     levels: Vec<Vec<f64>>,
+    /// Scenarios folded into the summary.
     scenarios: u64,
+    /// Scenarios of the batches counted (folded or held).
+    arrived: u64,
     failures: FailureTally,
+    /// The spec's `[stop]` rule and the batches it holds, if it has one.
+    stopping: Option<Stopping>,
 }
 
 /// What an aggregator keeps of the values, for the percentiles.
@@ -106,7 +112,9 @@ impl Aggregator {
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
             scenarios: 0,
+            arrived: 0,
             failures: FailureTally::default(),
+            stopping: Stopping::of(&info, spec),
             info,
         }
     }
@@ -120,6 +128,25 @@ impl Aggregator {
         if self.has(index) {
             return Added::Duplicate;
         }
+        self.arrived += u64::from(result.batch.count);
+        if let Some(stopping) = &mut self.stopping {
+            stopping.hold(result);
+            self.fold_prefix();
+            return Added::New;
+        }
+        let moments = self.fold(result);
+        self.pending.insert(index, moments);
+        while let Some(moments) = self.pending.remove(&self.next_batch) {
+            self.merge(&moments);
+            self.next_batch += 1;
+        }
+        Added::New
+    }
+
+    /// Folds a batch's scenarios, failures, exceedances and values into the summary; its
+    /// moments are the caller's to merge in batch order.
+    fn fold(&mut self, result: ResultBatch) -> Vec<Moments> {
+        let index = result.batch.index;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
         for (exceedance, batch) in self.exceedance.iter_mut().zip(&result.values) {
@@ -143,14 +170,35 @@ impl Aggregator {
                 }
             }
         }
-        self.pending.insert(index, result.moments);
-        while let Some(moments) = self.pending.remove(&self.next_batch) {
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
-            self.next_batch += 1;
+        result.moments
+    }
+
+    /// Merges a batch's moments, per output, into the job's: in batch order.
+    fn merge(&mut self, moments: &[Moments]) {
+        for (merged, m) in self.merged.iter_mut().zip(moments) {
+            merged.merge(m);
         }
-        Added::New
+    }
+
+    /// With a `[stop]` rule: folds the held batches that extend the prefix, judging the rule
+    /// after each, until one is missing or the rule stops the job.
+    fn fold_prefix(&mut self) {
+        while let Some(result) = self.stopping.as_mut().and_then(|s| s.next(self.next_batch)) {
+            let moments = self.fold(result);
+            self.merge(&moments);
+            self.next_batch += 1;
+            let (batches, scenarios) = (self.next_batch, self.scenarios);
+            let total = self.simulation.scenarios;
+            if let Some(stopping) = &mut self.stopping {
+                stopping.judge(batches, scenarios, total, &self.merged);
+            }
+        }
+    }
+
+    /// Why the spec's `[stop]` rule stopped the job, once it has: the summary is then that of
+    /// the prefix it was judged on.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stopping.as_ref().and_then(Stopping::reason)
     }
 
     /// Whether `result` is a consistent result of one of this job's batches: the batch's
@@ -206,13 +254,15 @@ impl Aggregator {
     pub fn has(&self, index: u64) -> bool {
         // Batches are merged in order: those before `next_batch` are counted, and those after
         // it wait in `pending`. Nothing here grows with the number of batches in the job.
-        index < self.next_batch || self.pending.contains_key(&index)
+        index < self.next_batch
+            || self.pending.contains_key(&index)
+            || self.stopping.as_ref().is_some_and(|s| s.holds(index))
     }
 
     /// Scenarios done so far.
     pub fn progress(&self) -> Progress {
         Progress {
-            scenarios: self.scenarios,
+            scenarios: self.arrived,
             failed: self.failures.total(),
             total: self.simulation.scenarios,
         }
@@ -231,11 +281,16 @@ impl Aggregator {
     /// The final summary. Batches still held back (a job stopped early, with gaps) are merged
     /// in batch order, so even a partial summary is deterministic for its set of batches.
     pub fn into_summary(mut self, elapsed_s: f64) -> JobSummary {
+        // A job with a rule that ended another way: what it held joins in batch order too. One
+        // the rule stopped keeps its prefix alone.
+        let stopped = self.stopped();
+        for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
+            let moments = self.fold(result);
+            self.merge(&moments);
+        }
         let pending = std::mem::take(&mut self.pending);
         for moments in pending.into_values() {
-            for (merged, m) in self.merged.iter_mut().zip(&moments) {
-                merged.merge(m);
-            }
+            self.merge(&moments);
         }
         let asks: Vec<RiskAsk<'_>> = self
             .levels
@@ -298,6 +353,7 @@ impl Aggregator {
             elapsed_s,
             outputs: OutputSummaries(outputs),
             provenance: Some(self.provenance),
+            stopped,
         }
     }
 }

@@ -434,8 +434,13 @@ impl Book {
     }
 
     /// Ends a running job that `mcp serve` stopped for `cause` (what a follower hears).
-    /// `Ok(false)` when the job is not running.
+    /// `Ok(false)` when the job is not running, or when its `[stop]` rule ended it
+    /// ([`StopCause::Finished`]): this book judges the same rule on the same prefix and ends
+    /// the job itself, with the summary of that prefix.
     pub fn stopped(&mut self, job: &str, cause: StopCause, now_ms: u64) -> StoreResult<bool> {
+        if matches!(cause, StopCause::Finished { .. }) {
+            return Ok(false);
+        }
         let Some(running) = self.running.remove(job) else {
             return Ok(false);
         };

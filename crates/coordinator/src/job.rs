@@ -6,6 +6,7 @@
 //! | cause ([`EndCause`]) | state ([`JobState`]) | noticed by |
 //! |---|---|---|
 //! | every batch counted | `completed`, or `failed` when every scenario failed | [`Job::settled`], after each recorded batch |
+//! | its `[stop]` rule holds on the prefix of batches counted (precision, or `max_scenarios`) | `completed`, the summary saying `stopped` | [`Job::settled`], after each recorded batch |
 //! | `limits.timeout_s` passed since the coordinator first heard of it, on its own clock | `timed_out` | [`Job::settled`], once a second |
 //! | another job was announced after it (in the order the coordinator heard them) | `superseded` | [`Book::announce`](crate::Book::announce) |
 //! | a user cancelled it | `cancelled` | [`Book::cancel`](crate::Book::cancel) |
@@ -21,6 +22,7 @@ use mcp_protocol::{
     FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries, ProducerStatus,
     ResultBatch, StopCause,
 };
+use mcp_spec::StopReason;
 use serde::Serialize;
 
 /// Where a job stands.
@@ -70,6 +72,12 @@ impl JobState {
 pub enum EndCause {
     /// Every batch was counted.
     Complete,
+    /// The spec's `[stop]` rule held on a prefix of the batches: the job is complete with
+    /// that prefix.
+    Stopped {
+        /// Which part of the rule.
+        reason: StopReason,
+    },
     /// Its time-out passed.
     TimedOut,
     /// Job `by`, submitted later, was announced.
@@ -100,6 +108,7 @@ impl EndCause {
     pub fn stop(&self, message: Option<&str>) -> Option<StopCause> {
         match self {
             EndCause::Complete => None,
+            EndCause::Stopped { reason } => Some(StopCause::Finished { reason: *reason }),
             EndCause::TimedOut => Some(StopCause::TimedOut),
             EndCause::Superseded { by } => Some(StopCause::Superseded { by: by.clone() }),
             EndCause::Cancelled => Some(StopCause::Cancelled),
@@ -116,6 +125,7 @@ impl From<StopCause> for EndCause {
             StopCause::Cancelled => EndCause::Cancelled,
             StopCause::Superseded { by } => EndCause::Superseded { by },
             StopCause::TimedOut => EndCause::TimedOut,
+            StopCause::Finished { reason } => EndCause::Stopped { reason },
             StopCause::Failed { reason } => EndCause::Failed { reason },
         }
     }
@@ -188,6 +198,7 @@ impl Ended {
                 elapsed_s: 0.0,
                 outputs: OutputSummaries::default(),
                 provenance: None,
+                stopped: None,
             },
             state: JobState::Failed,
             message: Some(format!("refused: {reason}")),
@@ -282,9 +293,13 @@ impl Job {
         }
     }
 
-    /// Why the job ends by itself at `now_ms`, if it does: every batch counted, or its time-out
-    /// (counted from when the coordinator first heard of it, on its own clock) passed.
+    /// Why the job ends by itself at `now_ms`, if it does: every batch counted, its `[stop]`
+    /// rule held, or its time-out (counted from when the coordinator first heard of it, on its
+    /// own clock) passed.
     pub fn settled(&self, now_ms: u64) -> Option<EndCause> {
+        if let Some(reason) = self.aggregator.stopped() {
+            return Some(EndCause::Stopped { reason });
+        }
         if self.aggregator.is_complete() {
             return Some(EndCause::Complete);
         }
@@ -303,7 +318,7 @@ impl Job {
                 Some("every scenario failed; see the failures".to_string()),
                 None,
             ),
-            EndCause::Complete => (JobState::Completed, None, None),
+            EndCause::Complete | EndCause::Stopped { .. } => (JobState::Completed, None, None),
             EndCause::TimedOut => (JobState::TimedOut, None, None),
             EndCause::Superseded { by } => (JobState::Superseded, None, Some(by)),
             EndCause::Cancelled => (

@@ -7,7 +7,8 @@
 //! It records each message in the [`Book`] before it acknowledges it. The book holds every
 //! running [`Job`] (whose [`Aggregator`] merges moments in batch order and keeps values for exact
 //! percentiles, so the summary is bit-identical for any number of consumers and any arrival
-//! order), the fleet's heartbeats ([`Roster`]) and the history ([`Store`], SQLite). It knows no
+//! order, and judges a spec's `[stop]` rule on the contiguous prefix of batches, so a job
+//! stops after the same batch in every run), the fleet's heartbeats ([`Roster`]) and the history ([`Store`], SQLite). It knows no
 //! particular transport, no Wasm and no HTTP: what the API answers is built from these reads by
 //! `mcp-server`.
 
@@ -17,6 +18,7 @@ pub mod consumers;
 pub mod job;
 mod live;
 mod serve;
+mod stopping;
 mod store;
 
 pub use aggregator::{Added, Aggregator, Progress};

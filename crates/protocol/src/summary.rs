@@ -69,4 +69,8 @@ pub struct JobSummary {
     /// (absent from summaries recorded before mcp kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<crate::Provenance>,
+    /// Why the job's `[stop]` rule ended it before its last scenario (`precision` or
+    /// `max_scenarios`); absent when it ran every scenario, or has no rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<mcp_spec::StopReason>,
 }

@@ -173,6 +173,12 @@ pub enum StopCause {
     },
     /// Its time-out passed.
     TimedOut,
+    /// Its `[stop]` rule ended it, complete: the summary covers the prefix of batches the rule
+    /// was judged on, and the batches past it are not needed.
+    Finished {
+        /// Which part of the rule.
+        reason: mcp_spec::StopReason,
+    },
     /// It cannot run: refused by the coordinator, or by every consumer (the reason says which).
     Failed {
         /// Why.

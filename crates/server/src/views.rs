@@ -8,7 +8,7 @@ use mcp_protocol::{
     ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
     ProducerStatus, Provenance,
 };
-use mcp_spec::Spec;
+use mcp_spec::{Spec, StopReason};
 use serde::Serialize;
 
 /// A job: the summary's shape (`model`, `seed`, `scenarios`, `failed`, `elapsed_s`, `outputs`)
@@ -51,6 +51,9 @@ pub struct JobView {
     pub spec: Spec,
     /// What its result depends on (`mcp rerun` checks a rerun against it).
     pub provenance: Provenance,
+    /// Why its `[stop]` rule ended it (`precision`, `max_scenarios`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopReason>,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -103,6 +106,7 @@ impl JobView {
                 })
                 .collect(),
             provenance: Provenance::of(&a.info, &a.spec),
+            stopped: None,
             spec: a.spec.clone(),
         }
     }
@@ -118,6 +122,7 @@ impl JobView {
             elapsed_s: 0.0,
             outputs: OutputSummaries::default(),
             provenance: None,
+            stopped: None,
         });
         JobView {
             id: a.job.clone(),
@@ -135,6 +140,7 @@ impl JobView {
             message: record.message,
             producer: None,
             refused_by: Vec::new(),
+            stopped: summary.stopped,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),

@@ -17,6 +17,7 @@ mod percentiles;
 mod process;
 pub mod quadrature;
 mod repair;
+mod stop;
 mod student;
 mod validate;
 
@@ -28,6 +29,7 @@ pub use outputs::{MAX_RISK_POINTS, OutputRisk};
 pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
 pub use process::{PROCESSES, Process};
+pub use stop::{Precision, StopReason, StopRule};
 pub use validate::{
     MAX_INPUT_VALUES, MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S,
     MAX_VARIABLES, input_shape,
@@ -65,6 +67,9 @@ pub struct Spec {
     /// Risk statistics asked of model outputs (`[outputs.NAME]`), by output name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, OutputRisk>,
+    /// When the job may stop before its last scenario (`[stop]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopRule>,
     /// Where each part of the spec stood in its source, for later error messages.
     #[serde(skip)]
     pub source: SourceMap,
@@ -231,6 +236,8 @@ pub struct SourceMap {
     pub variables: BTreeMap<String, Range<usize>>,
     /// Span of each `[outputs.NAME]` table's name.
     pub outputs: BTreeMap<String, Range<usize>>,
+    /// Span of `stop.output`'s value.
+    pub stop_output: Option<Range<usize>>,
     /// Span of the `[variables]` header, if present.
     pub variables_table: Option<Range<usize>>,
     /// Spans of `model.name` and `model.version`.

@@ -26,7 +26,8 @@ impl Spec {
         self.outputs.get(name)
     }
 
-    /// Checks that every `[outputs.NAME]` table names one of the outputs of model `model`.
+    /// Checks that every `[outputs.NAME]` table, and `[stop]`'s output, names one of the
+    /// outputs of model `model`.
     pub fn check_outputs(&self, model: &str, outputs: &[String]) -> Result<(), SpecError> {
         let src = &self.source;
         let errors: Vec<Diagnostic> = self
@@ -45,6 +46,7 @@ impl Spec {
                     ),
                 )
             })
+            .chain(self.check_stop_output(model, outputs))
             .collect();
         if errors.is_empty() {
             Ok(())

@@ -5,6 +5,7 @@
 
 mod correlation;
 mod outputs;
+mod stop;
 mod variables;
 
 use crate::distribution::{self, ParamKind, ParamValue};
@@ -121,6 +122,7 @@ impl Parser<'_> {
                 "variables",
                 "correlation",
                 "outputs",
+                "stop",
             ],
         );
 
@@ -168,6 +170,13 @@ impl Parser<'_> {
             Some((t, _)) => self.outputs(t),
             None => Default::default(),
         };
+        let stop = match self.table(root.get_key_value("stop"), "stop") {
+            Some((t, span)) => {
+                let scenarios = simulation.map(|s| s.scenarios);
+                self.stop(t, span, scenarios)
+            }
+            None => None,
+        };
         Some(Spec {
             model,
             simulation: simulation?,
@@ -175,6 +184,7 @@ impl Parser<'_> {
             variables,
             correlations,
             outputs,
+            stop,
             source: std::mem::take(&mut self.source),
             warnings: std::mem::take(&mut self.warnings),
         })

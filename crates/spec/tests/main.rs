@@ -517,3 +517,34 @@ fn output_tables_are_read_and_must_name_an_output_of_the_model() {
     let json = serde_json::to_string(&plain).unwrap();
     assert!(!json.contains("outputs"), "{json}");
 }
+
+#[test]
+fn a_stop_table_is_read_and_must_name_an_output_of_the_model() {
+    let spec = parse(&package_dir().join("tests/ui/valid/stop.toml")).unwrap();
+    let stop = spec.stop.clone().unwrap();
+    assert_eq!(stop.output, "x2");
+    assert_eq!(stop.precision, mcp_spec::Precision::Relative(0.001));
+    assert_eq!((stop.max_scenarios, stop.check_every), (Some(800), 4));
+    let outputs = ["x2".to_string(), "y".to_string()];
+    assert!(spec.check_outputs("m", &outputs).is_ok());
+    let err = spec
+        .check_outputs("m", &outputs[1..])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "stop.toml:9:10: stop.output: model `m` has no output `x2` (its outputs are: y); name \
+         one of them"
+    );
+    // The rule travels with the spec; a spec without one decodes as before, and one whose
+    // `check_every` was left out judges every batch.
+    let json = serde_json::to_string(&spec).unwrap();
+    let back: Spec = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.stop, spec.stop);
+    let plain = Spec::parse("[simulation]\nscenarios = 5\nseed = 0\n[variables]\n", "v").unwrap();
+    assert!(plain.stop.is_none());
+    assert!(!serde_json::to_string(&plain).unwrap().contains("stop"));
+    let short = r#"{"output":"y","precision":{"ci95_half_width":0.5}}"#;
+    let rule: mcp_spec::StopRule = serde_json::from_str(short).unwrap();
+    assert_eq!((rule.check_every, rule.max_scenarios), (1, None));
+}

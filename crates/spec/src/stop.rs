@@ -1,0 +1,123 @@
+//! `[stop]`: a job that ends once one output's mean is known precisely enough, or once it has
+//! run `max_scenarios`, and the check that its output is one the model has.
+//!
+//! The rule is judged by the coordinator on the contiguous prefix of batches `0..b`, at fixed
+//! checkpoints (`b` a multiple of `check_every`, and the batch that reaches `max_scenarios`),
+//! so where a job stops depends on the spec and the seed alone.
+
+use crate::{Diagnostic, Spec};
+use serde::{Deserialize, Serialize};
+
+/// How precise the mean must be for the job to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// `ci95_half_width = h`: stop once `1.96 · std / √n ≤ h`.
+    Ci95HalfWidth(f64),
+    /// `relative = r`: stop once `1.96 · std / √n ≤ r · |mean|`.
+    Relative(f64),
+}
+
+/// The `[stop]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopRule {
+    /// The model output whose mean the rule watches.
+    pub output: String,
+    /// How precise its mean must be.
+    pub precision: Precision,
+    /// Stop after this many scenarios at most (rounded up to a whole batch), whatever the
+    /// precision; `simulation.scenarios` stays the hard cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_scenarios: Option<u64>,
+    /// The rule is judged after every `check_every` batches of the contiguous prefix.
+    #[serde(default = "one")]
+    pub check_every: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Why a job stopped before running all its scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The watched output's mean reached the asked precision.
+    Precision,
+    /// The job ran `max_scenarios`.
+    MaxScenarios,
+}
+
+impl StopReason {
+    /// Its name in the summary: `precision`, `max_scenarios`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Precision => "precision",
+            StopReason::MaxScenarios => "max_scenarios",
+        }
+    }
+}
+
+impl StopRule {
+    /// Whether the rule's precision holds for a mean over `count` values with sample standard
+    /// deviation `std` (the summary's `ci95` half-width, `1.96 · std / √count`). Fewer than two
+    /// values, or a NaN, never satisfy it.
+    pub fn precise(&self, count: u64, mean: f64, std: f64) -> bool {
+        if count < 2 {
+            return false;
+        }
+        let half = Z_975 * std / (count as f64).sqrt();
+        match self.precision {
+            Precision::Ci95HalfWidth(h) => half <= h,
+            Precision::Relative(r) => half <= r * mean.abs(),
+        }
+    }
+}
+
+/// The normal quantile of the summary's 95% intervals.
+const Z_975: f64 = 1.96;
+
+impl Spec {
+    /// Checks that `[stop]`'s output is one of the outputs of model `model`.
+    pub(crate) fn check_stop_output(&self, model: &str, outputs: &[String]) -> Option<Diagnostic> {
+        let stop = self.stop.as_ref()?;
+        if outputs.contains(&stop.output) {
+            return None;
+        }
+        let src = &self.source;
+        Some(Diagnostic::at(
+            src,
+            src.stop_output.clone(),
+            "stop.output",
+            format!(
+                "model `{model}` has no output `{}` (its outputs are: {}); name one of them",
+                stop.output,
+                outputs.join(", ")
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_holds_when_the_half_width_reaches_its_target() {
+        let rule = |precision| StopRule {
+            output: "y".into(),
+            precision,
+            max_scenarios: None,
+            check_every: 1,
+        };
+        // 1.96 · 1 / √400 = 0.098.
+        let abs = rule(Precision::Ci95HalfWidth(0.1));
+        assert!(abs.precise(400, 0.0, 1.0));
+        assert!(!abs.precise(380, 0.0, 1.0));
+        assert!(!abs.precise(1, 0.0, 0.0));
+        assert!(!abs.precise(400, 0.0, f64::NAN));
+        let rel = rule(Precision::Relative(0.01));
+        assert!(rel.precise(400, -9.8, 1.0));
+        assert!(!rel.precise(400, 9.7, 1.0));
+    }
+}
