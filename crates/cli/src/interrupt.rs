@@ -29,13 +29,25 @@ pub(crate) fn cancelling<T>(
         Signals::new([SIGINT, SIGTERM]).context("could not install the signal handler")?;
     let handle = signals.handle();
     Ok(std::thread::scope(|scope| {
+        let watcher = handle.clone();
         scope.spawn(move || {
-            let mut caught = false;
-            for _ in signals.forever() {
-                if caught {
+            let handle = watcher;
+            let mut caught = 0;
+            loop {
+                // Every signal pending when the thread wakes: two at once (the second Ctrl-C
+                // came before this thread could act on the first) quit without cancelling, so
+                // the run cannot print its summary in between.
+                let pending = signals.wait().count();
+                if handle.is_closed() {
+                    break;
+                }
+                if pending == 0 {
+                    continue;
+                }
+                caught += pending;
+                if caught >= 2 {
                     std::process::exit(i32::from(EXIT_CANCELLED));
                 }
-                caught = true;
                 eprintln!(
                     "mcp submit: stopping; the summary will cover the scenarios evaluated so \
                      far (Ctrl-C again quits at once)"

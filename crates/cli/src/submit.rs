@@ -288,9 +288,10 @@ impl Outcome {
     }
 }
 
-/// What `--json` prints: the summary; for a job that stopped before its last scenario,
-/// `"partial": true` and `"stopped"`, the state it ended in (`cancelled` for Ctrl-C,
-/// `timed_out`, `superseded`, `failed`).
+/// What `--json` prints: the summary; for a job that stopped before its last scenario (other
+/// than by its `[stop]` rule, which the summary's own `stopped` tells), `"partial": true` and
+/// `"stopped"`, the state it ended in (`cancelled` for Ctrl-C, `timed_out`, `superseded`,
+/// `failed`).
 #[derive(serde::Serialize)]
 struct Printed<'a> {
     #[serde(flatten)]
@@ -310,8 +311,10 @@ pub(crate) fn report(
 ) -> anyhow::Result<ExitCode> {
     let (summary, failures) = (&outcome.summary, &outcome.failures);
     let total = spec.simulation.scenarios;
-    // A job that stopped before its last scenario: the summary covers the ones evaluated.
-    let stopped = (summary.scenarios < total).then_some(outcome.state);
+    // A job that stopped before its last scenario: the summary covers the ones evaluated. A
+    // job its `[stop]` rule ended is complete, not partial: its summary says `stopped` itself.
+    let stopped = (summary.scenarios < total && outcome.state != JobState::Completed)
+        .then_some(outcome.state);
     if args.json {
         let printed = Printed {
             summary,
