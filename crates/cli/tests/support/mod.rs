@@ -123,6 +123,21 @@ impl Lines {
         })
     }
 
+    /// Waits until the stream is closed (the process exited): every line it printed is in
+    /// [`text`](Lines::text) afterwards, however far behind the reading thread was.
+    pub fn wait_for_end(&mut self) {
+        loop {
+            match self.incoming.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("the stream stayed open"),
+            }
+        }
+    }
+
     /// Everything printed so far.
     pub fn text(&mut self) -> &str {
         while let Ok(line) = self.incoming.try_recv() {
@@ -211,8 +226,10 @@ impl Role {
         }
     }
 
-    /// Waits for the process to exit; its status and stdout.
+    /// Waits for the process to exit; its status and stdout. Its stderr is whole then.
     pub fn finish(&mut self) -> (std::process::ExitStatus, String) {
-        self.process.finish()
+        let finished = self.process.finish();
+        self.stderr.wait_for_end();
+        finished
     }
 }
