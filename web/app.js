@@ -143,6 +143,15 @@ function render(s) {
   if (!hasCharts) $("#outputs").dataset.note = "charts not bundled";
 }
 
+// Why the spec's [stop] rule ended a job before its last scenario, as a fact (none otherwise).
+function stoppedFact(job) {
+  const why = {
+    precision: "precision reached ([stop] rule)",
+    max_scenarios: "max_scenarios reached ([stop] rule)",
+  };
+  return job.stopped ? [["stopped", why[job.stopped] || job.stopped]] : [];
+}
+
 function renderJob(job) {
   if (!job) return;
   $("#job-id").textContent = job.id;
@@ -163,6 +172,7 @@ function renderJob(job) {
     ["rate", rate(speed)],
     ["ETA", eta == null ? "–" : seconds(eta)],
     ["submitted", when(job.submitted_at_ms)],
+    ...stoppedFact(job),
   ]);
   $("#cancel").hidden = job.state !== "running";
   $("#cancel").dataset.job = job.id;
@@ -306,6 +316,7 @@ async function showJob(id) {
     ["duration", seconds(j.elapsed_s)],
     ["submitted", when(j.submitted_at_ms)],
     ["ended", when(j.ended_at_ms)],
+    ...stoppedFact(j),
     ...(j.message ? [["message", j.message]] : []),
   ]);
   const rows = Object.entries(j.outputs).map(([name, o]) => `<tr><td>${esc(name)}</td><td>${count(o.count)}</td>
