@@ -128,6 +128,11 @@ pub struct SubmitArgs {
     /// Print the summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Embedded: keep the run's counted batches in FILE (created when missing), so that a run
+    /// stopped by Ctrl-C, its time-out or a crash resumes where it ended when the same command
+    /// is run again, and finishes with the same summary as an uninterrupted run.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// Run distributed: publish to this RabbitMQ broker (`amqp://user:pass@host:port/vhost`)
     /// instead of running embedded.
     #[arg(long, env = "MCP_BROKER", hide_env_values = true)]

@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::AmqpBroker;
-use mcp_coordinator::{Ended, JobState};
+use mcp_coordinator::{Ended, JobState, Resume};
 use mcp_embedded::Embedded;
 use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
 use mcp_protocol::{FailureTally, JobAnnouncement, JobModel, JobSummary, StopCause, now_ms};
@@ -38,6 +38,12 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         bail!(
             "--dashboard shows an embedded run; for jobs on a broker, run `mcp serve` and open \
              its dashboard"
+        );
+    }
+    if args.checkpoint.is_some() && args.broker.is_some() {
+        bail!(
+            "--checkpoint keeps an embedded run's progress; a job on a broker is kept by the \
+             history of `mcp serve` (or of `mcp submit --wait`); drop one of the two"
         );
     }
     if args.wait && args.broker.is_none() {
@@ -116,7 +122,35 @@ fn embedded_job(
     workers: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<Ended> {
-    let run = Embedded::new(job.clone(), workers, args.dashboard.is_some())?;
+    let live = args.dashboard.is_some();
+    let run = match &args.checkpoint {
+        None => Embedded::new(job.clone(), workers, live)?,
+        Some(path) => {
+            let (run, resume) = Embedded::with_checkpoint(job.clone(), workers, live, path)?;
+            let total = job.spec.simulation.scenarios;
+            match resume {
+                Resume::Fresh => {}
+                Resume::Resumed { scenarios, .. } => {
+                    eprintln!(
+                        "mcp submit: resuming from {}: {} of {} scenarios counted already",
+                        path.display(),
+                        table::count(scenarios),
+                        table::count(total)
+                    );
+                    bar.set_position(scenarios);
+                }
+                Resume::Finished(ended) => {
+                    eprintln!(
+                        "mcp submit: {} holds this run, ended; its summary follows (delete the \
+                         file to run it again)",
+                        path.display()
+                    );
+                    return Ok(*ended);
+                }
+            }
+            run
+        }
+    };
     let dashboard = match args.dashboard {
         Some(address) => {
             let (token, generated) = token_or_new(args.token.as_deref())?;
@@ -148,6 +182,14 @@ fn embedded_job(
         && let Err(e) = http.stop_after_final_snapshot()
     {
         tracing::warn!("dashboard: {e}");
+    }
+    if let Some(path) = &args.checkpoint
+        && matches!(ended.state, JobState::Cancelled | JobState::TimedOut)
+    {
+        eprintln!(
+            "mcp submit: {} keeps the scenarios counted; run the same command again to resume",
+            path.display()
+        );
     }
     Ok(ended)
 }

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 
 /// Sends `signal` (`INT`, `TERM`) to process `pid` with kill(1).
-fn send(signal: &str, pid: u32) {
+pub fn send(signal: &str, pid: u32) {
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
         .status()
@@ -17,20 +17,30 @@ fn send(signal: &str, pid: u32) {
 /// A pricing run far too long to finish, started with its dashboard on a free port so that
 /// the test can see its progress, and waited for until it has evaluated some scenarios (how
 /// many it had then).
-struct LongRun {
-    process: Process,
-    stdout: std::process::ChildStdout,
-    stderr: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
-    seen: u64,
+pub struct LongRun {
+    pub process: Process,
+    pub stdout: std::process::ChildStdout,
+    pub stderr: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    pub seen: u64,
+    /// The dashboard's address, `http://ADDR`.
+    pub url: String,
+    /// The token of the dashboard's buttons.
+    pub token: String,
 }
 
 impl LongRun {
     fn start() -> LongRun {
+        LongRun::with(&["--scenarios", "500000000"])
+    }
+
+    /// A pricing run on one worker with `extra` arguments.
+    pub fn with(extra: &[&str]) -> LongRun {
         let (model, spec) = pricing();
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp"))
             .args(["submit", model.to_str().unwrap(), "--spec"])
             .arg(&spec)
-            .args(["--scenarios", "500000000", "--workers", "1", "--json"])
+            .args(["--workers", "1", "--json"])
+            .args(extra)
             .args(["--dashboard", "127.0.0.1:0"])
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
@@ -45,7 +55,9 @@ impl LongRun {
         let rest = line
             .strip_prefix("mcp submit: dashboard on ")
             .unwrap_or_else(|| panic!("{line}"));
-        let url = rest.split(' ').next().unwrap().trim_end_matches('/');
+        let (url, token) = rest.split_once(" (token for its buttons: ").unwrap();
+        let url = url.trim_end_matches('/').to_string();
+        let token = token.trim_end_matches(')').to_string();
         let job = format!("{url}/api/jobs/local");
         let seen = mcp_testkit::eventually("scenarios evaluated", PATIENCE, || {
             let mut response = ureq::get(&job).call().ok()?;
@@ -57,7 +69,28 @@ impl LongRun {
             stdout,
             stderr,
             seen,
+            url,
+            token,
         }
+    }
+
+    /// Pauses the workers from the dashboard and waits until they take no more batches: the
+    /// run cannot end by itself after that.
+    pub fn pause(&self) {
+        let status = ureq::post(&format!("{}/api/control", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .send(r#"{"action":"pause"}"#)
+            .unwrap()
+            .status();
+        assert_eq!(status, 202);
+        let consumers = format!("{}/api/consumers", self.url);
+        mcp_testkit::eventually("paused workers", PATIENCE, || {
+            let mut response = ureq::get(&consumers).call().ok()?;
+            let all: Value = response.body_mut().read_json().ok()?;
+            let local = all.get(0)?;
+            (local["seen_state"] == "paused" && local["scenarios_per_s"] == 0.0).then_some(())
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `mcp` binary: real models, real specs, real processes.
 
 mod bad_input;
+mod checkpoint;
 mod compare;
 mod dashboard;
 mod distributed;

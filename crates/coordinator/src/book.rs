@@ -147,7 +147,7 @@ impl Book {
         Ok(Book::with_store(Store::in_memory()?, live))
     }
 
-    fn with_store(store: Store, live: bool) -> Book {
+    pub(crate) fn with_store(store: Store, live: bool) -> Book {
         Book {
             store,
             live,
@@ -212,7 +212,7 @@ impl Book {
     }
 
     /// Starts following a job, counting the batches already recorded for it.
-    fn start(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
+    pub(crate) fn start(&mut self, announcement: JobAnnouncement) -> StoreResult<()> {
         let mut job = Job::new(announcement, self.live);
         let recorded = self.store.results(job.id())?;
         let n = recorded.len();
@@ -352,7 +352,7 @@ impl Book {
     }
 
     /// Ends the jobs that ended by themselves: every batch counted, or their time-out passed.
-    fn settle(&mut self, now_ms: u64) -> StoreResult<()> {
+    pub(crate) fn settle(&mut self, now_ms: u64) -> StoreResult<()> {
         let settled: Vec<(JobId, EndCause)> = self
             .running
             .values()

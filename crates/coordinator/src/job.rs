@@ -251,6 +251,11 @@ impl Job {
         self.aggregator.add(result)
     }
 
+    /// Whether batch `index` was counted.
+    pub fn counted(&self, index: u64) -> bool {
+        self.aggregator.has(index)
+    }
+
     /// Scenarios done so far.
     pub fn progress(&self) -> Progress {
         self.aggregator.progress()

@@ -14,6 +14,7 @@
 
 mod aggregator;
 mod book;
+mod checkpoint;
 pub mod consumers;
 pub mod job;
 mod live;
@@ -23,6 +24,7 @@ mod store;
 
 pub use aggregator::{Added, Aggregator, Progress};
 pub use book::{Book, Current, JobEntry, Totals, Unrecorded};
+pub use checkpoint::{CheckpointError, Resume};
 pub use consumers::{LOST_AFTER, Roster, SeenConsumer, SeenState};
 pub use job::{EndCause, Ended, Job, JobState};
 pub use live::{Live, LiveOutputView, LiveView, TimeHistogram};

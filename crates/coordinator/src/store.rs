@@ -91,9 +91,12 @@ pub struct JobRecord {
 #[derive(Debug)]
 pub struct Store {
     pub(crate) db: Connection,
-    path: String,
+    pub(crate) path: String,
     /// Whether running jobs' result batches are stored, to be counted again after a restart.
     keep_results: bool,
+    /// Whether a job that ends before completing keeps its result batches, so that it can be
+    /// resumed (an embedded run's `--checkpoint`, see `checkpoint.rs`).
+    pub(crate) resumable: bool,
 }
 
 /// Turns a database error into a [`StoreError`] naming the file.
@@ -160,6 +163,7 @@ impl Store {
             db,
             path: path.display().to_string(),
             keep_results: true,
+            resumable: false,
         };
         store.init().map_err(|e| err(e.to_string()))?;
         Ok(store)
@@ -178,6 +182,7 @@ impl Store {
             db: Connection::open_in_memory().map_err(err)?,
             path: ":memory:".to_string(),
             keep_results: false,
+            resumable: false,
         };
         store.init().map_err(err)?;
         Ok(store)
@@ -341,7 +346,8 @@ impl Store {
             .map_err(|e| self.fail(e))
     }
 
-    /// Ends a job: its state, summary and failures replace its stored batches.
+    /// Ends a job: its state, summary and failures replace its stored batches (which a
+    /// resumable history keeps for a job that did not complete).
     pub fn end_job(
         &mut self,
         job: &str,
@@ -367,7 +373,13 @@ impl Store {
                 failures
             ],
         )
-        .and_then(|_| tx.execute("DELETE FROM results WHERE job = ?1", [job]))
+        .and_then(|_| {
+            if self.resumable && state != JobState::Completed {
+                Ok(0)
+            } else {
+                tx.execute("DELETE FROM results WHERE job = ?1", [job])
+            }
+        })
         .map_err(&fail)?;
         tx.commit().map_err(&fail)?;
         // Give the batches' pages back, and empty the write-ahead log that saw them go: a
@@ -511,7 +523,7 @@ fn query<P: rusqlite::Params>(
 
 /// A value in the history's own encoding: MessagePack of its fields by name, without the wire
 /// protocol's envelope (whose version is the protocol's, not the history's).
-fn to_history<T: serde::Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn to_history<T: serde::Serialize>(value: &T) -> Vec<u8> {
     rmp_serde::to_vec_named(value).expect("history values serialise")
 }
 

@@ -17,10 +17,12 @@ pub mod compare;
 use anyhow::anyhow;
 use mcp_broker::{ControlLink, InMemoryBroker, ProducerLink};
 use mcp_consumer::{ConsumerProcess, SessionEnd};
-use mcp_coordinator::{Book, Ended, coordinate};
+use mcp_coordinator::{Book, Ended, Resume, coordinate};
 use mcp_producer::{ProducerProgress, produce};
 use mcp_protocol::{JobAnnouncement, JobModel, now_ms};
 use mcp_sandbox::Sandbox;
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -38,6 +40,8 @@ pub struct Embedded {
     workers: usize,
     broker: InMemoryBroker,
     book: Arc<Mutex<Book>>,
+    /// Batches counted before this run (resumed from a checkpoint): not published again.
+    counted: BTreeSet<u64>,
 }
 
 impl Embedded {
@@ -50,7 +54,34 @@ impl Embedded {
             workers,
             broker: InMemoryBroker::new(workers * QUEUED_PER_WORKER),
             book: Arc::new(Mutex::new(Book::in_memory(live)?)),
+            counted: BTreeSet::new(),
         })
+    }
+
+    /// An embedded run of `job` whose books are kept in the checkpoint at `path` (see
+    /// [`Book::checkpoint`]): a run that stopped before its end resumes from the batches it
+    /// recorded, and one that ended gives its summary without running ([`Resume::Finished`]).
+    pub fn with_checkpoint(
+        job: Arc<JobModel>,
+        workers: usize,
+        live: bool,
+        path: &Path,
+    ) -> anyhow::Result<(Embedded, Resume)> {
+        let workers = workers.max(1);
+        let announcement = JobAnnouncement::of(&job, now_ms());
+        let (book, resume) = Book::checkpoint(path, &announcement, live, now_ms())?;
+        let counted = match &resume {
+            Resume::Resumed { batches, .. } => batches.clone(),
+            Resume::Fresh | Resume::Finished(_) => BTreeSet::new(),
+        };
+        let run = Embedded {
+            job,
+            workers,
+            broker: InMemoryBroker::new(workers * QUEUED_PER_WORKER),
+            book: Arc::new(Mutex::new(book)),
+            counted,
+        };
+        Ok((run, resume))
     }
 
     /// The coordinator's books, which a dashboard reads.
@@ -72,7 +103,7 @@ impl Embedded {
         let id = self.job.job.clone();
         let broker = &self.broker;
         let announcement = JobAnnouncement::of(&self.job, now_ms());
-        let progress = ProducerProgress::default();
+        let progress = ProducerProgress::skipping(self.counted.clone());
         let mut consumer = ConsumerProcess::new(LOCAL, self.workers);
         let stopper = consumer.stopper();
         let drain = AtomicBool::new(false);

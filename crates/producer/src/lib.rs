@@ -16,6 +16,7 @@ pub use validate::{SubmissionLimits, accept, prepare};
 use mcp_broker::{BrokerError, ProducerLink};
 use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch, StopCause};
 use mcp_spec::Simulation;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -44,6 +45,8 @@ pub struct ProducerProgress {
     pub next_batch: AtomicU64,
     /// Set by anyone to make the producer stop early.
     pub stop: AtomicBool,
+    /// Batches not to publish: counted already (a run resumed from its checkpoint).
+    skip: BTreeSet<u64>,
     /// When publishing began.
     started: Instant,
 }
@@ -54,12 +57,22 @@ impl Default for ProducerProgress {
             published: AtomicU64::new(0),
             next_batch: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            skip: BTreeSet::new(),
             started: Instant::now(),
         }
     }
 }
 
 impl ProducerProgress {
+    /// The progress of a job of which batches `skip` are counted already: they are not
+    /// published again.
+    pub fn skipping(skip: BTreeSet<u64>) -> ProducerProgress {
+        ProducerProgress {
+            skip,
+            ..ProducerProgress::default()
+        }
+    }
+
     /// The report of `job` (`total` scenarios) in `state`.
     fn status(&self, job: &str, total: u64, state: ProducerState) -> ProducerStatus {
         let generated = self.published.load(Ordering::Relaxed);
@@ -126,6 +139,9 @@ pub fn produce(
     report(ProducerState::Publishing);
     let first = progress.next_batch.load(Ordering::Relaxed);
     for batch in batches(sim, first) {
+        if progress.skip.contains(&batch.index) {
+            continue;
+        }
         if progress.stop.load(Ordering::Relaxed) {
             link.finish()?;
             report(ProducerState::Stopped);
@@ -229,5 +245,21 @@ mod tests {
             (last.state, last.generated, last.total),
             (ProducerState::Done, 25, 25)
         );
+    }
+
+    #[test]
+    fn a_resumed_producer_publishes_only_the_batches_not_counted() {
+        let broker = InMemoryBroker::new(16);
+        let model = mcp_testkit::fixtures::job_model("j", 45, 10);
+        let progress = ProducerProgress::skipping([0, 2, 3].into());
+        assert_eq!(
+            produce(&broker, model, &progress),
+            Ok(ProducerEnd::Completed)
+        );
+        let mut published = Vec::new();
+        while let Polled::Ready(d) = broker.next_batch(Duration::ZERO).unwrap() {
+            published.push(d.body.index);
+        }
+        assert_eq!(published, [1, 4]);
     }
 }
