@@ -54,19 +54,52 @@ fn the_precision_rule_stops_at_the_same_count_for_any_worker_count_and_over_rabb
     assert_eq!(outputs(&plain), outputs(&one));
     assert!(plain.get("stopped").is_none());
 
-    let three = submit_json(&model, &path, &["--workers", "3"]);
+    stops_alike(&prefix, &path, &one);
+}
+
+/// Checks that 3 workers, and two consumers over RabbitMQ, stop the job of spec `path` where
+/// one worker did (`one`, stopped for its precision), with the same bits.
+fn stops_alike(prefix: &Prefix, path: &std::path::Path, one: &Value) {
+    let model = model_path("sum");
+    let three = submit_json(&model, path, &["--workers", "3"]);
     assert_eq!(
         (&three["scenarios"], &three["stopped"]),
         (&one["scenarios"], &one["stopped"])
     );
-    assert_eq!(outputs(&three), outputs(&one));
+    assert_eq!(outputs(&three), outputs(one));
 
-    let _a = start_consumer(&prefix, "a");
-    let _b = start_consumer(&prefix, "b");
-    let distributed = submit_and_wait(&prefix, &model, &path, "200000");
+    let _a = start_consumer(prefix, "a");
+    let _b = start_consumer(prefix, "b");
+    let distributed = submit_and_wait(prefix, &model, path, "200000");
     assert_eq!(distributed["scenarios"], one["scenarios"]);
     assert_eq!(distributed["stopped"], "precision");
-    assert_eq!(outputs(&distributed), outputs(&one));
+    assert_eq!(outputs(&distributed), outputs(one));
+}
+
+#[test]
+fn a_rule_on_a_percentile_stops_at_the_same_count_for_any_worker_count_and_over_rabbitmq() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let model = model_path("sum");
+    // p95 of normal(10, 2): its 95% interval's half-width is about
+    // 1.96 · √(0.95 · 0.05 / n) / f(p95), f(p95) = φ(1.645) / 2 ≈ 0.0516, so 0.05 needs about
+    // 27,000 scenarios; checkpoints every 4 batches.
+    let rule =
+        "\n[stop]\noutput = \"sum\"\npercentile = 95\nci95_half_width = 0.05\ncheck_every = 4\n";
+    let (_dir, path) = spec_file(&spec(200_000, rule));
+    let one = submit_json(&model, &path, &["--workers", "1"]);
+    assert_eq!(one["stopped"], "precision", "{one}");
+    let n = one["scenarios"].as_u64().unwrap();
+    assert_eq!(n % 4000, 0, "{n} is not a checkpoint");
+    assert!((12_000..=60_000).contains(&n), "{n}");
+    let p95 = &one["outputs"]["sum"]["percentile_ci95"]["p95"];
+    let half = (p95[1].as_f64().unwrap() - p95[0].as_f64().unwrap()) / 2.0;
+    assert!(
+        half <= 0.05,
+        "the exact interval is within the target: {half}"
+    );
+
+    stops_alike(&prefix, &path, &one);
 }
 
 #[test]

@@ -4,13 +4,14 @@
 //! arrived, and folds them into the summary strictly in batch order. After the prefix `0..b`
 //! is folded the rule is judged when `b` is a checkpoint: a multiple of `check_every` (the
 //! precision), or the first prefix of `max_scenarios` or more scenarios (the cap). The prefix's
-//! moments are a function of (spec, seed) alone, so the batch the job stops after is the same
+//! moments (and, for a rule on a percentile, the sketch of the watched output's values, whose
+//! counts do not depend on the order they are added in) are a function of (spec, seed) alone, so the batch the job stops after is the same
 //! for any number of consumers and any arrival order; batches past it that arrived anyway stay
 //! held and never reach the summary.
 
 use mcp_protocol::{ModelInfo, ResultBatch};
 use mcp_spec::{Spec, StopReason, StopRule};
-use mcp_stats::Moments;
+use mcp_stats::{Moments, Sketch};
 use std::collections::BTreeMap;
 
 /// The rule, the batches that wait for their predecessors, and the verdict once reached.
@@ -21,6 +22,9 @@ pub(crate) struct Stopping {
     /// which only a producer that skipped validation can announce; then only the cap stops).
     output: Option<usize>,
     held: BTreeMap<u64, ResultBatch>,
+    /// With `percentile = P`: a sketch of the watched output's values over the prefix, on
+    /// which P's interval is judged.
+    prefix: Option<Sketch>,
     reason: Option<StopReason>,
 }
 
@@ -30,6 +34,7 @@ impl Stopping {
         let rule = spec.stop.clone()?;
         Some(Stopping {
             output: info.outputs.iter().position(|o| *o == rule.output),
+            prefix: rule.percentile.map(|_| Sketch::default()),
             rule,
             held: BTreeMap::new(),
             reason: None,
@@ -52,7 +57,11 @@ impl Stopping {
         if self.reason.is_some() {
             return None;
         }
-        self.held.remove(&index)
+        let result = self.held.remove(&index)?;
+        if let (Some(sketch), Some(o)) = (&mut self.prefix, self.output) {
+            sketch.add(&result.values[o]);
+        }
+        Some(result)
     }
 
     /// Every batch still held, in batch order: for the partial summary of a job that ended
@@ -72,10 +81,16 @@ impl Stopping {
             return;
         }
         let checkpoint = batches.is_multiple_of(self.rule.check_every);
-        let precise = self
-            .output
-            .map(|o| &moments[o])
-            .is_some_and(|m| checkpoint && self.rule.precise(m.count, m.mean, m.std()));
+        let precise = checkpoint
+            && match (self.rule.percentile, &self.prefix) {
+                (Some(p), Some(sketch)) => sketch
+                    .percentile_interval(p)
+                    .is_some_and(|(at, lo, hi)| self.rule.precise_interval(at, lo, hi)),
+                _ => self
+                    .output
+                    .map(|o| &moments[o])
+                    .is_some_and(|m| self.rule.precise(m.count, m.mean, m.std())),
+            };
         self.reason = if precise {
             Some(StopReason::Precision)
         } else if self.rule.max_scenarios.is_some_and(|max| scenarios >= max) {
@@ -124,6 +139,7 @@ mod tests {
         spec.stop = Some(StopRule {
             output: "y".into(),
             precision,
+            percentile: None,
             max_scenarios,
             check_every,
         });
@@ -199,6 +215,42 @@ mod tests {
         assert!(half_width(&s) <= 0.04 * y.mean.abs());
         let before = prefix(s.scenarios / u64::from(BATCH) - 1);
         assert!(half_width(&before) > 0.04 * before.outputs.0[0].1.mean.abs());
+    }
+
+    #[test]
+    fn a_rule_on_a_percentile_judges_its_interval_on_the_prefix_in_any_order() {
+        // p95 of uniforms: its 95% interval's half-width is about 1.96 · √(0.95 · 0.05 / n),
+        // so 0.03 needs some 200 scenarios, 20 batches, well inside the 1000.
+        let target = 0.03;
+        let mut spec = ruled(Precision::Ci95HalfWidth(target), None, 2);
+        spec.stop.as_mut().unwrap().percentile = Some(95.0);
+        let all = SCENARIOS / u64::from(BATCH);
+        let (reason, forward) = run(&spec, 0..all);
+        assert_eq!(reason, Some(StopReason::Precision));
+        let stopped_at = forward.scenarios / u64::from(BATCH);
+        assert!((10..=60).contains(&stopped_at), "{stopped_at} batches");
+        // At the stop the interval judged (the sketch's, a little wider than the exact one)
+        // is within the target; at the checkpoint before it was not.
+        let judged = |batches: u64| {
+            let mut sketch = mcp_stats::Sketch::default();
+            for i in 0..batches {
+                sketch.add(&batch(i).values[0]);
+            }
+            let (_, lo, hi) = sketch.percentile_interval(95.0).unwrap();
+            (hi - lo) / 2.0
+        };
+        assert!(judged(stopped_at) <= target);
+        assert!(judged(stopped_at - 2) > target);
+        let exact = forward.outputs.0[0].1.percentile_ci95.as_ref().unwrap();
+        let [lo, hi] = exact.labelled()[5].1;
+        assert!(
+            (hi - lo) / 2.0 <= target,
+            "the exact p95 interval is narrower still"
+        );
+        assert_eq!(forward.outputs, prefix(stopped_at).outputs);
+        let (_, shuffled) = run(&spec, (0..all).map(|i| (i * 37) % all));
+        assert_eq!(shuffled.scenarios, forward.scenarios);
+        assert_eq!(shuffled.outputs, forward.outputs);
     }
 
     #[test]

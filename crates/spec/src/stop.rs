@@ -1,5 +1,6 @@
-//! `[stop]`: a job that ends once one output's mean is known precisely enough, or once it has
-//! run `max_scenarios`, and the check that its output is one the model has.
+//! `[stop]`: a job that ends once one output's mean (or one of its percentiles) is known
+//! precisely enough, or once it has run `max_scenarios`, and the check that its output is one
+//! the model has.
 //!
 //! The rule is judged by the coordinator on the contiguous prefix of batches `0..b`, at fixed
 //! checkpoints (`b` a multiple of `check_every`, and the batch that reaches `max_scenarios`),
@@ -21,10 +22,14 @@ pub enum Precision {
 /// The `[stop]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StopRule {
-    /// The model output whose mean the rule watches.
+    /// The model output whose mean (or percentile) the rule watches.
     pub output: String,
-    /// How precise its mean must be.
+    /// How precise its mean (or percentile) must be.
     pub precision: Precision,
+    /// `percentile = P` (0 < P < 100): the rule watches the output's P-th percentile and the
+    /// half-width of its 95% order-statistic interval, instead of the mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<f64>,
     /// Stop after this many scenarios at most (rounded up to a whole batch), whatever the
     /// precision; `simulation.scenarios` stays the hard cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,10 +71,20 @@ impl StopRule {
         if count < 2 {
             return false;
         }
-        let half = Z_975 * std / (count as f64).sqrt();
+        self.holds(Z_975 * std / (count as f64).sqrt(), mean)
+    }
+
+    /// Whether the rule's precision holds for a 95% interval `[lo, hi]` around `estimate`
+    /// (a percentile's order-statistic interval): its half-width `(hi − lo) / 2` against the
+    /// target. A NaN never satisfies it.
+    pub fn precise_interval(&self, estimate: f64, lo: f64, hi: f64) -> bool {
+        self.holds((hi - lo) / 2.0, estimate)
+    }
+
+    fn holds(&self, half: f64, estimate: f64) -> bool {
         match self.precision {
             Precision::Ci95HalfWidth(h) => half <= h,
-            Precision::Relative(r) => half <= r * mean.abs(),
+            Precision::Relative(r) => half <= r * estimate.abs(),
         }
     }
 }
@@ -107,6 +122,7 @@ mod tests {
         let rule = |precision| StopRule {
             output: "y".into(),
             precision,
+            percentile: None,
             max_scenarios: None,
             check_every: 1,
         };
@@ -119,5 +135,11 @@ mod tests {
         let rel = rule(Precision::Relative(0.01));
         assert!(rel.precise(400, -9.8, 1.0));
         assert!(!rel.precise(400, 9.7, 1.0));
+        // A percentile's interval: half of its width against the target.
+        assert!(abs.precise_interval(5.0, 4.9, 5.1));
+        assert!(!abs.precise_interval(5.0, 4.8, 5.1));
+        assert!(!abs.precise_interval(5.0, f64::NAN, 5.1));
+        assert!(rel.precise_interval(-10.0, -10.1, -9.9));
+        assert!(!rel.precise_interval(10.0, 9.8, 10.1));
     }
 }

@@ -85,7 +85,7 @@ impl Percentiles {
 }
 
 /// The two closest ranks of percentile `q` among `n` values and the weight of the upper one.
-fn rank_of(n: usize, q: f64) -> (usize, usize, f64) {
+pub(crate) fn rank_of(n: usize, q: f64) -> (usize, usize, f64) {
     let h = (n - 1) as f64 * q / 100.0;
     let lo = h.floor() as usize;
     (lo, (lo + 1).min(n - 1), h - lo as f64)

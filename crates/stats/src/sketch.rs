@@ -1,6 +1,6 @@
 //! Percentiles in bounded memory, for jobs too large to keep every value.
 
-use crate::percentiles::{interpolated, order_key, wanted_ranks};
+use crate::percentiles::{interpolated, order_key, rank_of, wanted_ranks};
 use crate::{Moments, OutputSummary, Percentiles, RiskAsk};
 
 /// Bits of the mantissa that pick a value's bucket within its power of two.
@@ -145,6 +145,33 @@ impl Sketch {
     }
 }
 
+impl Sketch {
+    /// The `q`-th percentile (0 < q < 100) and its 95% order-statistic interval, each from the
+    /// sketch (within [`SKETCH_RELATIVE_ERROR`] of the exact one; the interval widened by as
+    /// much): `(estimate, low, high)`, or `None` for an empty sketch. What a `[stop]` rule on a
+    /// percentile judges, cheaply, at every checkpoint of a job's prefix.
+    pub fn percentile_interval(&self, q: f64) -> Option<(f64, f64, f64)> {
+        let n = self.count;
+        if n == 0 {
+            return None;
+        }
+        let (lo, hi) = crate::order_ci_ranks(n, q / 100.0);
+        let (r0, r1, _) = rank_of(n as usize, q);
+        let mut ranks = vec![lo as usize, hi as usize, r0, r1];
+        ranks.sort_unstable();
+        ranks.dedup();
+        let found = self.ranked(&ranks);
+        let at = |r: usize| found[ranks.binary_search(&r).expect("rank was estimated")];
+        let e = SKETCH_RELATIVE_ERROR;
+        let (a, b) = (at(lo as usize), at(hi as usize));
+        Some((
+            interpolated(n as usize, q, at),
+            a - e * a.abs(),
+            b + e * b.abs(),
+        ))
+    }
+}
+
 /// A summary from merged moments and a sketch of the values: everything exact but the
 /// percentiles, their intervals, VaR and CVaR, which are within [`SKETCH_RELATIVE_ERROR`] of the
 /// exact ones (exceedance counts are exact: they were counted before the values were sketched).
@@ -170,6 +197,36 @@ mod tests {
                 .wrapping_add(1_442_695_040_888_963_407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         }
+    }
+
+    #[test]
+    fn a_percentile_interval_brackets_the_exact_order_statistics_within_the_error() {
+        let mut u = lcg(11);
+        let values: Vec<f64> = (0..100_000).map(|_| (3.0 * u()).exp()).collect();
+        let mut sketch = Sketch::default();
+        sketch.add(&values);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [1.0, 50.0, 99.0, 99.9] {
+            let (estimate, lo, hi) = sketch.percentile_interval(q).unwrap();
+            let (l, h) = crate::order_ci_ranks(values.len() as u64, q / 100.0);
+            let (exact_lo, exact_hi) = (sorted[l as usize], sorted[h as usize]);
+            let e = 2.0 * SKETCH_RELATIVE_ERROR;
+            assert!(
+                lo <= exact_lo && exact_lo - lo <= e * exact_lo,
+                "p{q}: {lo} vs {exact_lo}"
+            );
+            assert!(
+                hi >= exact_hi && hi - exact_hi <= e * exact_hi,
+                "p{q}: {hi} vs {exact_hi}"
+            );
+            let exact = percentile_sorted(&sorted, q);
+            assert!(
+                (estimate - exact).abs() <= e * exact,
+                "p{q}: {estimate} vs {exact}"
+            );
+        }
+        assert_eq!(Sketch::default().percentile_interval(50.0), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ impl Parser<'_> {
     ) -> Option<StopRule> {
         let keys = [
             "output",
+            "percentile",
             "ci95_half_width",
             "relative",
             "max_scenarios",
@@ -36,11 +37,27 @@ impl Parser<'_> {
             },
             None => {
                 let message = "missing field `output`; add `output = \"NAME\"` naming the model \
-                               output whose mean decides when to stop"
+                               output whose mean (or percentile) decides when to stop"
                     .to_string();
                 self.error(Some(span.clone()), "stop.output", message);
                 None
             }
+        };
+        let percentile = match t.get_key_value("percentile") {
+            None => Some(None),
+            Some((_, v)) => match self.real(v, "stop.percentile") {
+                Some(p) if p > 0.0 && p < 100.0 => Some(Some(p)),
+                Some(_) => {
+                    let message = format!(
+                        "must be a percentile strictly between 0 and 100, like 99 for p99 (got \
+                         {})",
+                        &self.text[v.span()]
+                    );
+                    self.error(Some(v.span()), "stop.percentile", message);
+                    None
+                }
+                None => None,
+            },
         };
         let mut positive = |key: &str| -> Option<Option<f64>> {
             let Some((_, v)) = t.get_key_value(key) else {
@@ -70,7 +87,8 @@ impl Parser<'_> {
             (Some(None), Some(None)) => {
                 let message = "missing the precision; add `ci95_half_width = H` (the 95% \
                                interval's half-width, in the output's units) or `relative = R` \
-                               (the half-width as a fraction of |mean|)"
+                               (the half-width as a fraction of |mean|, or of |percentile| with \
+                               `percentile = P`)"
                     .to_string();
                 self.error(Some(span.clone()), "stop", message);
                 None
@@ -101,6 +119,7 @@ impl Parser<'_> {
         Some(StopRule {
             output: output?,
             precision: precision?,
+            percentile: percentile?,
             max_scenarios: max_scenarios?,
             check_every: check_every?,
         })
