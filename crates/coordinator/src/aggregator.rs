@@ -114,7 +114,7 @@ impl Aggregator {
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
-            convergence: vec![Convergence::new(sim.batches()); n_out],
+            convergence: vec![Convergence::default(); n_out],
             scenarios: 0,
             arrived: 0,
             failures: FailureTally::default(),
@@ -412,7 +412,8 @@ mod tests {
 
     #[test]
     fn histogram_and_convergence_are_the_same_bits_in_any_arrival_order() {
-        // 300 batches of 2: a point at each power of two and every ⌈300 / 128⌉ = 3 batches.
+        // 300 batches of 2: a point at each power of two and, 300 / 4 being at most 128, every
+        // 4 batches.
         let batches: Vec<ResultBatch> = (0..300u64)
             .map(|i| {
                 result(
@@ -443,8 +444,8 @@ mod tests {
         let histogram = y.histogram.as_ref().unwrap();
         assert_eq!(histogram.total(), 600);
         let at: Vec<f64> = y.convergence.iter().map(|p| p[0]).collect();
-        // Values after batches 1, 2, 3, 4, 6, 8, 9, …: two per batch.
-        assert_eq!(at[..7], [2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 18.0]);
+        // Values after batches 1, 2, 4, 8, 12, 16, 20, …: two per batch.
+        assert_eq!(at[..7], [2.0, 4.0, 8.0, 16.0, 24.0, 32.0, 40.0]);
         let last = y.convergence.last().unwrap();
         assert_eq!((last[0], last[1]), (600.0, y.mean));
         assert_eq!([last[2], last[3]], y.ci95);
