@@ -11,7 +11,8 @@ use serde_json::Value;
 pub struct Job {
     /// The job's id (job views only).
     pub id: Option<String>,
-    /// Where it stands: `completed`, `cancelled`, … (job views only).
+    /// Where it stands: `completed`, `cancelled`, … (job views; and summaries of
+    /// `mcp submit --json` that ended early, which say it as `"partial": true, "stopped": STATE`).
     pub state: Option<String>,
     /// The model it ran.
     pub model: ModelRef,
@@ -29,8 +30,10 @@ pub struct Job {
     pub outputs: Vec<(String, OutputSummary)>,
     /// Outputs whose summary this version cannot read, and why.
     pub unreadable: Vec<(String, String)>,
-    /// Why a `[stop]` rule ended it early.
+    /// Why a `[stop]` rule ended it early (`precision`, `max_scenarios`): complete, not partial.
     pub stopped: Option<String>,
+    /// Whether the summary says it is partial (`mcp submit --json`).
+    pub partial: bool,
     /// Why it failed, when it did.
     pub message: Option<String>,
     /// What its result depends on.
@@ -90,6 +93,13 @@ impl Job {
             }
         }
         let text = |field: &str| v.get(field).and_then(Value::as_str).map(str::to_string);
+        // `stopped` is a rule's reason, or (beside `"partial": true`) the state a job of
+        // `mcp submit --json` ended in.
+        let partial = v.get("partial") == Some(&Value::Bool(true));
+        let (stopped, ended) = match text("stopped") {
+            Some(s) if RULE_REASONS.contains(&s.as_str()) => (Some(s), None),
+            other => (None, other),
+        };
         let failure_counts = v
             .pointer("/failures/counts")
             .and_then(Value::as_object)
@@ -102,7 +112,7 @@ impl Job {
             .unwrap_or_default();
         Ok(Job {
             id: text("id"),
-            state: text("state"),
+            state: text("state").or(ended),
             model,
             seed,
             scenarios,
@@ -114,7 +124,8 @@ impl Job {
                 .unwrap_or(f64::NAN),
             outputs: readable,
             unreadable,
-            stopped: text("stopped"),
+            stopped,
+            partial,
             message: text("message"),
             provenance: v
                 .get("provenance")
@@ -126,14 +137,17 @@ impl Job {
         })
     }
 
-    /// Whether the job ended before its last scenario (cancelled, timed out, stopped by its
-    /// rule, superseded), as far as the JSON tells.
+    /// Whether the job ended before its last scenario (cancelled, timed out, superseded,
+    /// failed), as far as the JSON tells; a job its `[stop]` rule ended is complete.
     pub fn partial(&self) -> bool {
-        self.stopped.is_some()
+        self.partial
             || self.state.as_deref().is_some_and(|s| s != "completed")
-            || self.total.is_some_and(|t| self.scenarios < t)
+            || (self.stopped.is_none() && self.total.is_some_and(|t| self.scenarios < t))
     }
 }
+
+/// What a summary's `stopped` says when a `[stop]` rule ended the job.
+const RULE_REASONS: [&str; 2] = ["precision", "max_scenarios"];
 
 fn required<'a>(v: &'a Value, field: &str) -> Result<&'a Value, NotAJob> {
     v.get(field)

@@ -156,13 +156,24 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_job_says_so() {
+    fn a_partial_job_says_so_and_a_job_its_rule_stopped_is_complete() {
         let mut v = job_view();
         v["state"] = json!("cancelled");
         v["scenarios"] = json!(400);
         assert!(render(&v).unwrap().contains("Partial result"));
+        // `mcp submit --json` of a run stopped by Ctrl-C.
+        let mut v = job_view();
+        for field in ["state", "total"] {
+            v.as_object_mut().unwrap().remove(field);
+        }
+        v["partial"] = json!(true);
+        v["stopped"] = json!("cancelled");
+        let page = render(&v).unwrap();
+        assert!(page.contains("Partial result") && page.contains("data-state=\"cancelled\""));
         let mut v = job_view();
         v["stopped"] = json!("precision");
-        assert!(render(&v).unwrap().contains("rule: precision"));
+        v["scenarios"] = json!(400);
+        let page = render(&v).unwrap();
+        assert!(page.contains("rule: precision") && !page.contains("Partial result"));
     }
 }
