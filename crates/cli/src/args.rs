@@ -45,6 +45,12 @@ pub enum Command {
         after_help = "Example:\n  mcp rerun pricing-1a2b3c --model target/models/pricing.wasm --api http://127.0.0.1:8080\n\nThe job's spec and provenance come from the API; the model file must be the bytes the job\nran (its digest is checked). Exit 0 when every output is reproduced bit for bit, 6 when not."
     )]
     Rerun(RerunArgs),
+    /// Write one self-contained HTML page of a job: summary, histograms, convergence,
+    /// sensitivity charts, spec and provenance, to look at or send.
+    #[command(
+        after_help = "Examples:\n  mcp report pricing-1a2b3c --api http://127.0.0.1:8080 -o report.html\n  mcp submit model.wasm --spec vars.toml --json > run.json && mcp report run.json -o report.html\n\nThe page has no script and fetches nothing: it opens offline, in any browser, attached to a\nmail. A summary of `mcp submit --json` holds no spec; the report of a job of `mcp serve` shows it."
+    )]
+    Report(ReportArgs),
     /// Check a model against a spec and run a handful of scenarios, without running the job.
     #[command(
         after_help = "Example:\n  mcp validate target/models/pricing.wasm --spec example-models/pricing/vars.toml"
@@ -99,6 +105,25 @@ pub struct RerunArgs {
     /// Worker threads [default: one per core]; the result does not depend on it.
     #[arg(long, short)]
     pub workers: Option<usize>,
+}
+
+/// Arguments of `mcp report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The job: a JSON file (`mcp submit --json > run.json`, or `GET /api/jobs/ID` saved), or
+    /// the id of a job of the `mcp serve` at --api.
+    pub job: String,
+    /// The `mcp serve` that keeps the job's history, when JOB is an id.
+    #[arg(
+        long,
+        env = "MCP_API",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub api: String,
+    /// Where to write the page; `-` or nothing for stdout (refused on a terminal).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `mcp health`.

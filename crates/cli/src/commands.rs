@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => crate::submit::submit(args),
         Command::Compare(args) => crate::compare::compare(args),
         Command::Rerun(args) => crate::rerun::rerun(args),
+        Command::Report(args) => crate::report::report(args),
         Command::Validate(args) => crate::inspect::validate(args),
         Command::Replay(args) => crate::replay::replay(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),

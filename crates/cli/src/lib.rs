@@ -15,6 +15,7 @@ mod fit;
 mod inspect;
 mod interrupt;
 mod replay;
+mod report;
 mod rerun;
 mod risk_table;
 mod serve;

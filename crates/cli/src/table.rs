@@ -234,17 +234,9 @@ fn aligned(header: &[&str], rows: &[Vec<String>], align: &str) -> String {
     out
 }
 
-/// An integer with thousands separators: `1,000,000`.
+/// An integer with thousands separators: `1,000,000` (as the report writes them).
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    mcp_report::thousands(n)
 }
 
 /// A rate or large count in a short form: `1.19 M`, `950 k`, `12`.

@@ -5,7 +5,7 @@
 use crate::support::broker::*;
 use crate::support::serve::{Serve, TOKEN, publish_spec};
 use crate::support::*;
-use mcp_testkit::{project_file, target_dir, within};
+use mcp_testkit::{target_dir, within};
 use serde_json::Value;
 use std::process::Command;
 
@@ -26,20 +26,17 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
 
     let shots = target_dir().join("dashboard");
     std::fs::create_dir_all(&shots).unwrap();
-    let script = project_file("web/tests/dashboard.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .args([&format!("{}/", serve.url), model.to_str().unwrap()])
-        .args([bad.to_str().unwrap(), shots.to_str().unwrap(), TOKEN])
-        .output()
-        .expect("run node (install Node.js; `cargo xtask test` installs the npm packages)");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
+    let url = format!("{}/", serve.url);
+    let seen = browser(
+        "dashboard.mjs",
+        &[
+            &url,
+            model.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            shots.to_str().unwrap(),
+            TOKEN,
+        ],
     );
-    let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let progress = seen["progress"].as_array().unwrap();
     assert!(progress[1].as_u64() > progress[0].as_u64(), "{seen}");
     let error = seen["error"].as_str().unwrap();

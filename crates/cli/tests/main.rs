@@ -15,6 +15,7 @@ mod lifecycle;
 mod observe;
 mod refusals;
 mod replay;
+mod report;
 mod risk;
 mod serve;
 mod stop;

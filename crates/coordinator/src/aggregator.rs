@@ -1,7 +1,8 @@
 //! Counting a job's result batches: each once, however often it is delivered, with moments
 //! merged in batch order and values kept for exact percentiles (or sketched, past
 //! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
-//! and any arrival order.
+//! and any arrival order. The convergence series of each output is sampled from the moments as
+//! they merge, in batch order, so it is too.
 
 use crate::stopping::Stopping;
 use mcp_protocol::{
@@ -9,8 +10,8 @@ use mcp_protocol::{
 };
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
-    BucketCounts, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch, summarize,
-    summarize_sketch,
+    BucketCounts, Convergence, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch,
+    summarize, summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -48,6 +49,8 @@ pub struct Aggregator {
     next_batch: u64,
     pending: BTreeMap<u64, Vec<Moments>>,
     merged: Vec<Moments>,
+    /// Per output, the running mean as `merged` grew.
+    convergence: Vec<Convergence>,
     kept: Kept,
     /// Per output, the counts above the thresholds of its `[outputs.NAME]` table (integers,
     /// added batch by batch in any order).
@@ -111,6 +114,7 @@ impl Aggregator {
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
+            convergence: vec![Convergence::default(); n_out],
             scenarios: 0,
             arrived: 0,
             failures: FailureTally::default(),
@@ -137,7 +141,7 @@ impl Aggregator {
         let moments = self.fold(result);
         self.pending.insert(index, moments);
         while let Some(moments) = self.pending.remove(&self.next_batch) {
-            self.merge(&moments);
+            self.merge(self.next_batch, &moments);
             self.next_batch += 1;
         }
         Added::New
@@ -173,10 +177,16 @@ impl Aggregator {
         result.moments
     }
 
-    /// Merges a batch's moments, per output, into the job's: in batch order.
-    fn merge(&mut self, moments: &[Moments]) {
-        for (merged, m) in self.merged.iter_mut().zip(moments) {
+    /// Merges batch `index`'s moments, per output, into the job's: in batch order.
+    fn merge(&mut self, index: u64, moments: &[Moments]) {
+        for ((merged, series), m) in self
+            .merged
+            .iter_mut()
+            .zip(&mut self.convergence)
+            .zip(moments)
+        {
             merged.merge(m);
+            series.record(index, merged);
         }
     }
 
@@ -185,7 +195,7 @@ impl Aggregator {
     fn fold_prefix(&mut self) {
         while let Some(result) = self.stopping.as_mut().and_then(|s| s.next(self.next_batch)) {
             let moments = self.fold(result);
-            self.merge(&moments);
+            self.merge(self.next_batch, &moments);
             self.next_batch += 1;
             let (batches, scenarios) = (self.next_batch, self.scenarios);
             let total = self.simulation.scenarios;
@@ -285,12 +295,13 @@ impl Aggregator {
         // the rule stopped keeps its prefix alone.
         let stopped = self.stopped();
         for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
+            let index = result.batch.index;
             let moments = self.fold(result);
-            self.merge(&moments);
+            self.merge(index, &moments);
         }
         let pending = std::mem::take(&mut self.pending);
-        for moments in pending.into_values() {
-            self.merge(&moments);
+        for (index, moments) in pending {
+            self.merge(index, &moments);
         }
         let asks: Vec<RiskAsk<'_>> = self
             .levels
@@ -340,6 +351,14 @@ impl Aggregator {
                 })
             }
         };
+        let convergence = std::mem::take(&mut self.convergence);
+        let summaries = summaries
+            .into_iter()
+            .zip(convergence.into_iter().zip(&self.merged))
+            .map(|(mut summary, (series, merged))| {
+                summary.convergence = series.finish(merged);
+                summary
+            });
         let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
         JobSummary {
             model: ModelRef {
@@ -389,6 +408,47 @@ mod tests {
         let b = shuffled.into_summary(0.0);
         assert_eq!(a, b);
         assert_eq!(a.outputs.0[0].1.count, 6);
+    }
+
+    #[test]
+    fn histogram_and_convergence_are_the_same_bits_in_any_arrival_order() {
+        // 300 batches of 2: a point at each power of two and, 300 / 4 being at most 128, every
+        // 4 batches.
+        let batches: Vec<ResultBatch> = (0..300u64)
+            .map(|i| {
+                result(
+                    i,
+                    vec![(i as f64 * 0.9).sin(), (i as f64 * 0.4).cos() * 2.0],
+                )
+            })
+            .collect();
+        let orders: [Vec<usize>; 3] = [
+            (0..300).collect(),
+            (0..300).rev().collect(),
+            (0..150).flat_map(|i| [299 - i, i]).collect(),
+        ];
+        let summaries: Vec<JobSummary> = orders
+            .iter()
+            .map(|order| {
+                let mut agg = Aggregator::new(info(), &spec(600, 2));
+                for &i in order {
+                    agg.add(batches[i].clone());
+                }
+                agg.into_summary(0.0)
+            })
+            .collect();
+        let json = |s: &JobSummary| serde_json::to_string(s).unwrap();
+        assert_eq!(json(&summaries[0]), json(&summaries[1]));
+        assert_eq!(json(&summaries[0]), json(&summaries[2]));
+        let y = &summaries[0].outputs.0[0].1;
+        let histogram = y.histogram.as_ref().unwrap();
+        assert_eq!(histogram.total(), 600);
+        let at: Vec<f64> = y.convergence.iter().map(|p| p[0]).collect();
+        // Values after batches 1, 2, 4, 8, 12, 16, 20, …: two per batch.
+        assert_eq!(at[..7], [2.0, 4.0, 8.0, 16.0, 24.0, 32.0, 40.0]);
+        let last = y.convergence.last().unwrap();
+        assert_eq!((last[0], last[1]), (600.0, y.mean));
+        assert_eq!([last[2], last[3]], y.ci95);
     }
 
     /// The fixture spec with `[outputs.y]` asking for exceedance and VaR.

@@ -9,20 +9,26 @@
 //! means. Per output, a spec may also ask for exceedance probabilities ([`ExceedanceCounts`],
 //! counted per batch and added) and Value-at-Risk and CVaR ([`TailRisk`], selected from the
 //! values at the end); every percentile comes with its order-statistic 95% interval
-//! ([`PercentileIntervals`]). This crate does no I/O.
+//! ([`PercentileIntervals`]). For people who would rather look, each summary also keeps an
+//! [`OutputHistogram`] of the values and the [`Convergence`] of the running mean. This crate
+//! does no I/O.
 
+mod convergence;
 mod histogram;
 mod moments;
 mod order_ci;
+mod output_histogram;
 mod paired;
 mod percentiles;
 mod risk;
 mod sketch;
 mod tails;
 
+pub use convergence::{CONVERGENCE_POINTS, Convergence};
 pub use histogram::Histogram;
 pub use moments::Moments;
 pub use order_ci::order_ci_ranks;
+pub use output_histogram::{MAX_BINS, OutputHistogram, TAIL_REACH};
 pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
 pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
@@ -69,6 +75,14 @@ pub struct OutputSummary {
     /// of the exact ones, relative to their value, when sketched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub var: Vec<TailRisk>,
+    /// Counts of the values in equal bins (see [`OutputHistogram`] for the range); absent in
+    /// summaries of older versions and of outputs without values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<OutputHistogram>,
+    /// The running mean and its 95% interval as batches merged in batch order:
+    /// `[values, mean, ci low, ci high]` (see [`Convergence`] for which points).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub convergence: Vec<[f64; 4]>,
 }
 
 /// What the spec asks of one output beyond the standard summary.
@@ -95,6 +109,7 @@ pub fn summarize<C: AsRef<[f64]>>(
 ) -> OutputSummary {
     let mut s = summary_of(m, Percentiles::of_counted_chunks(values, counts), 0.0);
     (s.percentile_ci95, s.var) = tails_of_values(values, counts, ask.levels);
+    s.histogram = OutputHistogram::of_values(values, counts, m);
     s.exceedance = ask
         .exceedance
         .map_or_else(Vec::new, |e| e.exceedances(m.count));
@@ -126,5 +141,7 @@ pub(crate) fn summary_of(
         percentile_ci95: None,
         exceedance: Vec::new(),
         var: Vec::new(),
+        histogram: None,
+        convergence: Vec::new(),
     }
 }

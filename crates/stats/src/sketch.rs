@@ -107,6 +107,15 @@ impl Sketch {
         found
     }
 
+    /// Each bucket that holds values, ascending: its count, smallest and largest value.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (u64, f64, f64)> + '_ {
+        self.binades.iter().flatten().flat_map(|b| {
+            (0..SUBS)
+                .filter(|&s| b.counts[s] > 0)
+                .map(|s| (b.counts[s], b.min[s], b.max[s]))
+        })
+    }
+
     /// The sum of the estimates [`Sketch::ranked`] gives ranks `k..count`, bucket by bucket in
     /// ascending order: within a bucket of `c` values from `lo` to `hi`, ranks `i₀..c` sum to
     /// `(c − i₀) lo + (hi − lo) (c² − i₀²) / (2c)`. Each estimate lies in the bucket of the
@@ -173,11 +182,12 @@ impl Sketch {
 }
 
 /// A summary from merged moments and a sketch of the values: everything exact but the
-/// percentiles, their intervals, VaR and CVaR, which are within [`SKETCH_RELATIVE_ERROR`] of the
+/// percentiles, their intervals, VaR, CVaR and the histogram's bins, which are within [`SKETCH_RELATIVE_ERROR`] of the
 /// exact ones (exceedance counts are exact: they were counted before the values were sketched).
 pub fn summarize_sketch(m: &Moments, sketch: &Sketch, ask: RiskAsk<'_>) -> OutputSummary {
     let mut s = crate::summary_of(m, sketch.percentiles(), SKETCH_RELATIVE_ERROR);
     (s.percentile_ci95, s.var) = crate::tails_of_sketch(sketch, ask.levels);
+    s.histogram = crate::OutputHistogram::of_sketch(sketch, m);
     s.exceedance = ask
         .exceedance
         .map_or_else(Vec::new, |e| e.exceedances(m.count));

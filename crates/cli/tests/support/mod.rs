@@ -42,6 +42,24 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs the browser script `web/tests/SCRIPT` with `args` under Node (playwright-core drives
+/// the headless Chromium of `MCP_TEST_CHROMIUM`); it must succeed, and its stdout is JSON.
+/// A missing Node, npm package or Chromium fails the test: `cargo xtask test` installs them.
+pub fn browser(script: &str, args: &[&str]) -> Value {
+    let out = Command::new("node")
+        .arg(project_file(&format!("web/tests/{script}")))
+        .args(args)
+        .output()
+        .expect("run node (install Node.js; `cargo xtask test` installs the npm packages)");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
 /// A spec file in a fresh temporary directory (kept alive by the returned guard).
 pub fn spec_file(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
