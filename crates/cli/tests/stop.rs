@@ -2,7 +2,8 @@
 //! same bits, for 1 and 3 workers and over RabbitMQ (followed by `mcp submit --wait`, and by
 //! `mcp serve`); its summary is that of the prefix it
 //! stopped after; `max_scenarios` stops at the first whole batch that reaches it; a rule
-//! naming an output the model lacks is refused with the fix.
+//! naming an output the model lacks is refused with the fix; the dashboard says why a job
+//! stopped.
 
 use crate::support::broker::*;
 use crate::support::serve::{Serve, publish_spec};
@@ -135,6 +136,19 @@ fn mcp_serve_ends_the_job_its_rule_stops_with_the_embedded_bits() {
     );
     assert_eq!(done["scenarios"], local["scenarios"]);
     assert_eq!(outputs(&done), outputs(&local));
+
+    // The dashboard says why it ended, in the live view and on the job's page.
+    let shots = mcp_testkit::target_dir().join("dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    let url = format!("{}/", serve.url);
+    let seen = browser("stopped.mjs", &[&url, &id, shots.to_str().unwrap()]);
+    for view in ["live", "page"] {
+        let facts = seen[view].as_str().unwrap();
+        assert!(
+            facts.contains("precision reached ([stop] rule)"),
+            "{view}: {facts}"
+        );
+    }
 }
 
 #[test]
