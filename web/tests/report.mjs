@@ -3,16 +3,11 @@
 // every request the page makes (a self-contained page makes none), and takes a screenshot.
 // Usage: node report.mjs REPORT.html SCREENSHOT.png
 // Prints {"charts": [{"kind", "output", "width", "height", "marks"}], "requests": [...]}.
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 import { pathToFileURL } from "node:url";
 
 const [report, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.MCP_TEST_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const url = pathToFileURL(report).href;

@@ -2,15 +2,10 @@
 // crates/cli/tests/dashboard.rs) and reads what the job's facts say, live view and job page.
 // Usage: node stopped.mjs URL JOB_ID SCREENSHOT_DIR
 // Prints {"live": "<text of the live job's facts>", "page": "<text of the job page's facts>"}.
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, job, shots] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.MCP_TEST_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(url);
