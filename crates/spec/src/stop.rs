@@ -1,5 +1,6 @@
-//! `[stop]`: a job that ends once one output's mean is known precisely enough, or once it has
-//! run `max_scenarios`, and the check that its output is one the model has.
+//! `[stop]`: a job that ends once one output's mean (or one of its Sobol indices) is known
+//! precisely enough, or once it has run `max_scenarios`, and the check that its output is one
+//! the model has.
 //!
 //! The rule is judged by the coordinator on the contiguous prefix of batches `0..b`, at fixed
 //! checkpoints (`b` a multiple of `check_every`, and the batch that reaches `max_scenarios`),
@@ -23,8 +24,12 @@ pub enum Precision {
 pub struct StopRule {
     /// The model output whose mean the rule watches.
     pub output: String,
-    /// How precise its mean must be.
+    /// How precise its mean (or the Sobol index `sobol`) must be.
     pub precision: Precision,
+    /// `sobol = "first:x"` or `"total:x"`: the rule watches that Sobol index of the output
+    /// instead of its mean (needs `[sensitivity] method = "sobol"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sobol: Option<SobolTarget>,
     /// Stop after this many scenarios at most (rounded up to a whole batch), whatever the
     /// precision; `simulation.scenarios` stays the hard cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +41,41 @@ pub struct StopRule {
 
 fn one() -> u64 {
     1
+}
+
+/// Which Sobol index a `[stop]` rule watches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SobolTarget {
+    /// First-order or total.
+    pub order: SobolOrder,
+    /// The input (a spec variable) whose index it is.
+    pub input: String,
+}
+
+/// A Sobol index's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SobolOrder {
+    /// The share of variance the input explains alone.
+    First,
+    /// The share it takes part in, interactions included.
+    Total,
+}
+
+impl SobolTarget {
+    /// Reads `first:NAME` or `total:NAME`.
+    pub fn parse(text: &str) -> Option<SobolTarget> {
+        let (order, input) = text.split_once(':')?;
+        let order = match order {
+            "first" => SobolOrder::First,
+            "total" => SobolOrder::Total,
+            _ => return None,
+        };
+        (!input.is_empty()).then(|| SobolTarget {
+            order,
+            input: input.to_string(),
+        })
+    }
 }
 
 /// Why a job stopped before running all its scenarios.
@@ -66,10 +106,15 @@ impl StopRule {
         if count < 2 {
             return false;
         }
-        let half = Z_975 * std / (count as f64).sqrt();
+        self.holds(mean, Z_975 * std / (count as f64).sqrt())
+    }
+
+    /// Whether the rule's precision holds for an estimate `value` whose 95% interval has
+    /// half-width `half` (a Sobol index's). A NaN never satisfies it.
+    pub fn holds(&self, value: f64, half: f64) -> bool {
         match self.precision {
             Precision::Ci95HalfWidth(h) => half <= h,
-            Precision::Relative(r) => half <= r * mean.abs(),
+            Precision::Relative(r) => half <= r * value.abs(),
         }
     }
 }
@@ -107,6 +152,7 @@ mod tests {
         let rule = |precision| StopRule {
             output: "y".into(),
             precision,
+            sobol: None,
             max_scenarios: None,
             check_every: 1,
         };
@@ -119,5 +165,16 @@ mod tests {
         let rel = rule(Precision::Relative(0.01));
         assert!(rel.precise(400, -9.8, 1.0));
         assert!(!rel.precise(400, 9.7, 1.0));
+        assert!(abs.holds(0.3, 0.1) && !abs.holds(0.3, 0.11) && !abs.holds(0.3, f64::NAN));
+    }
+
+    #[test]
+    fn sobol_targets_read_order_and_input() {
+        let t = SobolTarget::parse("total:x1").unwrap();
+        assert_eq!((t.order, t.input.as_str()), (SobolOrder::Total, "x1"));
+        assert_eq!(SobolTarget::parse("first:a:b").unwrap().input, "a:b");
+        for bad in ["x1", "second:x1", "total:", ":x"] {
+            assert_eq!(SobolTarget::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The `[stop]` table: which output's precision ends the job, and the cap on its scenarios.
 
 use super::*;
-use crate::{Precision, StopRule};
+use crate::{Precision, SobolTarget, StopRule};
 
 impl Parser<'_> {
     /// `[stop]`, checked against the job's `scenarios` when they are known.
@@ -15,6 +15,7 @@ impl Parser<'_> {
             "output",
             "ci95_half_width",
             "relative",
+            "sobol",
             "max_scenarios",
             "check_every",
         ];
@@ -94,6 +95,26 @@ impl Parser<'_> {
                 }
             }
         };
+        let sobol = match t.get_key_value("sobol") {
+            None => Some(None),
+            Some((_, v)) => {
+                let target = match v.get_ref() {
+                    DeValue::String(s) => SobolTarget::parse(s),
+                    _ => None,
+                };
+                if target.is_some() {
+                    self.source.stop_sobol = Some(v.span());
+                } else {
+                    let message = format!(
+                        "must be \"first:INPUT\" or \"total:INPUT\", the Sobol index to watch \
+                         instead of the mean, like \"total:x1\" (got {})",
+                        &self.text[v.span()]
+                    );
+                    self.error(Some(v.span()), "stop.sobol", message);
+                }
+                target.map(Some)
+            }
+        };
         let check_every = match t.get_key_value("check_every") {
             None => Some(1),
             Some((_, v)) => self.integer(v, "stop.check_every", 1, MAX_SCENARIOS),
@@ -101,6 +122,7 @@ impl Parser<'_> {
         Some(StopRule {
             output: output?,
             precision: precision?,
+            sobol: sobol?,
             max_scenarios: max_scenarios?,
             check_every: check_every?,
         })
