@@ -4,13 +4,13 @@
 //! arrived, and folds them into the summary strictly in batch order. After the prefix `0..b`
 //! is folded the rule is judged when `b` is a checkpoint: a multiple of `check_every` (the
 //! precision), or the first prefix of `max_scenarios` or more scenarios (the cap). The prefix's
-//! moments are a function of (spec, seed) alone, so the batch the job stops after is the same
+//! moments (and Sobol sums, for a rule on a Sobol index) are a function of (spec, seed) alone, so the batch the job stops after is the same
 //! for any number of consumers and any arrival order; batches past it that arrived anyway stay
 //! held and never reach the summary.
 
 use mcp_protocol::{ModelInfo, ResultBatch};
-use mcp_spec::{Spec, StopReason, StopRule};
-use mcp_stats::Moments;
+use mcp_spec::{SobolOrder, Spec, StopReason, StopRule};
+use mcp_stats::{Moments, SobolSums};
 use std::collections::BTreeMap;
 
 /// The rule, the batches that wait for their predecessors, and the verdict once reached.
@@ -20,6 +20,9 @@ pub(crate) struct Stopping {
     /// The watched output's position among the model's outputs (`None`: a model without it,
     /// which only a producer that skipped validation can announce; then only the cap stops).
     output: Option<usize>,
+    /// For a rule on a Sobol index: the input group's position among the model's inputs, and
+    /// the index's order.
+    sobol: Option<(Option<usize>, SobolOrder)>,
     held: BTreeMap<u64, ResultBatch>,
     reason: Option<StopReason>,
 }
@@ -28,8 +31,13 @@ impl Stopping {
     /// The spec's rule for a job of `info`'s model, if it has one.
     pub(crate) fn of(info: &ModelInfo, spec: &Spec) -> Option<Stopping> {
         let rule = spec.stop.clone()?;
+        let sobol = rule
+            .sobol
+            .as_ref()
+            .map(|t| (info.inputs.iter().position(|i| *i == t.input), t.order));
         Some(Stopping {
             output: info.outputs.iter().position(|o| *o == rule.output),
+            sobol,
             rule,
             held: BTreeMap::new(),
             reason: None,
@@ -65,17 +73,38 @@ impl Stopping {
     }
 
     /// Judges the rule on the prefix of `batches` batches, `scenarios` scenarios of the job's
-    /// `total`, with the prefix's merged `moments` per output.
-    pub(crate) fn judge(&mut self, batches: u64, scenarios: u64, total: u64, moments: &[Moments]) {
+    /// `total`, with the prefix's merged `moments` and Sobol sums (`sobol`, empty when the
+    /// job has none) per output.
+    pub(crate) fn judge(
+        &mut self,
+        batches: u64,
+        scenarios: u64,
+        total: u64,
+        moments: &[Moments],
+        sobol: &[SobolSums],
+    ) {
         if self.reason.is_some() || scenarios >= total {
             // A job that ran every scenario was not stopped.
             return;
         }
         let checkpoint = batches.is_multiple_of(self.rule.check_every);
-        let precise = self
-            .output
-            .map(|o| &moments[o])
-            .is_some_and(|m| checkpoint && self.rule.precise(m.count, m.mean, m.std()));
+        let precise = checkpoint
+            && match self.sobol {
+                None => self
+                    .output
+                    .map(|o| &moments[o])
+                    .is_some_and(|m| self.rule.precise(m.count, m.mean, m.std())),
+                Some((group, order)) => {
+                    let sums = self.output.and_then(|o| sobol.get(o));
+                    sums.zip(group).is_some_and(|(sums, m)| {
+                        let e = match order {
+                            SobolOrder::First => sums.first(m),
+                            SobolOrder::Total => sums.total(m),
+                        };
+                        self.rule.holds(e.value, e.half_width)
+                    })
+                }
+            };
         self.reason = if precise {
             Some(StopReason::Precision)
         } else if self.rule.max_scenarios.is_some_and(|max| scenarios >= max) {
@@ -124,6 +153,7 @@ mod tests {
         spec.stop = Some(StopRule {
             output: "y".into(),
             precision,
+            sobol: None,
             max_scenarios,
             check_every,
         });
