@@ -18,5 +18,6 @@ mod replay;
 mod rerun;
 mod risk_table;
 mod serve;
+mod sobol_table;
 mod submit;
 pub mod table;

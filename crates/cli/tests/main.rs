@@ -16,5 +16,6 @@ mod refusals;
 mod replay;
 mod risk;
 mod serve;
+mod sobol;
 mod stop;
 mod support;
