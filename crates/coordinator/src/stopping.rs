@@ -303,3 +303,81 @@ mod tests {
         assert!(book.running("k").is_some());
     }
 }
+
+#[cfg(test)]
+mod sobol_tests {
+    use crate::aggregator::{Added, Aggregator};
+    use mcp_protocol::{JobSummary, ResultBatch, SobolSums};
+    use mcp_spec::{
+        Precision, Sensitivity, SensitivityMethod, SobolOrder, SobolTarget, Spec, StopReason,
+        StopRule,
+    };
+    use mcp_testkit::fixtures::{model_info, result, spec};
+
+    /// Rows of 3 runs (the fixture's one input `x`), 10 rows per batch.
+    const BATCH: u32 = 30;
+
+    fn uniform(i: u64) -> f64 {
+        let x = (i + 1)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Batch `index` of a design where `f(AB) = f(B)` plus noise: `x`'s total index is below
+    /// 1, estimated more precisely as rows accumulate.
+    fn batch(index: u64) -> ResultBatch {
+        let rows = u64::from(BATCH) / 3;
+        let values = (index * rows..(index + 1) * rows)
+            .flat_map(|j| {
+                let (a, b) = (uniform(2 * j), uniform(2 * j + 1));
+                [a, b, b + 0.5 * uniform(1 << 40 | j) - 0.25]
+            })
+            .collect();
+        let mut r = result(index, BATCH, values);
+        r.sobol = vec![SobolSums::of_batch(&r.values[0], &[], BATCH as usize, 1)];
+        r
+    }
+
+    fn run(spec: &Spec, order: impl Iterator<Item = u64>) -> (Option<StopReason>, JobSummary) {
+        let mut agg = Aggregator::new(model_info(), spec);
+        for i in order {
+            assert_eq!(agg.add(batch(i)), Added::New);
+        }
+        (agg.stopped(), agg.into_summary(0.0))
+    }
+
+    #[test]
+    fn a_rule_on_a_sobol_index_stops_after_the_same_prefix_in_any_arrival_order() {
+        let mut spec = spec(30_000, BATCH);
+        spec.sensitivity = Some(Sensitivity {
+            method: SensitivityMethod::Sobol,
+        });
+        spec.stop = Some(StopRule {
+            output: "y".into(),
+            precision: Precision::Ci95HalfWidth(0.02),
+            sobol: Some(SobolTarget {
+                order: SobolOrder::Total,
+                input: "x".into(),
+            }),
+            max_scenarios: None,
+            check_every: 5,
+        });
+        let all = 1000;
+        let (reason, forward) = run(&spec, 0..all);
+        assert_eq!(reason, Some(StopReason::Precision));
+        let n = forward.scenarios;
+        assert_eq!(n % (5 * u64::from(BATCH)), 0, "{n} is not a checkpoint");
+        assert!(n > 5 * u64::from(BATCH) && n < 30_000, "{n}");
+        let x = &forward.sobol.as_ref().unwrap().outputs.0[0].1[0];
+        assert!((x.total_ci95[1] - x.total_ci95[0]) / 2.0 <= 0.02, "{x:?}");
+        let backward = run(&spec, (0..all).rev()).1;
+        let interleaved = run(&spec, (0..all).map(|i| i ^ 1)).1;
+        for other in [backward, interleaved] {
+            assert_eq!(
+                serde_json::to_string(&other).unwrap(),
+                serde_json::to_string(&forward).unwrap()
+            );
+        }
+    }
+}
