@@ -1,9 +1,10 @@
 //! `[sensitivity] method = "sobol"` end to end on the `ishigami` example: first-order and total
 //! indices against their closed forms, the same bits for 1 and 3 workers, the table's lines,
-//! `mcp replay` of a design run, a `[stop]` rule on a Sobol index stopping at the same count
+//! the same bits over RabbitMQ, `mcp replay` of a design run, a `[stop]` rule on a Sobol index stopping at the same count
 //! for any worker count, and a scenario count that is no design refused with the fix.
 
 use crate::replay::replay_json;
+use crate::support::broker::*;
 use crate::support::*;
 use mcp_testkit::{model_path, project_file};
 use serde_json::Value;
@@ -95,6 +96,28 @@ fn ishigami_indices_match_their_closed_forms_with_the_same_bits_for_1_and_3_work
         text.contains("Sobol indices from 20,000 design rows"),
         "{text}"
     );
+}
+
+#[test]
+fn the_indices_are_the_same_bits_over_rabbitmq() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let (model, spec) = (
+        model_path("ishigami"),
+        project_file("example-models/ishigami/vars.toml"),
+    );
+    // 4,000 rows, in batches of 200 rows spread over two consumers.
+    let local = submit_json(&model, &spec, &["--scenarios", "20000"]);
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let distributed = submit_and_wait(&prefix, &model, &spec, "20000");
+    assert_eq!(
+        distributed["sobol"]["rows"], 4000,
+        "{}",
+        distributed["sobol"]
+    );
+    assert_eq!(sobol(&distributed), sobol(&local));
+    assert_eq!(distributed["outputs"], local["outputs"]);
 }
 
 #[test]
