@@ -140,6 +140,7 @@ function render(s) {
   }, [series.t, series.done]);
   throughputChart(s);
   if (s.job) renderTimes(s.job.live.time_per_scenario);
+  renderSobol(s.job && s.job.live.sobol);
   if (!hasCharts) $("#outputs").dataset.note = "charts not bundled";
 }
 

@@ -19,5 +19,6 @@ mod report;
 mod rerun;
 mod risk_table;
 mod serve;
+mod sobol_table;
 mod submit;
 pub mod table;

@@ -375,6 +375,7 @@ pub(crate) fn report(
             );
         }
         print!("{}", table::summary(summary, failures));
+        print!("{}", crate::sobol_table::sobol(summary));
     }
     if summary.failed > 0 && args.json {
         eprintln!("{}", table::failures(failures));

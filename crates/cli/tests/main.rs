@@ -18,5 +18,6 @@ mod replay;
 mod report;
 mod risk;
 mod serve;
+mod sobol;
 mod stop;
 mod support;

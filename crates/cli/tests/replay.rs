@@ -7,7 +7,12 @@ use serde_json::Value;
 use std::path::Path;
 
 /// `mcp replay MODEL --spec SPEC --scenario I EXTRA... --json`: its exit code and JSON.
-fn replay_json(model: &Path, spec: &Path, index: u64, extra: &[&str]) -> (Option<i32>, Value) {
+pub(crate) fn replay_json(
+    model: &Path,
+    spec: &Path,
+    index: u64,
+    extra: &[&str],
+) -> (Option<i32>, Value) {
     let index = index.to_string();
     let mut args = vec![
         "replay",

@@ -1,11 +1,12 @@
 //! Evaluating one batch: its inputs generated from the spec a sandbox call's worth at a time,
-//! run in the job's model, each output summarised into moments.
+//! run in the job's model, each output summarised into moments (and, for a Saltelli design,
+//! into the Sobol sums of the batch's rows).
 
 use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_spec::Simulation;
-use mcp_stats::Moments;
+use mcp_stats::{Moments, SobolSums};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -19,6 +20,8 @@ pub struct Evaluator {
     inputs: Vec<f64>,
     /// Fuel the last batch used.
     fuel_used: u64,
+    /// The number of input groups of the job's Saltelli design, when it has one.
+    sobol_groups: Option<usize>,
 }
 
 impl Evaluator {
@@ -33,6 +36,7 @@ impl Evaluator {
         let limits = RunLimits::from_spec(&job.spec.limits);
         let model = sandbox.load(&job.wasm, &limits)?;
         let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
+        let sobol_groups = job.spec.sensitivity.map(|_| model.info().inputs.len());
         let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
         Ok(Evaluator {
             runner,
@@ -40,6 +44,7 @@ impl Evaluator {
             simulation: job.spec.simulation,
             inputs: Vec::new(),
             fuel_used: 0,
+            sobol_groups,
         })
     }
 
@@ -95,12 +100,26 @@ impl Evaluator {
             done += n.max(1);
         }
         let moments = values.iter().map(|c| Moments::of_slice(c)).collect();
+        let sobol = match self.sobol_groups {
+            Some(groups) => {
+                let failed: Vec<usize> = failures
+                    .iter()
+                    .map(|f| (f.scenario - batch.start) as usize)
+                    .collect();
+                values
+                    .iter()
+                    .map(|column| SobolSums::of_batch(column, &failed, count, groups))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         Some(ResultBatch {
             batch,
             moments,
             values,
             failures,
             eval_seconds: started.elapsed().as_secs_f64(),
+            sobol,
         })
     }
 }

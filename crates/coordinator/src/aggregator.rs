@@ -1,8 +1,8 @@
 //! Counting a job's result batches: each once, however often it is delivered, with moments
-//! merged in batch order and values kept for exact percentiles (or sketched, past
-//! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
-//! and any arrival order. The convergence series of each output is sampled from the moments as
-//! they merge, in batch order, so it is too.
+//! (and a Saltelli design's Sobol sums) merged in batch order and values kept for exact
+//! percentiles (or sketched, past [`EXACT_PERCENTILE_VALUES`]), so the summary is
+//! bit-identical for any number of consumers and any arrival order. The convergence series of
+//! each output is sampled from the moments as they merge, in batch order, so it is too.
 
 use crate::stopping::Stopping;
 use mcp_protocol::{
@@ -11,7 +11,7 @@ use mcp_protocol::{
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
     BucketCounts, Convergence, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch,
-    summarize, summarize_sketch,
+    SobolSummary, SobolSums, summarize, summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -47,10 +47,13 @@ pub struct Aggregator {
     provenance: Provenance,
     simulation: Simulation,
     next_batch: u64,
-    pending: BTreeMap<u64, Vec<Moments>>,
+    pending: BTreeMap<u64, Partial>,
     merged: Vec<Moments>,
     /// Per output, the running mean as `merged` grew.
     convergence: Vec<Convergence>,
+    /// Per output, the Sobol sums of the batches merged, when the spec asks for the indices
+    /// (`None` otherwise).
+    sobol: Option<Vec<SobolSums>>,
     kept: Kept,
     /// Per output, the counts above the thresholds of its `[outputs.NAME]` table (integers,
     /// added batch by batch in any order).
@@ -64,6 +67,13 @@ pub struct Aggregator {
     failures: FailureTally,
     /// The spec's `[stop]` rule and the batches it holds, if it has one.
     stopping: Option<Stopping>,
+}
+
+/// What a batch adds to the sums merged in batch order.
+#[derive(Debug)]
+struct Partial {
+    moments: Vec<Moments>,
+    sobol: Vec<SobolSums>,
 }
 
 /// What an aggregator keeps of the values, for the percentiles.
@@ -115,6 +125,7 @@ impl Aggregator {
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
             convergence: vec![Convergence::default(); n_out],
+            sobol: spec.sensitivity.map(|_| vec![SobolSums::default(); n_out]),
             scenarios: 0,
             arrived: 0,
             failures: FailureTally::default(),
@@ -138,18 +149,18 @@ impl Aggregator {
             self.fold_prefix();
             return Added::New;
         }
-        let moments = self.fold(result);
-        self.pending.insert(index, moments);
-        while let Some(moments) = self.pending.remove(&self.next_batch) {
-            self.merge(self.next_batch, &moments);
+        let partial = self.fold(result);
+        self.pending.insert(index, partial);
+        while let Some(partial) = self.pending.remove(&self.next_batch) {
+            self.merge(self.next_batch, &partial);
             self.next_batch += 1;
         }
         Added::New
     }
 
     /// Folds a batch's scenarios, failures, exceedances and values into the summary; its
-    /// moments are the caller's to merge in batch order.
-    fn fold(&mut self, result: ResultBatch) -> Vec<Moments> {
+    /// moments and Sobol sums are the caller's to merge in batch order.
+    fn fold(&mut self, result: ResultBatch) -> Partial {
         let index = result.batch.index;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
@@ -174,19 +185,28 @@ impl Aggregator {
                 }
             }
         }
-        result.moments
+        Partial {
+            moments: result.moments,
+            sobol: result.sobol,
+        }
     }
 
-    /// Merges batch `index`'s moments, per output, into the job's: in batch order.
-    fn merge(&mut self, index: u64, moments: &[Moments]) {
+    /// Merges batch `index`'s moments and Sobol sums, per output, into the job's: in batch
+    /// order.
+    fn merge(&mut self, index: u64, partial: &Partial) {
         for ((merged, series), m) in self
             .merged
             .iter_mut()
             .zip(&mut self.convergence)
-            .zip(moments)
+            .zip(&partial.moments)
         {
             merged.merge(m);
             series.record(index, merged);
+        }
+        if let Some(sobol) = &mut self.sobol {
+            for (merged, s) in sobol.iter_mut().zip(&partial.sobol) {
+                merged.merge(s);
+            }
         }
     }
 
@@ -194,13 +214,14 @@ impl Aggregator {
     /// after each, until one is missing or the rule stops the job.
     fn fold_prefix(&mut self) {
         while let Some(result) = self.stopping.as_mut().and_then(|s| s.next(self.next_batch)) {
-            let moments = self.fold(result);
-            self.merge(self.next_batch, &moments);
+            let partial = self.fold(result);
+            self.merge(self.next_batch, &partial);
             self.next_batch += 1;
             let (batches, scenarios) = (self.next_batch, self.scenarios);
             let total = self.simulation.scenarios;
             if let Some(stopping) = &mut self.stopping {
-                stopping.judge(batches, scenarios, total, &self.merged);
+                let sobol = self.sobol.as_deref().unwrap_or_default();
+                stopping.judge(batches, scenarios, total, &self.merged, sobol);
             }
         }
     }
@@ -228,6 +249,18 @@ impl Aggregator {
                 result.moments.len(),
                 result.values.len()
             ));
+        }
+        if self.sobol.is_some() {
+            let groups = self.info.inputs.len();
+            if result.sobol.len() != outputs
+                || result.sobol.iter().any(|s| s.groups.len() != groups)
+            {
+                return Err(format!(
+                    "batch {} lacks the Sobol sums of {outputs} outputs over {groups} inputs that \
+                     the job's [sensitivity] asks for",
+                    b.index
+                ));
+            }
         }
         let mut next = start;
         for f in &result.failures {
@@ -296,13 +329,17 @@ impl Aggregator {
         let stopped = self.stopped();
         for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
             let index = result.batch.index;
-            let moments = self.fold(result);
-            self.merge(index, &moments);
+            let partial = self.fold(result);
+            self.merge(index, &partial);
         }
         let pending = std::mem::take(&mut self.pending);
-        for (index, moments) in pending {
-            self.merge(index, &moments);
+        for (index, partial) in pending {
+            self.merge(index, &partial);
         }
+        let sobol = self
+            .sobol
+            .as_ref()
+            .map(|sums| SobolSummary::of(&self.info.inputs, &self.info.outputs, sums));
         let asks: Vec<RiskAsk<'_>> = self
             .levels
             .iter()
@@ -373,6 +410,7 @@ impl Aggregator {
             outputs: OutputSummaries(outputs),
             provenance: Some(self.provenance),
             stopped,
+            sobol,
         }
     }
 }
@@ -492,6 +530,49 @@ mod tests {
             assert!((y.var[0].var - p50).abs() <= y.percentile_error * p50.abs());
             assert!(y.percentile_ci95.is_some());
         }
+    }
+
+    /// A Saltelli design over the fixture's one input `x` (rows of 3 runs) and batch `index`
+    /// of 4 rows: its values and Sobol sums.
+    fn design_batch(index: u64) -> ResultBatch {
+        let values: Vec<f64> = (0..12u64)
+            .map(|k| ((index * 12 + k) as f64 * 0.37).sin() * 1e3 + 1e6)
+            .collect();
+        let mut r = mcp_testkit::fixtures::result(index, 12, values);
+        r.sobol = vec![SobolSums::of_batch(&r.values[0], &[], 12, 1)];
+        r
+    }
+
+    #[test]
+    fn sobol_sums_merge_in_batch_order_whatever_the_arrival_order() {
+        let mut spec = spec(600, 12);
+        spec.sensitivity = Some(mcp_spec::Sensitivity {
+            method: mcp_spec::SensitivityMethod::Sobol,
+        });
+        let mut forward = Aggregator::new(info(), &spec);
+        let mut backward = Aggregator::new(info(), &spec);
+        for i in 0..50 {
+            assert_eq!(forward.add(design_batch(i)), Added::New);
+            assert_eq!(backward.add(design_batch(49 - i)), Added::New);
+        }
+        let (a, b) = (forward.into_summary(0.0), backward.into_summary(0.0));
+        let sobol = a.sobol.as_ref().expect("the summary has the indices");
+        assert_eq!(sobol.rows, 200);
+        assert_eq!(sobol.outputs.0[0].1[0].input, "x");
+        assert!(sobol.outputs.0[0].1[0].total.is_finite());
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+        // A batch without the sums the spec asks for is not counted.
+        let agg = Aggregator::new(info(), &spec);
+        let mut bare = design_batch(0);
+        bare.sobol.clear();
+        assert!(
+            agg.check(&bare)
+                .unwrap_err()
+                .contains("lacks the Sobol sums")
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use mcp_protocol::{JobSummary, ResultBatch};
 use mcp_spec::Spec;
 use mcp_stats::{
-    Exceedance, ExceedanceCounts, Histogram, Moments, Percentiles, TailRisk, Z_975, order_ci_ranks,
+    Exceedance, ExceedanceCounts, Histogram, Moments, Percentiles, SobolSummary, SobolSums,
+    TailRisk, Z_975, order_ci_ranks,
 };
 use serde::Serialize;
 
@@ -24,6 +25,9 @@ const DECADES: usize = 10;
 pub struct Live {
     outputs: Vec<LiveOutput>,
     time_bins: Vec<u64>,
+    /// The model's inputs and, per output, the Sobol sums so far, when the spec asks for the
+    /// indices (merged in arrival order: the exact ones are the summary's).
+    sobol: Option<(Vec<String>, Vec<SobolSums>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +122,10 @@ pub struct LiveView {
     pub outputs: Vec<LiveOutputView>,
     /// Time per scenario.
     pub time_per_scenario: TimeHistogram,
+    /// First-order and total Sobol indices with their intervals, when the spec asks for them:
+    /// from the batches arrived so far while the job runs, the summary's once it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sobol: Option<SobolSummary>,
 }
 
 impl Live {
@@ -146,7 +154,17 @@ impl Live {
                 })
                 .collect(),
             time_bins: vec![0; DECADES * PER_DECADE],
+            sobol: None,
         }
+    }
+
+    /// Keeps the Sobol indices live too, when `spec` asks for them (`inputs`: the model's).
+    pub fn with_sobol(mut self, inputs: &[String], spec: &Spec) -> Live {
+        if spec.sensitivity.is_some() {
+            let sums = vec![SobolSums::default(); self.outputs.len()];
+            self.sobol = Some((inputs.to_vec(), sums));
+        }
+        self
     }
 
     /// Counts a result batch (call once per batch, not for duplicates).
@@ -160,6 +178,11 @@ impl Live {
             out.moments.merge(m);
             out.histogram.add(values);
             out.exceedance.add(values);
+        }
+        if let Some((_, sums)) = &mut self.sobol {
+            for (sum, batch) in sums.iter_mut().zip(&result.sobol) {
+                sum.merge(batch);
+            }
         }
         let count = result.batch.count.max(1);
         let per_scenario = result.eval_seconds / f64::from(count);
@@ -244,6 +267,17 @@ impl Live {
                 }
             })
             .collect();
+        let sobol =
+            self.sobol.as_ref().map(
+                |(inputs, sums)| match summary.and_then(|s| s.sobol.clone()) {
+                    Some(exact) => exact,
+                    None => {
+                        let names: Vec<String> =
+                            self.outputs.iter().map(|o| o.name.clone()).collect();
+                        SobolSummary::of(inputs, &names, sums)
+                    }
+                },
+            );
         LiveView {
             outputs,
             time_per_scenario: TimeHistogram {
@@ -251,6 +285,7 @@ impl Live {
                 per_decade: PER_DECADE,
                 bins: self.time_bins.clone(),
             },
+            sobol,
         }
     }
 }

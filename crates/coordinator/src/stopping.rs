@@ -5,13 +5,14 @@
 //! is folded the rule is judged when `b` is a checkpoint: a multiple of `check_every` (the
 //! precision), or the first prefix of `max_scenarios` or more scenarios (the cap). The prefix's
 //! moments (and, for a rule on a percentile, the sketch of the watched output's values, whose
-//! counts do not depend on the order they are added in) are a function of (spec, seed) alone, so the batch the job stops after is the same
+//! counts do not depend on the order they are added in; for a rule on a Sobol index, the Sobol
+//! sums) are a function of (spec, seed) alone, so the batch the job stops after is the same
 //! for any number of consumers and any arrival order; batches past it that arrived anyway stay
 //! held and never reach the summary.
 
 use mcp_protocol::{ModelInfo, ResultBatch};
-use mcp_spec::{Spec, StopReason, StopRule};
-use mcp_stats::{Moments, Sketch};
+use mcp_spec::{SobolOrder, Spec, StopReason, StopRule};
+use mcp_stats::{Moments, Sketch, SobolSums};
 use std::collections::BTreeMap;
 
 /// The rule, the batches that wait for their predecessors, and the verdict once reached.
@@ -21,6 +22,9 @@ pub(crate) struct Stopping {
     /// The watched output's position among the model's outputs (`None`: a model without it,
     /// which only a producer that skipped validation can announce; then only the cap stops).
     output: Option<usize>,
+    /// For a rule on a Sobol index: the input group's position among the model's inputs, and
+    /// the index's order.
+    sobol: Option<(Option<usize>, SobolOrder)>,
     held: BTreeMap<u64, ResultBatch>,
     /// With `percentile = P`: a sketch of the watched output's values over the prefix, on
     /// which P's interval is judged.
@@ -32,9 +36,14 @@ impl Stopping {
     /// The spec's rule for a job of `info`'s model, if it has one.
     pub(crate) fn of(info: &ModelInfo, spec: &Spec) -> Option<Stopping> {
         let rule = spec.stop.clone()?;
+        let sobol = rule
+            .sobol
+            .as_ref()
+            .map(|t| (info.inputs.iter().position(|i| *i == t.input), t.order));
         Some(Stopping {
             output: info.outputs.iter().position(|o| *o == rule.output),
             prefix: rule.percentile.map(|_| Sketch::default()),
+            sobol,
             rule,
             held: BTreeMap::new(),
             reason: None,
@@ -74,16 +83,34 @@ impl Stopping {
     }
 
     /// Judges the rule on the prefix of `batches` batches, `scenarios` scenarios of the job's
-    /// `total`, with the prefix's merged `moments` per output.
-    pub(crate) fn judge(&mut self, batches: u64, scenarios: u64, total: u64, moments: &[Moments]) {
+    /// `total`, with the prefix's merged `moments` and Sobol sums (`sobol`, empty when the
+    /// job has none) per output.
+    pub(crate) fn judge(
+        &mut self,
+        batches: u64,
+        scenarios: u64,
+        total: u64,
+        moments: &[Moments],
+        sobol: &[SobolSums],
+    ) {
         if self.reason.is_some() || scenarios >= total {
             // A job that ran every scenario was not stopped.
             return;
         }
         let checkpoint = batches.is_multiple_of(self.rule.check_every);
         let precise = checkpoint
-            && match (self.rule.percentile, &self.prefix) {
-                (Some(p), Some(sketch)) => sketch
+            && match (self.sobol, self.rule.percentile, &self.prefix) {
+                (Some((group, order)), _, _) => {
+                    let sums = self.output.and_then(|o| sobol.get(o));
+                    sums.zip(group).is_some_and(|(sums, m)| {
+                        let e = match order {
+                            SobolOrder::First => sums.first(m),
+                            SobolOrder::Total => sums.total(m),
+                        };
+                        self.rule.holds(e.value, e.half_width)
+                    })
+                }
+                (None, Some(p), Some(sketch)) => sketch
                     .percentile_interval(p)
                     .is_some_and(|(at, lo, hi)| self.rule.precise_interval(at, lo, hi)),
                 _ => self
@@ -140,6 +167,7 @@ mod tests {
             output: "y".into(),
             precision,
             percentile: None,
+            sobol: None,
             max_scenarios,
             check_every,
         });
@@ -323,5 +351,83 @@ mod tests {
         book.announce(b, 5).unwrap();
         assert!(!book.stopped("k", finished, 6).unwrap());
         assert!(book.running("k").is_some());
+    }
+}
+
+#[cfg(test)]
+mod sobol_tests {
+    use crate::aggregator::{Added, Aggregator};
+    use mcp_protocol::{JobSummary, ResultBatch, SobolSums};
+    use mcp_spec::{
+        Precision, Sensitivity, SensitivityMethod, SobolOrder, SobolTarget, Spec, StopReason,
+        StopRule,
+    };
+    use mcp_testkit::fixtures::{model_info, result, spec};
+
+    /// Rows of 3 runs (the fixture's one input `x`), 10 rows per batch.
+    const BATCH: u32 = 30;
+
+    fn uniform(i: u64) -> f64 {
+        let x = (i + 1)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Batch `index` of a design where `f(AB) = f(B)` plus noise: `x`'s total index is below
+    /// 1, estimated more precisely as rows accumulate.
+    fn batch(index: u64) -> ResultBatch {
+        let rows = u64::from(BATCH) / 3;
+        let values = (index * rows..(index + 1) * rows)
+            .flat_map(|j| {
+                let (a, b) = (uniform(2 * j), uniform(2 * j + 1));
+                [a, b, b + 0.5 * uniform(1 << 40 | j) - 0.25]
+            })
+            .collect();
+        let mut r = result(index, BATCH, values);
+        r.sobol = vec![SobolSums::of_batch(&r.values[0], &[], BATCH as usize, 1)];
+        r
+    }
+
+    fn run(spec: &Spec, order: impl Iterator<Item = u64>) -> (Option<StopReason>, JobSummary) {
+        let mut agg = Aggregator::new(model_info(), spec);
+        for i in order {
+            assert_eq!(agg.add(batch(i)), Added::New);
+        }
+        (agg.stopped(), agg.into_summary(0.0))
+    }
+
+    #[test]
+    fn a_rule_on_a_sobol_index_stops_after_the_same_prefix_in_any_arrival_order() {
+        let mut spec = spec(30_000, BATCH);
+        spec.sensitivity = Some(Sensitivity {
+            method: SensitivityMethod::Sobol,
+        });
+        spec.stop = Some(StopRule {
+            output: "y".into(),
+            precision: Precision::Ci95HalfWidth(0.02),
+            sobol: Some(SobolTarget {
+                order: SobolOrder::Total,
+                input: "x".into(),
+            }),
+            max_scenarios: None,
+            check_every: 5,
+        });
+        let all = 1000;
+        let (reason, forward) = run(&spec, 0..all);
+        assert_eq!(reason, Some(StopReason::Precision));
+        let n = forward.scenarios;
+        assert_eq!(n % (5 * u64::from(BATCH)), 0, "{n} is not a checkpoint");
+        assert!(n > 5 * u64::from(BATCH) && n < 30_000, "{n}");
+        let x = &forward.sobol.as_ref().unwrap().outputs.0[0].1[0];
+        assert!((x.total_ci95[1] - x.total_ci95[0]) / 2.0 <= 0.02, "{x:?}");
+        let backward = run(&spec, (0..all).rev()).1;
+        let interleaved = run(&spec, (0..all).map(|i| i ^ 1)).1;
+        for other in [backward, interleaved] {
+            assert_eq!(
+                serde_json::to_string(&other).unwrap(),
+                serde_json::to_string(&forward).unwrap()
+            );
+        }
     }
 }

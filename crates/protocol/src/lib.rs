@@ -17,6 +17,7 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
+pub use mcp_stats::{SobolSummary, SobolSums};
 pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
@@ -161,6 +162,10 @@ pub struct ResultBatch {
     pub failures: Vec<ScenarioFailure>,
     /// Wall-clock time spent evaluating the batch, in seconds.
     pub eval_seconds: f64,
+    /// Per output (model order), the Sobol sums of the batch's design rows, when the spec asks
+    /// for Sobol indices (`[sensitivity]`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sobol: Vec<mcp_stats::SobolSums>,
 }
 
 impl ResultBatch {
@@ -237,6 +242,7 @@ mod tests {
                 message: "ran out of fuel".into(),
             }],
             eval_seconds: 0.5,
+            sobol: Vec::new(),
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
@@ -256,6 +262,7 @@ mod tests {
             values: vec![column.clone(), column.iter().rev().copied().collect()],
             failures: vec![],
             eval_seconds: 0.0,
+            sobol: Vec::new(),
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -362,6 +369,7 @@ mod tests {
                         message: "unreachable".into(),
                     }],
                     eval_seconds: 0.1,
+                    sobol: Vec::new(),
                 },
             })
         }

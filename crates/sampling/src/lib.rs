@@ -12,6 +12,7 @@ mod copula;
 mod lhs;
 mod moments;
 mod process;
+mod saltelli;
 mod sampler;
 mod sobol;
 
@@ -73,6 +74,8 @@ pub struct ScenarioGenerator {
     groups: Vec<copula::Group>,
     /// The path inputs, walked from their drawn steps.
     paths: Vec<process::Path>,
+    /// The Saltelli design the scenarios follow, when the spec asks for Sobol indices.
+    saltelli: Option<saltelli::Design>,
 }
 
 /// A variable that cannot be generated: which one, and why.
@@ -160,10 +163,15 @@ impl ScenarioGenerator {
                 columns[p].grouped = true;
             }
         }
+        let saltelli = spec.sensitivity.map(|_| {
+            let ends = starts.iter().skip(1).copied().chain([columns.len()]);
+            saltelli::Design::new(starts.iter().zip(ends).map(|(&s, e)| s..e).collect())
+        });
         Ok(ScenarioGenerator {
             columns,
             groups,
             paths,
+            saltelli,
         })
     }
 
@@ -172,8 +180,23 @@ impl ScenarioGenerator {
         self.columns.len()
     }
 
-    /// Writes scenarios `start .. start + count` row-major into `out` (cleared first).
+    /// Writes scenarios `start .. start + count` row-major into `out` (cleared first). With a
+    /// Saltelli design, scenario `i` is the design's run `i` (see `saltelli.rs`), assembled
+    /// from the plain rows of its design row.
     pub fn fill(&self, start: u64, count: usize, out: &mut Vec<f64>) {
+        let Some(design) = &self.saltelli else {
+            return self.fill_plain(start, count, out);
+        };
+        let (first, rows) = design.base_rows(start, count);
+        let mut base = Vec::new();
+        self.fill_plain(first, rows, &mut base);
+        out.clear();
+        out.resize(count * self.columns.len(), 0.0);
+        design.assemble(start, count, self.columns.len(), &base, out);
+    }
+
+    /// Writes the plain (independent) rows of indices `start .. start + count` into `out`.
+    fn fill_plain(&self, start: u64, count: usize, out: &mut Vec<f64>) {
         let width = self.columns.len();
         out.clear();
         out.resize(count * width, 0.0);

@@ -7,6 +7,7 @@
 
 mod correlation;
 mod plans;
+mod saltelli;
 
 use mcp_sampling::{ScenarioGenerator, analytic_moments};
 use mcp_spec::{Distribution, Spec};

@@ -54,6 +54,10 @@ pub struct JobView {
     /// Why its `[stop]` rule ended it (`precision`, `max_scenarios`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<StopReason>,
+    /// First-order and total Sobol indices, once a job with `[sensitivity]` ended (while it
+    /// runs, the live view has them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sobol: Option<mcp_protocol::SobolSummary>,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -107,6 +111,7 @@ impl JobView {
                 .collect(),
             provenance: Provenance::of(&a.info, &a.spec),
             stopped: None,
+            sobol: None,
             spec: a.spec.clone(),
         }
     }
@@ -123,6 +128,7 @@ impl JobView {
             outputs: OutputSummaries::default(),
             provenance: None,
             stopped: None,
+            sobol: None,
         });
         JobView {
             id: a.job.clone(),
@@ -141,6 +147,7 @@ impl JobView {
             producer: None,
             refused_by: Vec::new(),
             stopped: summary.stopped,
+            sobol: summary.sobol,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),

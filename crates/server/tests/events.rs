@@ -10,6 +10,7 @@ async fn the_dashboard_is_served_from_the_binary() {
     for (path, kind, needle) in [
         ("/", "text/html", "/app.js"),
         ("/app.js", "text/javascript", "EventSource"),
+        ("/sobol.js", "text/javascript", "function renderSobol"),
         ("/style.css", "text/css", "--accent"),
         ("/vendor/uPlot.iife.min.js", "text/javascript", "uPlot"),
     ] {
@@ -221,4 +222,43 @@ fn a_snapshot_with_fifty_consumers_and_ten_million_scenarios_stays_compact() {
     assert_eq!(snapshot.consumers.len(), 50);
     assert!(job.live.outputs[0].convergence.len() <= 512);
     assert!(size < 96 * 1024, "a snapshot is {size} bytes");
+}
+
+#[test]
+fn a_snapshot_carries_the_sobol_indices_live_and_the_summarys_once_the_job_ended() {
+    use mcp_protocol::SobolSums;
+    use mcp_server::Snapshot;
+    use mcp_testkit::fixtures;
+    let mut book = Book::in_memory(true).unwrap();
+    // Input `x`, output `y`: design rows of 3 runs (A, B, A with x from B); 10 rows in 2
+    // batches of 5. `y` is x's value, with A = j and B = 2j + 1: the one input explains all.
+    let mut job = fixtures::announcement("s", 30, 15, 1);
+    job.spec.sensitivity = Some(mcp_spec::Sensitivity {
+        method: mcp_spec::SensitivityMethod::Sobol,
+    });
+    book.announce(job, 1).unwrap();
+    let batch = |index: u64| {
+        let values: Vec<f64> = (5 * index..5 * index + 5)
+            .flat_map(|j| [j as f64, (2 * j + 1) as f64, (2 * j + 1) as f64])
+            .collect();
+        let mut result = fixtures::result(index, 15, values);
+        result.sobol = vec![SobolSums::of_batch(&result.values[0], &[], 15, 1)];
+        ("s".to_string(), result)
+    };
+    book.record(vec![batch(0)], 2).unwrap();
+    let live = Snapshot::of(&mut book, Instant::now(), 3).unwrap();
+    let json = serde_json::to_value(&live).unwrap();
+    let sobol = &json["job"]["live"]["sobol"];
+    assert_eq!(sobol["rows"], 5, "{sobol}");
+    let x = &sobol["outputs"]["y"][0];
+    assert_eq!(x["input"], "x");
+    // f(AB) = f(B) in every row: the total index is exactly 1.
+    assert_eq!(x["total"], 1.0, "{x}");
+
+    book.record(vec![batch(1)], 4).unwrap();
+    let ended = Snapshot::of(&mut book, Instant::now(), 5).unwrap();
+    let json = serde_json::to_value(&ended).unwrap();
+    assert_eq!(json["job"]["state"], "completed");
+    assert_eq!(json["job"]["live"]["sobol"]["rows"], 10);
+    assert_eq!(json["job"]["live"]["sobol"], json["job"]["sobol"]);
 }

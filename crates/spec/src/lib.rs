@@ -17,6 +17,7 @@ mod percentiles;
 mod process;
 pub mod quadrature;
 mod repair;
+mod sensitivity;
 mod stop;
 mod student;
 mod validate;
@@ -29,7 +30,8 @@ pub use outputs::{MAX_RISK_POINTS, OutputRisk};
 pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
 pub use process::{PROCESSES, Process};
-pub use stop::{Precision, StopReason, StopRule};
+pub use sensitivity::{Sensitivity, SensitivityMethod};
+pub use stop::{Precision, SobolOrder, SobolTarget, StopReason, StopRule};
 pub use validate::{
     MAX_INPUT_VALUES, MAX_NAME_BYTES, MAX_SCENARIO_TIMEOUT_MS, MAX_SCENARIOS, MAX_TIMEOUT_S,
     MAX_VARIABLES, input_shape,
@@ -70,6 +72,10 @@ pub struct Spec {
     /// When the job may stop before its last scenario (`[stop]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopRule>,
+    /// The sensitivity indices asked (`[sensitivity]`): the scenarios are then a Saltelli
+    /// design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Sensitivity>,
     /// Where each part of the spec stood in its source, for later error messages.
     #[serde(skip)]
     pub source: SourceMap,
@@ -238,6 +244,10 @@ pub struct SourceMap {
     pub outputs: BTreeMap<String, Range<usize>>,
     /// Span of `stop.output`'s value.
     pub stop_output: Option<Range<usize>>,
+    /// Span of `stop.sobol`'s value.
+    pub stop_sobol: Option<Range<usize>>,
+    /// Span of the `[sensitivity]` header.
+    pub sensitivity: Option<Range<usize>>,
     /// Span of the `[variables]` header, if present.
     pub variables_table: Option<Range<usize>>,
     /// Spans of `model.name` and `model.version`.

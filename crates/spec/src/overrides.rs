@@ -23,6 +23,11 @@ impl Overrides {
             if n > MAX_SCENARIOS {
                 return Err(format!("{prefix}scenarios must be at most {MAX_SCENARIOS}"));
             }
+            if let Some(runs) = spec.saltelli_runs()
+                && let Some(why) = crate::sensitivity::design_count(n, runs, runs - 2)
+            {
+                return Err(format!("{prefix}scenarios {why}"));
+            }
             spec.simulation.scenarios = n;
         }
         if let Some(seed) = self.seed {

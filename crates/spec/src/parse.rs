@@ -5,6 +5,7 @@
 
 mod correlation;
 mod outputs;
+mod sensitivity;
 mod stop;
 mod variables;
 
@@ -123,6 +124,7 @@ impl Parser<'_> {
                 "correlation",
                 "outputs",
                 "stop",
+                "sensitivity",
             ],
         );
 
@@ -177,7 +179,11 @@ impl Parser<'_> {
             }
             None => None,
         };
-        Some(Spec {
+        let sensitivity = match self.table(root.get_key_value("sensitivity"), "sensitivity") {
+            Some((t, span)) => Some(self.sensitivity(t, span)?),
+            None => None,
+        };
+        let spec = Spec {
             model,
             simulation: simulation?,
             limits,
@@ -185,8 +191,14 @@ impl Parser<'_> {
             correlations,
             outputs,
             stop,
-            source: std::mem::take(&mut self.source),
+            sensitivity,
+            source: SourceMap::default(),
             warnings: std::mem::take(&mut self.warnings),
+        };
+        self.check_design(&spec, root);
+        Some(Spec {
+            source: std::mem::take(&mut self.source),
+            ..spec
         })
     }
 

@@ -1,4 +1,5 @@
-//! `[stop]`: a job that ends once one output's mean (or one of its percentiles) is known
+//! `[stop]`: a job that ends once one output's mean (or one of its percentiles, or one of its
+//! Sobol indices) is known
 //! precisely enough, or once it has run `max_scenarios`, and the check that its output is one
 //! the model has.
 //!
@@ -24,12 +25,16 @@ pub enum Precision {
 pub struct StopRule {
     /// The model output whose mean (or percentile) the rule watches.
     pub output: String,
-    /// How precise its mean (or percentile) must be.
+    /// How precise its mean (or percentile, or the Sobol index `sobol`) must be.
     pub precision: Precision,
     /// `percentile = P` (0 < P < 100): the rule watches the output's P-th percentile and the
     /// half-width of its 95% order-statistic interval, instead of the mean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentile: Option<f64>,
+    /// `sobol = "first:x"` or `"total:x"`: the rule watches that Sobol index of the output
+    /// instead of its mean (needs `[sensitivity] method = "sobol"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sobol: Option<SobolTarget>,
     /// Stop after this many scenarios at most (rounded up to a whole batch), whatever the
     /// precision; `simulation.scenarios` stays the hard cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +46,41 @@ pub struct StopRule {
 
 fn one() -> u64 {
     1
+}
+
+/// Which Sobol index a `[stop]` rule watches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SobolTarget {
+    /// First-order or total.
+    pub order: SobolOrder,
+    /// The input (a spec variable) whose index it is.
+    pub input: String,
+}
+
+/// A Sobol index's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SobolOrder {
+    /// The share of variance the input explains alone.
+    First,
+    /// The share it takes part in, interactions included.
+    Total,
+}
+
+impl SobolTarget {
+    /// Reads `first:NAME` or `total:NAME`.
+    pub fn parse(text: &str) -> Option<SobolTarget> {
+        let (order, input) = text.split_once(':')?;
+        let order = match order {
+            "first" => SobolOrder::First,
+            "total" => SobolOrder::Total,
+            _ => return None,
+        };
+        (!input.is_empty()).then(|| SobolTarget {
+            order,
+            input: input.to_string(),
+        })
+    }
 }
 
 /// Why a job stopped before running all its scenarios.
@@ -71,20 +111,22 @@ impl StopRule {
         if count < 2 {
             return false;
         }
-        self.holds(Z_975 * std / (count as f64).sqrt(), mean)
+        self.holds(mean, Z_975 * std / (count as f64).sqrt())
     }
 
     /// Whether the rule's precision holds for a 95% interval `[lo, hi]` around `estimate`
     /// (a percentile's order-statistic interval): its half-width `(hi − lo) / 2` against the
     /// target. A NaN never satisfies it.
     pub fn precise_interval(&self, estimate: f64, lo: f64, hi: f64) -> bool {
-        self.holds((hi - lo) / 2.0, estimate)
+        self.holds(estimate, (hi - lo) / 2.0)
     }
 
-    fn holds(&self, half: f64, estimate: f64) -> bool {
+    /// Whether the rule's precision holds for an estimate `value` whose 95% interval has
+    /// half-width `half` (a Sobol index's). A NaN never satisfies it.
+    pub fn holds(&self, value: f64, half: f64) -> bool {
         match self.precision {
             Precision::Ci95HalfWidth(h) => half <= h,
-            Precision::Relative(r) => half <= r * estimate.abs(),
+            Precision::Relative(r) => half <= r * value.abs(),
         }
     }
 }
@@ -123,6 +165,7 @@ mod tests {
             output: "y".into(),
             precision,
             percentile: None,
+            sobol: None,
             max_scenarios: None,
             check_every: 1,
         };
@@ -141,5 +184,16 @@ mod tests {
         assert!(!abs.precise_interval(5.0, f64::NAN, 5.1));
         assert!(rel.precise_interval(-10.0, -10.1, -9.9));
         assert!(!rel.precise_interval(10.0, 9.8, 10.1));
+        assert!(abs.holds(0.3, 0.1) && !abs.holds(0.3, 0.11) && !abs.holds(0.3, f64::NAN));
+    }
+
+    #[test]
+    fn sobol_targets_read_order_and_input() {
+        let t = SobolTarget::parse("total:x1").unwrap();
+        assert_eq!((t.order, t.input.as_str()), (SobolOrder::Total, "x1"));
+        assert_eq!(SobolTarget::parse("first:a:b").unwrap().input, "a:b");
+        for bad in ["x1", "second:x1", "total:", ":x"] {
+            assert_eq!(SobolTarget::parse(bad), None, "{bad}");
+        }
     }
 }

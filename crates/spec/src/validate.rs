@@ -91,6 +91,18 @@ impl Spec {
         }
         crate::correlation::check_all(&self.variables, &self.correlations)
             .map_err(|(g, m)| format!("correlation[{g}].{m}"))?;
+        if let Some((field, message)) = self.check_sensitivity().into_iter().next() {
+            return Err(format!("{field}: {message}"));
+        }
+        if let Some(target) = self.stop.as_ref().and_then(|s| s.sobol.as_ref())
+            && (self.sensitivity.is_none() || self.variable(&target.input).is_none())
+        {
+            return Err(format!(
+                "stop.sobol: watches input `{}`, which needs [sensitivity] and a variable of \
+                 that name",
+                target.input
+            ));
+        }
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The `[stop]` table: which output's precision ends the job, and the cap on its scenarios.
 
 use super::*;
-use crate::{Precision, StopRule};
+use crate::{Precision, SobolTarget, StopRule};
 
 impl Parser<'_> {
     /// `[stop]`, checked against the job's `scenarios` when they are known.
@@ -16,6 +16,7 @@ impl Parser<'_> {
             "percentile",
             "ci95_half_width",
             "relative",
+            "sobol",
             "max_scenarios",
             "check_every",
         ];
@@ -112,14 +113,43 @@ impl Parser<'_> {
                 }
             }
         };
+        let sobol = match t.get_key_value("sobol") {
+            None => Some(None),
+            Some((_, v)) => {
+                let target = match v.get_ref() {
+                    DeValue::String(s) => SobolTarget::parse(s),
+                    _ => None,
+                };
+                if target.is_some() {
+                    self.source.stop_sobol = Some(v.span());
+                } else {
+                    let message = format!(
+                        "must be \"first:INPUT\" or \"total:INPUT\", the Sobol index to watch \
+                         instead of the mean, like \"total:x1\" (got {})",
+                        &self.text[v.span()]
+                    );
+                    self.error(Some(v.span()), "stop.sobol", message);
+                }
+                target.map(Some)
+            }
+        };
         let check_every = match t.get_key_value("check_every") {
             None => Some(1),
             Some((_, v)) => self.integer(v, "stop.check_every", 1, MAX_SCENARIOS),
         };
+        if let (Some(Some(_)), Some(Some(_))) = (&percentile, &sobol) {
+            let (_, v) = t.get_key_value("sobol").expect("sobol is there");
+            let message = "give `percentile` or `sobol`, not both: a rule watches one \
+                           statistic of its output; remove one"
+                .to_string();
+            self.error(Some(v.span()), "stop.sobol", message);
+            return None;
+        }
         Some(StopRule {
             output: output?,
             precision: precision?,
             percentile: percentile?,
+            sobol: sobol?,
             max_scenarios: max_scenarios?,
             check_every: check_every?,
         })
