@@ -406,6 +406,7 @@ mod sobol_tests {
         spec.stop = Some(StopRule {
             output: "y".into(),
             precision: Precision::Ci95HalfWidth(0.02),
+            percentile: None,
             sobol: Some(SobolTarget {
                 order: SobolOrder::Total,
                 input: "x".into(),
