@@ -212,12 +212,7 @@ fn a_producer_stops_when_its_job_is_superseded_cancelled_or_timed_out() {
     let mut newer = submit_role(&prefix, &spec, "1000", false);
     let (status, newer_id) = newer.finish();
     assert!(status.success(), "{}", newer.stderr.text());
-    assert_eq!(
-        old.process.exit_status().code(),
-        Some(4),
-        "{}",
-        old.stderr.text()
-    );
+    assert_eq!(old.exit_status().code(), Some(4), "{}", old.stderr.text());
     assert!(
         old.stderr.text().contains(&format!(
             "was superseded by job {} while it was being published",
@@ -234,12 +229,7 @@ fn a_producer_stops_when_its_job_is_superseded_cancelled_or_timed_out() {
             .replace("[variables]", "[limits]\ntimeout_s = 2\n\n[variables]"),
     );
     let mut late = submit_role(&prefix, &short, &endless, false);
-    assert_eq!(
-        late.process.exit_status().code(),
-        Some(3),
-        "{}",
-        late.stderr.text()
-    );
+    assert_eq!(late.exit_status().code(), Some(3), "{}", late.stderr.text());
     assert!(
         late.stderr
             .text()
@@ -261,7 +251,7 @@ fn a_producer_stops_when_its_job_is_superseded_cancelled_or_timed_out() {
     let (status, body) = serve.post(&format!("/api/jobs/{id}/cancel"));
     assert_eq!(status, 202, "{body}");
     assert_eq!(
-        cancelled.process.exit_status().code(),
+        cancelled.exit_status().code(),
         Some(130),
         "{}",
         cancelled.stderr.text()

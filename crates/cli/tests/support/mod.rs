@@ -244,6 +244,13 @@ impl Role {
         }
     }
 
+    /// Waits for the process to exit; its status. Its stderr is whole then.
+    pub fn exit_status(&mut self) -> std::process::ExitStatus {
+        let status = self.process.exit_status();
+        self.stderr.wait_for_end();
+        status
+    }
+
     /// Waits for the process to exit; its status and stdout. Its stderr is whole then.
     pub fn finish(&mut self) -> (std::process::ExitStatus, String) {
         let finished = self.process.finish();
