@@ -180,6 +180,7 @@ mod tests {
                 })
                 .collect(),
             eval_seconds: 0.0,
+            kept: vec![],
         }
     }
 

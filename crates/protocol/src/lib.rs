@@ -9,6 +9,7 @@
 mod columns;
 mod failure;
 mod info;
+mod kept;
 mod provenance;
 mod size;
 mod summary;
@@ -17,6 +18,7 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
+pub use kept::KeptScenario;
 pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
@@ -161,6 +163,9 @@ pub struct ResultBatch {
     pub failures: Vec<ScenarioFailure>,
     /// Wall-clock time spent evaluating the batch, in seconds.
     pub eval_seconds: f64,
+    /// The batch's scenarios that the spec keeps whole (`simulation.keep`), in scenario order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptScenario>,
 }
 
 impl ResultBatch {
@@ -237,6 +242,16 @@ mod tests {
                 message: "ran out of fuel".into(),
             }],
             eval_seconds: 0.5,
+            kept: vec![KeptScenario {
+                scenario: 3073,
+                inputs: vec![0.25, -1.0],
+                outputs: vec![],
+                failure: Some(ScenarioFailure {
+                    scenario: 3073,
+                    kind: FailureKind::OutOfFuel,
+                    message: "ran out of fuel".into(),
+                }),
+            }],
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
@@ -256,6 +271,7 @@ mod tests {
             values: vec![column.clone(), column.iter().rev().copied().collect()],
             failures: vec![],
             eval_seconds: 0.0,
+            kept: vec![],
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -362,6 +378,12 @@ mod tests {
                         message: "unreachable".into(),
                     }],
                     eval_seconds: 0.1,
+                    kept: vec![KeptScenario {
+                        scenario: 8,
+                        inputs: vec![1.0],
+                        outputs: vec![0.5, 0.0, 0.0],
+                        failure: None,
+                    }],
                 },
             })
         }
