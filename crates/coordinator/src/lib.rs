@@ -16,6 +16,7 @@ mod aggregator;
 mod book;
 pub mod consumers;
 pub mod job;
+mod kept;
 mod live;
 mod serve;
 mod stopping;
