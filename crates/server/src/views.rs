@@ -54,6 +54,9 @@ pub struct JobView {
     /// Why its `[stop]` rule ended it (`precision`, `max_scenarios`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<StopReason>,
+    /// How many scenarios it keeps whole (`simulation.keep`) so far: what
+    /// `GET /api/jobs/{id}/scenarios` exports once it ended.
+    pub kept_scenarios: u64,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -107,6 +110,7 @@ impl JobView {
                 .collect(),
             provenance: Provenance::of(&a.info, &a.spec),
             stopped: None,
+            kept_scenarios: job.kept(),
             spec: a.spec.clone(),
         }
     }
@@ -141,6 +145,7 @@ impl JobView {
             producer: None,
             refused_by: Vec::new(),
             stopped: summary.stopped,
+            kept_scenarios: record.kept,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),
