@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     if let Some(api) = &args.api {
+        crate::results::embedded_only(&args)?;
         return crate::api::submit(api, &args);
     }
     let mut spec = read_spec(&args.spec)?;
@@ -33,6 +34,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         .overrides()
         .apply(&mut spec, "--")
         .map_err(anyhow::Error::msg)?;
+    let save = crate::results::scenarios_to_save(&args, &spec)?;
     let workers = workers(args.run.workers)?;
     if args.dashboard.is_some() && args.broker.is_some() {
         bail!(
@@ -78,7 +80,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        None => embedded_job(&args, &sandbox, &job, workers, &bar)?,
+        None => embedded_job(&args, &sandbox, &job, workers, &bar, save.as_ref())?,
     };
     bar.finish_and_clear();
     report(&args, &job.spec, &Outcome::of(&ended))
@@ -115,8 +117,10 @@ fn embedded_job(
     job: &Arc<JobModel>,
     workers: usize,
     bar: &ProgressBar,
+    save: Option<&(std::path::PathBuf, mcp_export::Format)>,
 ) -> anyhow::Result<Ended> {
     let run = Embedded::new(job.clone(), workers, args.dashboard.is_some())?;
+    let history = run.book();
     let dashboard = match args.dashboard {
         Some(address) => {
             let (token, generated) = token_or_new(args.token.as_deref())?;
@@ -148,6 +152,10 @@ fn embedded_job(
         && let Err(e) = http.stop_after_final_snapshot()
     {
         tracing::warn!("dashboard: {e}");
+    }
+    if let Some((path, format)) = save {
+        let kept = history.lock().expect("book lock").kept(&job.job)?;
+        crate::results::save_scenarios(path, *format, &job.info, &kept, &ended.summary)?;
     }
     Ok(ended)
 }

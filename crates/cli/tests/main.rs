@@ -5,6 +5,7 @@ mod compare;
 mod dashboard;
 mod distributed;
 mod docs;
+mod export;
 mod faults;
 mod fit;
 mod fuzz;
