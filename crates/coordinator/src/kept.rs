@@ -225,4 +225,25 @@ mod tests {
         assert_eq!(reader.kept("a").unwrap(), kept);
         assert_eq!(reader.job("a").unwrap().unwrap().kept, 6);
     }
+
+    #[test]
+    fn a_job_its_rule_stopped_keeps_the_scenarios_of_its_prefix_alone() {
+        let mut s = spec(6, 2);
+        s.simulation.keep = Keep::All;
+        // A precision never reached: the cap of 4 scenarios stops the job after batch 1.
+        s.stop = Some(mcp_spec::StopRule {
+            output: "y".into(),
+            precision: mcp_spec::Precision::Ci95HalfWidth(1e-300),
+            max_scenarios: Some(4),
+            check_every: 1,
+        });
+        let mut agg = Aggregator::new(model_info(), &s);
+        // Batch 2 arrives first (consumers run ahead) and is held, never folded.
+        for i in [2, 0, 1] {
+            assert_eq!(agg.add(batch(i)), Added::New);
+        }
+        assert!(agg.stopped().is_some());
+        let scenarios: Vec<u64> = agg.take_kept().iter().map(|k| k.scenario).collect();
+        assert_eq!(scenarios, [0, 1, 2, 3]);
+    }
 }
