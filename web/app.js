@@ -320,6 +320,7 @@ async function showJob(id) {
     ...stoppedFact(j),
     ...(j.message ? [["message", j.message]] : []),
   ]);
+  renderDownloads(j);
   const rows = Object.entries(j.outputs).map(([name, o]) => `<tr><td>${esc(name)}</td><td>${count(o.count)}</td>
     <td>${num(o.mean)}</td><td>${num(o.ci95[0])} … ${num(o.ci95[1])}</td><td>${num(o.std)}</td><td>${num(o.min)}</td>
     <td>${num(o.percentiles.p5)}</td><td>${num(o.percentiles.p50)}</td><td>${num(o.percentiles.p95)}</td><td>${num(o.max)}</td></tr>`);
@@ -329,6 +330,15 @@ async function showJob(id) {
     ? `<table><thead><tr><th>output</th><th>count</th><th>mean</th><th>95% CI</th><th>std</th><th>min</th><th>p5</th><th>p50</th><th>p95</th><th>max</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
       (risks.length ? `<table class="risk"><thead><tr><th>output</th><th>statistic</th><th>value (95% interval)</th></tr></thead><tbody>${risks.join("")}</tbody></table>` : "")
     : "No summary yet: the job is running.";
+}
+
+// Links to an ended job's summary and kept scenarios as files (GET /api/jobs/{id}/results, /scenarios).
+function renderDownloads(j) {
+  const base = `/api/jobs/${encodeURIComponent(j.id)}`;
+  const links = (what) => ["csv", "json", "parquet"].map((f) => `<a href="${base}/${what}?format=${f}" download>${f}</a>`).join(" ");
+  const kept = j.kept_scenarios ? ` · its ${count(j.kept_scenarios)} kept scenarios: ${links("scenarios")}` : "";
+  $("#job-page-downloads").hidden = j.state === "running";
+  $("#job-page-downloads").innerHTML = `Download the summary: ${links("results")}${kept}`;
 }
 
 // ---- pages ----

@@ -349,6 +349,7 @@ mod tests {
             failures: vec![],
             eval_seconds: 0.0,
             sobol: Vec::new(),
+            kept: vec![],
         };
         broker.publish_result("j", result.clone()).unwrap();
         match broker.next(wait).unwrap() {

@@ -62,6 +62,11 @@ pub enum Command {
         after_help = "Example:\n  mcp replay target/models/pricing.wasm --spec example-models/pricing/vars.toml --scenario 41235117\n\nScenario i's inputs depend only on the spec, the seed and i, so the replay sees exactly what\nthe run saw. Exit codes: 0 the scenario succeeded, 5 it failed (kind and message printed),\n1 bad input."
     )]
     Replay(ReplayArgs),
+    /// Export a job's summary, or the scenarios its spec kept whole, as CSV, JSON or Parquet.
+    #[command(
+        after_help = "Examples:\n  mcp results pricing-1a2b3c --format csv\n  mcp results pricing-1a2b3c --scenarios --format parquet -o scenarios.parquet\n  mcp submit model.wasm --spec vars.toml --json > run.json; mcp results run.json --format parquet -o summary.parquet\n\nJOB is a job id of the `mcp serve` at --api, or a JSON file holding a summary (`mcp submit\n--json`) or a job (`GET /api/jobs/ID`). The scenarios are those `keep = ...` under\n[simulation] kept; an embedded run saves them with `mcp submit --save-scenarios FILE`."
+    )]
+    Results(ResultsArgs),
     /// Evaluate scenario batches from a RabbitMQ broker until stopped (SIGTERM or Ctrl-C drains).
     #[command(
         after_help = "Example:\n  mcp consumer --broker amqp://guest:guest@127.0.0.1:5672/%2f --id C1 --threads 4"
@@ -126,6 +131,30 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Arguments of `mcp results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// A job id of the `mcp serve` at --api, or a JSON file of a summary or a job.
+    pub job: String,
+    /// The `mcp serve` that keeps the job's history.
+    #[arg(
+        long,
+        env = "MCP_API",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub api: String,
+    /// csv, json or parquet [default: from -o's extension, else json].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write to FILE instead of stdout (needed for parquet on a terminal).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Export the scenarios the job kept whole (`keep = ...` in its spec), not its summary.
+    #[arg(long)]
+    pub scenarios: bool,
+}
+
 /// Arguments of `mcp health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
@@ -180,6 +209,13 @@ pub struct SubmitArgs {
     /// precedence over --broker.
     #[arg(long, env = "MCP_API", value_name = "URL")]
     pub api: Option<String>,
+    /// Embedded: write the scenarios the spec keeps whole (`keep = ...` under [simulation])
+    /// to FILE at the end, as CSV, JSON or Parquet after its extension.
+    #[arg(long, value_name = "FILE")]
+    pub save_scenarios: Option<PathBuf>,
+    /// The format of --save-scenarios: csv, json or parquet [default: from its extension].
+    #[arg(long, value_name = "FORMAT", requires = "save_scenarios")]
+    pub format: Option<String>,
 }
 
 /// How a run in this process goes: workers, and the spec's values it replaces (`mcp submit`,

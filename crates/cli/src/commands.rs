@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => crate::report::report(args),
         Command::Validate(args) => crate::inspect::validate(args),
         Command::Replay(args) => crate::replay::replay(args),
+        Command::Results(args) => crate::results::results(args),
         Command::Consumer(args) => crate::consumer::consumer(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => crate::serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Control(args) => crate::control::control(args).map(|()| ExitCode::SUCCESS),

@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::AmqpBroker;
-use mcp_coordinator::{Ended, JobState, Resume};
+use mcp_coordinator::{Book, Ended, JobState, Resume};
 use mcp_embedded::Embedded;
 use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
 use mcp_protocol::{FailureTally, JobAnnouncement, JobModel, JobSummary, StopCause, now_ms};
@@ -22,10 +22,11 @@ use mcp_server::{Api, HttpServer};
 use mcp_spec::Spec;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     if let Some(api) = &args.api {
+        crate::results::embedded_only(&args)?;
         return crate::api::submit(api, &args);
     }
     let mut spec = read_spec(&args.spec)?;
@@ -33,6 +34,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         .overrides()
         .apply(&mut spec, "--")
         .map_err(anyhow::Error::msg)?;
+    let save = crate::results::scenarios_to_save(&args, &spec)?;
     let workers = workers(args.run.workers)?;
     if args.dashboard.is_some() && args.broker.is_some() {
         bail!(
@@ -84,7 +86,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        None => embedded_job(&args, &sandbox, &job, workers, &bar)?,
+        None => embedded_job(&args, &sandbox, &job, workers, &bar, save.as_ref())?,
     };
     bar.finish_and_clear();
     report(&args, &job.spec, &Outcome::of(&ended))
@@ -121,6 +123,7 @@ fn embedded_job(
     job: &Arc<JobModel>,
     workers: usize,
     bar: &ProgressBar,
+    save: Option<&(std::path::PathBuf, mcp_export::Format)>,
 ) -> anyhow::Result<Ended> {
     let live = args.dashboard.is_some();
     let run = match &args.checkpoint {
@@ -145,12 +148,14 @@ fn embedded_job(
                          file to run it again)",
                         path.display()
                     );
+                    save_kept(save, &run.book(), job, &ended)?;
                     return Ok(*ended);
                 }
             }
             run
         }
     };
+    let history = run.book();
     let dashboard = match args.dashboard {
         Some(address) => {
             let (token, generated) = token_or_new(args.token.as_deref())?;
@@ -191,7 +196,22 @@ fn embedded_job(
             path.display()
         );
     }
+    save_kept(save, &history, job, &ended)?;
     Ok(ended)
+}
+
+/// With `--save-scenarios`: writes the scenarios the ended job kept, from its books.
+fn save_kept(
+    save: Option<&(std::path::PathBuf, mcp_export::Format)>,
+    history: &Mutex<Book>,
+    job: &JobModel,
+    ended: &Ended,
+) -> anyhow::Result<()> {
+    if let Some((path, format)) = save {
+        let kept = history.lock().expect("book lock").kept(&job.job)?;
+        crate::results::save_scenarios(path, *format, &job.info, &kept, &ended.summary)?;
+    }
+    Ok(())
 }
 
 /// Publishes the job to the broker at `url`; with `--wait`, follows it to its end on queues of

@@ -6,6 +6,7 @@ mod compare;
 mod dashboard;
 mod distributed;
 mod docs;
+mod export;
 mod faults;
 mod fit;
 mod fuzz;

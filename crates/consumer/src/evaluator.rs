@@ -2,10 +2,10 @@
 //! run in the job's model, each output summarised into moments (and, for a Saltelli design,
 //! into the Sobol sums of the batch's rows).
 
-use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
+use mcp_protocol::{JobModel, KeptScenario, ResultBatch, ScenarioBatch, ScenarioFailure};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
-use mcp_spec::Simulation;
+use mcp_spec::{Keep, Simulation};
 use mcp_stats::{Moments, SobolSums};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -76,6 +76,7 @@ impl Evaluator {
         let count = batch.count as usize;
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut failures = Vec::new();
+        let mut kept = Vec::new();
         let mut done = 0;
         while done < count || done == 0 {
             let n = (count - done).min(self.runner.scenarios_per_call());
@@ -86,6 +87,7 @@ impl Evaluator {
             if outcome.aborted {
                 return None;
             }
+            self.keep(first, n, &outcome.columns, &outcome.failures, &mut kept);
             if done == 0 {
                 values = outcome.columns;
                 for column in &mut values {
@@ -120,6 +122,51 @@ impl Evaluator {
             failures,
             eval_seconds: started.elapsed().as_secs_f64(),
             sobol,
+            kept,
         })
+    }
+
+    /// Adds the scenarios `first..first + n` of one sandbox call that the spec keeps to
+    /// `kept`: each one's row of inputs (still in `self.inputs`) with its outputs (`columns`
+    /// hold the successful scenarios' values in order) or its failure.
+    fn keep(
+        &self,
+        first: u64,
+        n: usize,
+        columns: &[Vec<f64>],
+        failures: &[ScenarioFailure],
+        kept: &mut Vec<KeptScenario>,
+    ) {
+        let keep = self.simulation.keep;
+        let nothing = match keep {
+            Keep::Nothing => true,
+            Keep::First(last) => first >= last,
+            Keep::Failed => failures.is_empty(),
+            Keep::All => false,
+        };
+        if nothing || n == 0 {
+            return;
+        }
+        let width = self.inputs.len() / n;
+        let mut failed = failures.iter().peekable();
+        let mut succeeded = 0;
+        for k in 0..n {
+            let scenario = first + k as u64;
+            let failure = failed.next_if(|f| f.scenario == scenario);
+            if keep.keeps(scenario, failure.is_some()) {
+                kept.push(KeptScenario {
+                    scenario,
+                    inputs: self.inputs[k * width..(k + 1) * width].to_vec(),
+                    outputs: match failure {
+                        Some(_) => Vec::new(),
+                        None => columns.iter().map(|c| c[succeeded]).collect(),
+                    },
+                    failure: failure.cloned(),
+                });
+            }
+            if failure.is_none() {
+                succeeded += 1;
+            }
+        }
     }
 }

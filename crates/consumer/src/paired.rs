@@ -181,6 +181,7 @@ mod tests {
                 .collect(),
             eval_seconds: 0.0,
             sobol: Vec::new(),
+            kept: vec![],
         }
     }
 

@@ -4,9 +4,11 @@
 //! bit-identical for any number of consumers and any arrival order. The convergence series of
 //! each output is sampled from the moments as they merge, in batch order, so it is too.
 
+use crate::kept::KeptRows;
 use crate::stopping::Stopping;
 use mcp_protocol::{
-    FailureTally, JobSummary, ModelInfo, ModelRef, OutputSummaries, Provenance, ResultBatch,
+    FailureTally, JobSummary, KeptScenario, ModelInfo, ModelRef, OutputSummaries, Provenance,
+    ResultBatch,
 };
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
@@ -67,6 +69,8 @@ pub struct Aggregator {
     failures: FailureTally,
     /// The spec's `[stop]` rule and the batches it holds, if it has one.
     stopping: Option<Stopping>,
+    /// The scenarios the spec keeps whole, from the batches folded into the summary.
+    scenarios_kept: KeptRows,
 }
 
 /// What a batch adds to the sums merged in batch order.
@@ -130,6 +134,7 @@ impl Aggregator {
             arrived: 0,
             failures: FailureTally::default(),
             stopping: Stopping::of(&info, spec),
+            scenarios_kept: KeptRows::new(&info, spec),
             info,
         }
     }
@@ -164,6 +169,7 @@ impl Aggregator {
         let index = result.batch.index;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
+        self.scenarios_kept.add(result.kept);
         for (exceedance, batch) in self.exceedance.iter_mut().zip(&result.values) {
             exceedance.add(batch);
         }
@@ -272,6 +278,7 @@ impl Aggregator {
             }
             next = f.scenario + 1;
         }
+        self.scenarios_kept.check(result)?;
         let succeeded = count - result.failures.len() as u64;
         for ((name, values), moments) in self
             .info
@@ -321,12 +328,16 @@ impl Aggregator {
         &self.failures
     }
 
-    /// The final summary. Batches still held back (a job stopped early, with gaps) are merged
-    /// in batch order, so even a partial summary is deterministic for its set of batches.
-    pub fn into_summary(mut self, elapsed_s: f64) -> JobSummary {
+    /// How many scenarios are kept whole so far (`simulation.keep`).
+    pub fn kept(&self) -> u64 {
+        self.scenarios_kept.len()
+    }
+
+    /// Folds what is still held back into the summary, for a job that ends now (see
+    /// [`into_summary`](Aggregator::into_summary)); nothing more is held afterwards.
+    fn fold_rest(&mut self) {
         // A job with a rule that ended another way: what it held joins in batch order too. One
         // the rule stopped keeps its prefix alone.
-        let stopped = self.stopped();
         for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
             let index = result.batch.index;
             let partial = self.fold(result);
@@ -336,6 +347,20 @@ impl Aggregator {
         for (index, partial) in pending {
             self.merge(index, &partial);
         }
+    }
+
+    /// The scenarios kept whole from the batches the summary covers, in scenario order, for a
+    /// job that ends now; they leave the aggregator.
+    pub fn take_kept(&mut self) -> Vec<KeptScenario> {
+        self.fold_rest();
+        self.scenarios_kept.take()
+    }
+
+    /// The final summary. Batches still held back (a job stopped early, with gaps) are merged
+    /// in batch order, so even a partial summary is deterministic for its set of batches.
+    pub fn into_summary(mut self, elapsed_s: f64) -> JobSummary {
+        let stopped = self.stopped();
+        self.fold_rest();
         let sobol = self
             .sobol
             .as_ref()

@@ -395,12 +395,15 @@ impl Book {
     /// Records how a job ended, and keeps it at hand. When the history cannot be written for
     /// a while (a full disk), the end is kept and written at a later tick: the job has ended
     /// all the same.
-    fn record_end(&mut self, ended: Ended) -> StoreResult<()> {
+    fn record_end(&mut self, mut ended: Ended) -> StoreResult<()> {
         let job = ended.announcement.job.clone();
         tracing::info!(job, state = ?ended.state, scenarios = ended.summary.scenarios, "job ended");
         self.ended.insert(job.clone());
+        // The kept scenarios go to the history alone: the jobs at hand hold only their count.
+        let kept = std::mem::take(&mut ended.kept);
         self.recent.push_front(ended.clone());
         self.recent.truncate(RECENT);
+        ended.kept = kept;
         match self.write_end(&ended) {
             Ok(()) => Ok(()),
             Err(e) if e.transient => {
@@ -420,7 +423,14 @@ impl Book {
             ended.message.as_deref(),
             &ended.summary,
             &ended.failures,
+            &ended.kept,
         )
+    }
+
+    /// The scenarios an ended job kept whole (`simulation.keep`), in scenario order, as the
+    /// history has them.
+    pub fn kept(&self, job: &str) -> StoreResult<Vec<mcp_protocol::KeptScenario>> {
+        self.store.kept(job)
     }
 
     /// Cancels a running job: it ends now, its summary covering the batches counted so far.
@@ -641,6 +651,7 @@ impl From<&Ended> for JobRecord {
             message: e.message.clone(),
             summary: Some(e.summary.clone()),
             failures: Some(e.failures.clone()),
+            kept: e.kept_count,
         }
     }
 }

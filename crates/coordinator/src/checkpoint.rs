@@ -118,6 +118,9 @@ impl Book {
                 failures: record.failures.unwrap_or_default(),
                 ended_at_ms: record.ended_at_ms.unwrap_or(now_ms),
                 live: None,
+                // The history holds them: `Book::kept` reads them there.
+                kept_count: record.kept,
+                kept: Vec::new(),
             };
             return Ok((
                 Book::with_store(store, live),

@@ -19,8 +19,8 @@
 use crate::aggregator::{Added, Aggregator, Progress};
 use crate::live::Live;
 use mcp_protocol::{
-    FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries, ProducerStatus,
-    ResultBatch, StopCause,
+    FailureTally, JobAnnouncement, JobId, JobSummary, KeptScenario, ModelRef, OutputSummaries,
+    ProducerStatus, ResultBatch, StopCause,
 };
 use mcp_spec::StopReason;
 use serde::Serialize;
@@ -177,6 +177,11 @@ pub struct Ended {
     pub ended_at_ms: u64,
     /// Its live statistics, when they were kept.
     pub live: Option<Live>,
+    /// How many scenarios its spec keeps whole (`simulation.keep`).
+    pub kept_count: u64,
+    /// Those scenarios, in scenario order, until the history has them
+    /// ([`Book::kept`](crate::Book::kept) reads them there).
+    pub kept: Vec<KeptScenario>,
 }
 
 impl Ended {
@@ -207,6 +212,8 @@ impl Ended {
             failures: FailureTally::default(),
             ended_at_ms: now_ms,
             live: None,
+            kept_count: 0,
+            kept: Vec::new(),
             announcement,
         }
     }
@@ -289,6 +296,11 @@ impl Job {
         self.refusals = refusals;
     }
 
+    /// How many scenarios it keeps whole so far (`simulation.keep`).
+    pub fn kept(&self) -> u64 {
+        self.aggregator.kept()
+    }
+
     /// Its live statistics, when kept.
     pub fn live(&self) -> Option<&Live> {
         self.live.as_ref()
@@ -339,8 +351,11 @@ impl Job {
         };
         let failures = self.aggregator.failures().clone();
         let elapsed_s = now_ms.saturating_sub(self.announcement.submitted_at_ms) as f64 / 1e3;
+        let kept = self.aggregator.take_kept();
         Ended {
             summary: self.aggregator.into_summary(elapsed_s),
+            kept_count: kept.len() as u64,
+            kept,
             announcement: self.announcement,
             state,
             message,

@@ -17,6 +17,7 @@ mod book;
 mod checkpoint;
 pub mod consumers;
 pub mod job;
+mod kept;
 mod live;
 mod serve;
 mod stopping;

@@ -1,8 +1,9 @@
 //! The job history on disk: an embedded SQLite database with a schema of its own.
 //!
 //! Tables: `jobs` (one row per job: its announcement, state, times and, once it ended, its
-//! summary) and `results` (the result batches of running jobs, keyed by job and batch index, so
-//! a batch delivered twice is stored once, with when it arrived). The history's format is its
+//! summary), `results` (the result batches of running jobs, keyed by job and batch index, so
+//! a batch delivered twice is stored once, with when it arrived) and `kept` (the scenarios an
+//! ended job's spec keeps whole, keyed by job and scenario, see `store/kept.rs`). The history's format is its
 //! own, versioned by `user_version` ([`SCHEMA_VERSION`]) and independent of the wire protocol's
 //! version: announcements and result batches are stored as plain MessagePack of their fields,
 //! summaries and failures as JSON. A history of an earlier schema is migrated when opened (see
@@ -11,8 +12,10 @@
 //! file system. The database runs in WAL mode with `synchronous = FULL`, so a committed batch
 //! survives a crash of the process and of the machine.
 
+mod kept;
+
 use crate::job::JobState;
-use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, ResultBatch};
+use mcp_protocol::{FailureTally, JobAnnouncement, JobSummary, KeptScenario, ResultBatch};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,7 +26,9 @@ use std::path::Path;
 /// 1. The first: announcements and result batches in the wire protocol's versioned envelope.
 /// 2. Announcements and result batches in the history's own encoding (plain MessagePack);
 ///    `results.received_at_ms`, so that results of a job nobody announced can expire.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 3. `kept`: the scenarios a job keeps whole (`simulation.keep`); a new table, so a history
+///    of schema 2 only gains it.
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,6 +48,12 @@ CREATE TABLE IF NOT EXISTS results (
     body BLOB NOT NULL,
     received_at_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kept (
+    job TEXT NOT NULL,
+    scenario INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (job, scenario)
 ) WITHOUT ROWID;
 ";
 
@@ -85,6 +96,8 @@ pub struct JobRecord {
     pub summary: Option<JobSummary>,
     /// Its failures per kind, once it ended.
     pub failures: Option<FailureTally>,
+    /// How many scenarios it keeps whole (`simulation.keep`), once it ended.
+    pub kept: u64,
 }
 
 /// The SQLite job history.
@@ -346,8 +359,9 @@ impl Store {
             .map_err(|e| self.fail(e))
     }
 
-    /// Ends a job: its state, summary and failures replace its stored batches (which a
-    /// resumable history keeps for a job that did not complete).
+    /// Ends a job: its state, summary, failures and kept scenarios replace its stored batches
+    /// (which a resumable history keeps for a job that did not complete).
+    #[allow(clippy::too_many_arguments)]
     pub fn end_job(
         &mut self,
         job: &str,
@@ -356,6 +370,7 @@ impl Store {
         message: Option<&str>,
         summary: &JobSummary,
         failures: &FailureTally,
+        kept: &[KeptScenario],
     ) -> StoreResult<()> {
         let summary = serde_json::to_string(summary).expect("summaries serialise");
         let failures = serde_json::to_string(failures).expect("tallies serialise");
@@ -380,6 +395,7 @@ impl Store {
                 tx.execute("DELETE FROM results WHERE job = ?1", [job])
             }
         })
+        .and_then(|_| kept::insert(&tx, job, kept))
         .map_err(&fail)?;
         tx.commit().map_err(&fail)?;
         // Give the batches' pages back, and empty the write-ahead log that saw them go: a
@@ -482,8 +498,8 @@ fn count_by_state(db: &Connection, path: &str) -> StoreResult<BTreeMap<JobState,
     Ok(counts)
 }
 
-const COLUMNS: &str =
-    "SELECT id, announcement, state, ended_at_ms, message, summary, failures FROM jobs";
+const COLUMNS: &str = "SELECT id, announcement, state, ended_at_ms, message, summary, failures, \
+     (SELECT COUNT(*) FROM kept WHERE kept.job = jobs.id) FROM jobs";
 
 fn read_job(db: &Connection, path: &str, id: &str) -> StoreResult<Option<JobRecord>> {
     let sql = format!("{COLUMNS} WHERE id = ?1");
@@ -611,6 +627,7 @@ fn record(row: &rusqlite::Row<'_>) -> Result<JobRecord, String> {
         message: text(4)?,
         summary: text(5)?.and_then(|s| serde_json::from_str(&s).ok()),
         failures: text(6)?.and_then(|s| serde_json::from_str(&s).ok()),
+        kept: row.get::<_, i64>(7).map_err(|e| e.to_string())? as u64,
     })
 }
 

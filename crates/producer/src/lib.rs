@@ -197,6 +197,7 @@ mod tests {
             seed: 1,
             batch,
             sampling: mcp_spec::Sampling::Mc,
+            keep: mcp_spec::Keep::Nothing,
         }
     }
 

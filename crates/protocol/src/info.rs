@@ -105,6 +105,8 @@ fn check_job(info: &ModelInfo, spec: &mcp_spec::Spec) -> Result<(), String> {
     info.check()
         .map_err(|e| format!("the model's description {e}"))?;
     spec.validate().map_err(|e| format!("the spec's {e}"))?;
+    spec.check_keep(info.outputs.len())
+        .map_err(|e| format!("the spec's {e}"))?;
     let variables = spec.variables_by_name();
     if spec.variables.len() != info.inputs.len()
         || info.inputs.iter().enumerate().any(|(i, input)| {

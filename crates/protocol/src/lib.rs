@@ -9,6 +9,7 @@
 mod columns;
 mod failure;
 mod info;
+mod kept;
 mod provenance;
 mod size;
 mod summary;
@@ -17,6 +18,7 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
+pub use kept::KeptScenario;
 pub use mcp_stats::{SobolSummary, SobolSums};
 pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
@@ -166,6 +168,9 @@ pub struct ResultBatch {
     /// for Sobol indices (`[sensitivity]`); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sobol: Vec<mcp_stats::SobolSums>,
+    /// The batch's scenarios that the spec keeps whole (`simulation.keep`), in scenario order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptScenario>,
 }
 
 impl ResultBatch {
@@ -243,6 +248,16 @@ mod tests {
             }],
             eval_seconds: 0.5,
             sobol: Vec::new(),
+            kept: vec![KeptScenario {
+                scenario: 3073,
+                inputs: vec![0.25, -1.0],
+                outputs: vec![],
+                failure: Some(ScenarioFailure {
+                    scenario: 3073,
+                    kind: FailureKind::OutOfFuel,
+                    message: "ran out of fuel".into(),
+                }),
+            }],
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
@@ -263,6 +278,7 @@ mod tests {
             failures: vec![],
             eval_seconds: 0.0,
             sobol: Vec::new(),
+            kept: vec![],
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -370,6 +386,12 @@ mod tests {
                     }],
                     eval_seconds: 0.1,
                     sobol: Vec::new(),
+                    kept: vec![KeptScenario {
+                        scenario: 8,
+                        inputs: vec![1.0],
+                        outputs: vec![0.5, 0.0, 0.0],
+                        failure: None,
+                    }],
                 },
             })
         }

@@ -10,7 +10,7 @@ pub const DEFAULT_MESSAGE_BYTES: usize = 16 << 20;
 
 /// The most a failed scenario adds to a result message: its message (at most 1 KiB), its index
 /// and kind.
-const FAILURE_BYTES: u64 = 1024 + 64;
+pub(crate) const FAILURE_BYTES: u64 = 1024 + 64;
 /// A result message's bytes besides its scenarios: the job id, the consumer, the batch, one
 /// moment per output.
 const RESULT_OVERHEAD_BYTES: u64 = 64 << 10;
@@ -63,12 +63,22 @@ pub fn check_result_size(
 ) -> Result<(), String> {
     let limit = max_bytes as u64;
     let batch = spec.simulation.batch;
-    let results = result_bytes_at_most(batch, outputs);
+    // A kept scenario travels whole besides its outputs: at worst, every scenario is kept.
+    let (per_scenario, kept) = if spec.simulation.keep.is_nothing() {
+        (scenario_bytes(outputs), "")
+    } else {
+        let row = spec.kept_row_values(outputs);
+        (
+            scenario_bytes(outputs) + crate::kept::kept_bytes(row),
+            ", each kept whole (simulation.keep),",
+        )
+    };
+    let results = u64::from(batch) * per_scenario + batch_bytes(outputs);
     if results > limit {
-        let fits = (limit.saturating_sub(batch_bytes(outputs)) / scenario_bytes(outputs)).max(1);
+        let fits = (limit.saturating_sub(batch_bytes(outputs)) / per_scenario).max(1);
         return Err(format!(
             "{origin}: simulation.batch: result batches of {batch} scenarios of a model with \
-             {outputs} outputs may take {:.1} MiB, more than the broker's message limit of \
+             {outputs} outputs{kept} may take {:.1} MiB, more than the broker's message limit of \
              {:.1} MiB; lower the batch to at most {fits}, or raise RabbitMQ's \
              max_message_size and give the new limit with --max-message-mib",
             mib(results),
@@ -109,6 +119,23 @@ mod tests {
         let err = check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml").unwrap_err();
         assert!(
             err.starts_with("the model message (the component and the spec) is 17.0 MiB"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn kept_scenarios_count_against_the_message_limit() {
+        let mut job = (*mcp_testkit_free_job()).clone();
+        job.spec.simulation.batch = 15359;
+        assert_eq!(
+            check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml"),
+            Ok(())
+        );
+        job.spec.simulation.keep = mcp_spec::Keep::All;
+        let err = check_message_size(&job, DEFAULT_MESSAGE_BYTES, "vars.toml").unwrap_err();
+        assert!(
+            err.contains("1 outputs, each kept whole (simulation.keep), may take")
+                && err.contains("lower the batch to at most 7401"),
             "{err}"
         );
     }

@@ -108,7 +108,7 @@ impl ApiError {
         }
     }
 
-    fn internal(e: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!("API: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }

@@ -5,7 +5,8 @@
 //! [`ControlLink`](mcp_broker::ControlLink), and hands uploads to a [`Submitter`], which the
 //! binary implements (validating a model needs the Wasm engine, which this crate never sees).
 //! The answers' shapes live in `views.rs` (jobs, consumers, queues) and `events.rs` (the live
-//! snapshot); the handlers in `handlers.rs`. Every answer is JSON; every error is
+//! snapshot); the handlers in `handlers.rs`, the downloads in `exports.rs` (made by
+//! `mcp-export`). Every answer but a download is JSON; every error is
 //! `{"error": "..."}` with a 4xx status for the client's mistakes and 500 only for the server's
 //! own (its job history failing).
 //!
@@ -17,6 +18,8 @@
 //! | `GET /api/queues` | depth and subscribers of each queue |
 //! | `POST /api/jobs` | multipart `model` (the .wasm) and `spec` (vars.toml): validates, then submits; 202 with the job id |
 //! | `POST /api/jobs/{id}/cancel` | cancels a running job (409 when it is not running) |
+//! | `GET /api/jobs/{id}/results?format=csv\|json\|parquet` | an ended job's summary as a file (409 while it runs) |
+//! | `GET /api/jobs/{id}/scenarios?format=csv\|json\|parquet` | the scenarios an ended job's spec kept whole (409 when it kept none) |
 //! | `POST /api/control` | JSON `{"action": "pause"/"resume"/"drain", "consumer": ID or null for all}` |
 //! | `GET /api/events` | Server-Sent Events: a `snapshot` event (the whole live state, JSON) twice a second |
 //! | `GET /` | the dashboard (static files compiled in; charts by uPlot) |
@@ -29,6 +32,7 @@
 
 mod assets;
 mod events;
+mod exports;
 mod guard;
 mod handlers;
 mod metrics;
@@ -221,6 +225,8 @@ pub fn router(api: Api) -> Router {
         .route("/api/jobs", get(list_jobs).post(submit_job))
         .route("/api/jobs/{id}", get(job))
         .route("/api/jobs/{id}/cancel", post(cancel))
+        .route("/api/jobs/{id}/results", get(crate::exports::results))
+        .route("/api/jobs/{id}/scenarios", get(crate::exports::scenarios))
         .route("/api/consumers", get(consumers))
         .route("/api/queues", get(queues))
         .route("/metrics", get(metrics::metrics))

@@ -58,6 +58,9 @@ pub struct JobView {
     /// runs, the live view has them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sobol: Option<mcp_protocol::SobolSummary>,
+    /// How many scenarios it keeps whole (`simulation.keep`) so far: what
+    /// `GET /api/jobs/{id}/scenarios` exports once it ended.
+    pub kept_scenarios: u64,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -112,6 +115,7 @@ impl JobView {
             provenance: Provenance::of(&a.info, &a.spec),
             stopped: None,
             sobol: None,
+            kept_scenarios: job.kept(),
             spec: a.spec.clone(),
         }
     }
@@ -148,6 +152,7 @@ impl JobView {
             refused_by: Vec::new(),
             stopped: summary.stopped,
             sobol: summary.sobol,
+            kept_scenarios: record.kept,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),

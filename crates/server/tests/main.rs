@@ -2,6 +2,7 @@
 //! stream on a real socket.
 
 mod events;
+mod exports;
 mod guard;
 mod jobs;
 

@@ -10,6 +10,7 @@ mod ceilings;
 mod correlation;
 mod diagnostics;
 mod distribution;
+mod keep;
 mod outputs;
 mod overrides;
 mod parse;
@@ -26,6 +27,7 @@ pub use ceilings::Ceilings;
 pub use correlation::{Copula, Correlation, MAX_ARCHIMEDEAN_RHO, MAX_CORRELATED};
 pub use diagnostics::{Diagnostic, SpecError};
 pub use distribution::{DISTRIBUTIONS, Distribution};
+pub use keep::{Keep, MAX_KEPT_FAILED, MAX_KEPT_VALUES};
 pub use outputs::{MAX_RISK_POINTS, OutputRisk};
 pub use overrides::Overrides;
 pub use parse::{MAX_BATCH, MAX_MEMORY_MIB};
@@ -106,6 +108,9 @@ pub struct Simulation {
     /// How the scenarios cover the inputs' space.
     #[serde(default, skip_serializing_if = "Sampling::is_mc")]
     pub sampling: Sampling,
+    /// Which scenarios the job keeps whole, inputs and outputs, for export (`keep = ...`).
+    #[serde(default, skip_serializing_if = "Keep::is_nothing")]
+    pub keep: Keep,
 }
 
 /// A sampling plan: `sampling = "mc" | "lhs" | "sobol"` in `[simulation]`.
@@ -248,6 +253,8 @@ pub struct SourceMap {
     pub stop_sobol: Option<Range<usize>>,
     /// Span of the `[sensitivity]` header.
     pub sensitivity: Option<Range<usize>>,
+    /// Span of `simulation.keep`'s value.
+    pub keep: Option<Range<usize>>,
     /// Span of the `[variables]` header, if present.
     pub variables_table: Option<Range<usize>>,
     /// Spans of `model.name` and `model.version`.

@@ -27,7 +27,7 @@ impl Spec {
     }
 
     /// Checks that every `[outputs.NAME]` table, and `[stop]`'s output, names one of the
-    /// outputs of model `model`.
+    /// outputs of model `model`, and that what `simulation.keep` asks fits its rows.
     pub fn check_outputs(&self, model: &str, outputs: &[String]) -> Result<(), SpecError> {
         let src = &self.source;
         let errors: Vec<Diagnostic> = self
@@ -47,6 +47,7 @@ impl Spec {
                 )
             })
             .chain(self.check_stop_output(model, outputs))
+            .chain(self.check_keep_at(outputs.len()))
             .collect();
         if errors.is_empty() {
             Ok(())

@@ -11,7 +11,7 @@ mod variables;
 
 use crate::distribution::{self, ParamKind, ParamValue};
 use crate::percentiles;
-use crate::{Copula, Correlation, Sampling};
+use crate::{Copula, Correlation, Keep, Sampling};
 use crate::{
     DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_INPUT_VALUES, MAX_SCENARIO_TIMEOUT_MS,
     MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec,
@@ -232,7 +232,11 @@ impl Parser<'_> {
     }
 
     fn simulation(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Simulation> {
-        self.unknown_keys(t, "simulation", &["scenarios", "seed", "batch", "sampling"]);
+        self.unknown_keys(
+            t,
+            "simulation",
+            &["scenarios", "seed", "batch", "sampling", "keep"],
+        );
         let scenarios =
             self.required_integer(t, "simulation", "scenarios", &span, 1, MAX_SCENARIOS);
         let seed = self.required_integer(t, "simulation", "seed", &span, 0, u64::MAX);
@@ -260,12 +264,45 @@ impl Parser<'_> {
                 }
             },
         };
+        let keep = match t.get_key_value("keep") {
+            None => Some(Keep::Nothing),
+            Some((_, v)) => self.keep(v),
+        };
         Some(Simulation {
             scenarios: scenarios?,
             seed: seed?,
             batch: batch? as u32,
             sampling: sampling?,
+            keep: keep?,
         })
+    }
+
+    /// `keep = "all" | "failed" | N`.
+    fn keep(&mut self, v: &Spanned<DeValue<'_>>) -> Option<Keep> {
+        self.source.keep = Some(v.span());
+        let got = match v.get_ref() {
+            DeValue::String(s) if s.as_ref() == "all" => return Some(Keep::All),
+            DeValue::String(s) if s.as_ref() == "failed" => return Some(Keep::Failed),
+            DeValue::Integer(i) if i.as_str().trim_start_matches(['0', '+', '_']).is_empty() => {
+                let message =
+                    "must be at least 1 (got 0); leave `keep` out to keep no scenario".to_string();
+                self.error(Some(v.span()), "simulation.keep", message);
+                return None;
+            }
+            DeValue::Integer(_) => {
+                return self
+                    .integer(v, "simulation.keep", 1, MAX_SCENARIOS)
+                    .map(Keep::First);
+            }
+            DeValue::String(s) => format!("\"{s}\""),
+            other => describe(other),
+        };
+        let message = format!(
+            "must be \"all\" (every scenario), \"failed\" (the failed ones) or a number N \
+             (scenarios 0 to N - 1), not {got}; leave it out to keep none"
+        );
+        self.error(Some(v.span()), "simulation.keep", message);
+        None
     }
 
     fn limits(&mut self, t: &DeTable<'_>) -> Limits {

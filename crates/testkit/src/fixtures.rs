@@ -2,7 +2,8 @@
 //! transports: one model `m` with one input `x` (constant 1) and one output `y`.
 
 use mcp_protocol::{
-    ConsumerState, ConsumerStatus, JobAnnouncement, JobModel, ModelInfo, ResultBatch, ScenarioBatch,
+    ConsumerState, ConsumerStatus, JobAnnouncement, JobModel, KeptScenario, ModelInfo, ResultBatch,
+    ScenarioBatch,
 };
 use mcp_spec::Spec;
 use mcp_stats::Moments;
@@ -63,7 +64,25 @@ pub fn result(index: u64, batch: u32, values: Vec<f64>) -> ResultBatch {
         failures: vec![],
         eval_seconds: 0.0,
         sobol: Vec::new(),
+        kept: vec![],
     }
+}
+
+/// `result` with every scenario kept whole, as a spec with `keep = "all"` asks: input `x` is
+/// 1 (the fixture spec's constant), output `y` the scenario's value.
+pub fn keeping_all(mut result: ResultBatch) -> ResultBatch {
+    let start = result.batch.start;
+    result.kept = result.values[0]
+        .iter()
+        .enumerate()
+        .map(|(k, &y)| KeptScenario {
+            scenario: start + k as u64,
+            inputs: vec![1.0],
+            outputs: vec![y],
+            failure: None,
+        })
+        .collect();
+    result
 }
 
 /// A heartbeat of an active consumer `id` that has done nothing yet.
