@@ -348,6 +348,7 @@ mod tests {
             values: vec![],
             failures: vec![],
             eval_seconds: 0.0,
+            tornado: None,
         };
         broker.publish_result("j", result.clone()).unwrap();
         match broker.next(wait).unwrap() {

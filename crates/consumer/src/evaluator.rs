@@ -1,6 +1,8 @@
 //! Evaluating one batch: its inputs generated from the spec a sandbox call's worth at a time,
-//! run in the job's model, each output summarised into moments.
+//! run in the job's model, each output summarised into moments, and the tornado's rank
+//! correlations of the outputs with the inputs.
 
+use crate::tornado::InputColumns;
 use mcp_protocol::{JobModel, ResultBatch, ScenarioBatch};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
@@ -17,6 +19,8 @@ pub struct Evaluator {
     generator: ScenarioGenerator,
     simulation: Simulation,
     inputs: Vec<f64>,
+    /// The batch's inputs set aside for the tornado; `None` when it is not wanted.
+    tornado: Option<InputColumns>,
     /// Fuel the last batch used.
     fuel_used: u64,
 }
@@ -33,14 +37,22 @@ impl Evaluator {
         let limits = RunLimits::from_spec(&job.spec.limits);
         let model = sandbox.load(&job.wasm, &limits)?;
         let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
+        let tornado = Some(InputColumns::new(model.info()));
         let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
         Ok(Evaluator {
             runner,
             generator,
             simulation: job.spec.simulation,
             inputs: Vec::new(),
+            tornado,
             fuel_used: 0,
         })
+    }
+
+    /// This evaluator, computing no rank correlations (`mcp compare`, which shows none).
+    pub fn without_tornado(mut self) -> Evaluator {
+        self.tornado = None;
+        self
     }
 
     /// Checks that `batch` is one of the job's batches (a forged count would otherwise size
@@ -72,11 +84,17 @@ impl Evaluator {
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut failures = Vec::new();
         let mut done = 0;
+        if let Some(tornado) = &mut self.tornado {
+            tornado.start(count);
+        }
         while done < count || done == 0 {
             let n = (count - done).min(self.runner.scenarios_per_call());
             let first = batch.start + done as u64;
             self.generator.fill(first, n, &mut self.inputs);
             let outcome = self.runner.run_batch(first, n, &self.inputs);
+            if let Some(tornado) = &mut self.tornado {
+                tornado.push(&self.inputs);
+            }
             self.fuel_used += outcome.fuel_used;
             if outcome.aborted {
                 return None;
@@ -95,12 +113,17 @@ impl Evaluator {
             done += n.max(1);
         }
         let moments = values.iter().map(|c| Moments::of_slice(c)).collect();
+        let tornado = self
+            .tornado
+            .as_mut()
+            .and_then(|t| t.finish(batch.start, &failures, &values));
         Some(ResultBatch {
             batch,
             moments,
             values,
             failures,
             eval_seconds: started.elapsed().as_secs_f64(),
+            tornado,
         })
     }
 }

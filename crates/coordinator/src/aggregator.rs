@@ -1,7 +1,7 @@
 //! Counting a job's result batches: each once, however often it is delivered, with moments
-//! merged in batch order and values kept for exact percentiles (or sketched, past
-//! [`EXACT_PERCENTILE_VALUES`]), so the summary is bit-identical for any number of consumers
-//! and any arrival order.
+//! and the tornado's rank correlations merged in batch order and values kept for exact
+//! percentiles (or sketched, past [`EXACT_PERCENTILE_VALUES`]), so the summary is
+//! bit-identical for any number of consumers and any arrival order.
 
 use crate::stopping::Stopping;
 use mcp_protocol::{
@@ -9,8 +9,8 @@ use mcp_protocol::{
 };
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
-    BucketCounts, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch, summarize,
-    summarize_sketch,
+    BucketCounts, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch,
+    TornadoBatch, TornadoSums, summarize, summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -46,8 +46,10 @@ pub struct Aggregator {
     provenance: Provenance,
     simulation: Simulation,
     next_batch: u64,
-    pending: BTreeMap<u64, Vec<Moments>>,
+    pending: BTreeMap<u64, Ordered>,
     merged: Vec<Moments>,
+    /// The batches' rank correlations, added in batch order.
+    tornado: TornadoSums,
     kept: Kept,
     /// Per output, the counts above the thresholds of its `[outputs.NAME]` table (integers,
     /// added batch by batch in any order).
@@ -61,6 +63,14 @@ pub struct Aggregator {
     failures: FailureTally,
     /// The spec's `[stop]` rule and the batches it holds, if it has one.
     stopping: Option<Stopping>,
+}
+
+/// What a batch brings that is merged in batch order, floating-point sums being the same bits
+/// only in the same order.
+#[derive(Debug)]
+struct Ordered {
+    moments: Vec<Moments>,
+    tornado: Option<TornadoBatch>,
 }
 
 /// What an aggregator keeps of the values, for the percentiles.
@@ -111,6 +121,7 @@ impl Aggregator {
             next_batch: 0,
             pending: BTreeMap::new(),
             merged: vec![Moments::default(); n_out],
+            tornado: TornadoSums::default(),
             scenarios: 0,
             arrived: 0,
             failures: FailureTally::default(),
@@ -134,18 +145,18 @@ impl Aggregator {
             self.fold_prefix();
             return Added::New;
         }
-        let moments = self.fold(result);
-        self.pending.insert(index, moments);
-        while let Some(moments) = self.pending.remove(&self.next_batch) {
-            self.merge(&moments);
+        let ordered = self.fold(result);
+        self.pending.insert(index, ordered);
+        while let Some(ordered) = self.pending.remove(&self.next_batch) {
+            self.merge(&ordered);
             self.next_batch += 1;
         }
         Added::New
     }
 
     /// Folds a batch's scenarios, failures, exceedances and values into the summary; its
-    /// moments are the caller's to merge in batch order.
-    fn fold(&mut self, result: ResultBatch) -> Vec<Moments> {
+    /// moments and rank correlations are the caller's to merge in batch order.
+    fn fold(&mut self, result: ResultBatch) -> Ordered {
         let index = result.batch.index;
         self.scenarios += u64::from(result.batch.count);
         self.failures.add(&result.failures);
@@ -170,13 +181,20 @@ impl Aggregator {
                 }
             }
         }
-        result.moments
+        Ordered {
+            moments: result.moments,
+            tornado: result.tornado,
+        }
     }
 
-    /// Merges a batch's moments, per output, into the job's: in batch order.
-    fn merge(&mut self, moments: &[Moments]) {
-        for (merged, m) in self.merged.iter_mut().zip(moments) {
+    /// Merges a batch's moments, per output, and its rank correlations into the job's: in
+    /// batch order.
+    fn merge(&mut self, ordered: &Ordered) {
+        for (merged, m) in self.merged.iter_mut().zip(&ordered.moments) {
             merged.merge(m);
+        }
+        if let Some(tornado) = &ordered.tornado {
+            self.tornado.add(tornado);
         }
     }
 
@@ -184,8 +202,8 @@ impl Aggregator {
     /// after each, until one is missing or the rule stops the job.
     fn fold_prefix(&mut self) {
         while let Some(result) = self.stopping.as_mut().and_then(|s| s.next(self.next_batch)) {
-            let moments = self.fold(result);
-            self.merge(&moments);
+            let ordered = self.fold(result);
+            self.merge(&ordered);
             self.next_batch += 1;
             let (batches, scenarios) = (self.next_batch, self.scenarios);
             let total = self.simulation.scenarios;
@@ -203,7 +221,8 @@ impl Aggregator {
 
     /// Whether `result` is a consistent result of one of this job's batches: the batch's
     /// range is the one its index has under the spec, there are moments and values for each
-    /// output, one value per successful scenario, and the failures lie in the batch, in order.
+    /// output, one value per successful scenario, the failures lie in the batch, in order, and
+    /// its rank correlations, if any, are one per (output, input) pair, in [−1, 1].
     /// A result that is not would make the summary wrong without failing anything, so it is
     /// never counted (a consumer of another mcp version, or a forged message).
     pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
@@ -247,6 +266,11 @@ impl Aggregator {
                 ));
             }
         }
+        if let Some(tornado) = &result.tornado {
+            tornado
+                .check(self.info.inputs.len(), outputs, succeeded)
+                .map_err(|e| format!("batch {} has {e}", b.index))?;
+        }
         Ok(())
     }
 
@@ -285,12 +309,12 @@ impl Aggregator {
         // the rule stopped keeps its prefix alone.
         let stopped = self.stopped();
         for result in self.stopping.as_mut().map_or_else(Vec::new, Stopping::rest) {
-            let moments = self.fold(result);
-            self.merge(&moments);
+            let ordered = self.fold(result);
+            self.merge(&ordered);
         }
         let pending = std::mem::take(&mut self.pending);
-        for moments in pending.into_values() {
-            self.merge(&moments);
+        for ordered in pending.into_values() {
+            self.merge(&ordered);
         }
         let asks: Vec<RiskAsk<'_>> = self
             .levels
@@ -341,6 +365,7 @@ impl Aggregator {
             }
         };
         let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
+        let tornado = self.tornado.finish(&self.info.inputs, &self.info.outputs);
         JobSummary {
             model: ModelRef {
                 name: self.info.name.clone(),
@@ -354,6 +379,7 @@ impl Aggregator {
             outputs: OutputSummaries(outputs),
             provenance: Some(self.provenance),
             stopped,
+            tornado,
         }
     }
 }
@@ -434,6 +460,43 @@ mod tests {
         }
     }
 
+    /// Batch `index` of 40 scenarios whose rank correlation with the fixture's one input is
+    /// an irregular function of the index.
+    fn ranked(index: u64) -> ResultBatch {
+        let mut r = mcp_testkit::fixtures::result(index, 40, vec![index as f64; 40]);
+        r.tornado = Some(TornadoBatch {
+            inputs: 1,
+            rho: vec![(index as f64 * 1.7).sin()],
+            n: vec![40 - (index % 3) as u32],
+        });
+        r
+    }
+
+    #[test]
+    fn the_tornado_is_the_same_bits_in_any_arrival_order_with_or_without_a_stop_rule() {
+        let mut stop = spec(4000, 40);
+        stop.stop = Some(mcp_spec::StopRule {
+            output: "y".into(),
+            precision: mcp_spec::Precision::Relative(1e-12),
+            max_scenarios: None,
+            check_every: 7,
+        });
+        let tornado = |spec: &Spec, order: &mut dyn Iterator<Item = u64>| {
+            let mut agg = Aggregator::new(info(), spec);
+            for i in order {
+                agg.add(ranked(i));
+            }
+            serde_json::to_string(&agg.into_summary(0.0).tornado).unwrap()
+        };
+        let forward = tornado(&spec(4000, 40), &mut (0..100));
+        assert!(forward.starts_with(r#"{"blocks":100,"outputs":{"y":[{"input":"x","#));
+        assert_eq!(forward, tornado(&spec(4000, 40), &mut (0..100).rev()));
+        let mut odd_first = (0..100).filter(|i| i % 2 == 1).chain((0..100).step_by(2));
+        assert_eq!(forward, tornado(&spec(4000, 40), &mut odd_first.clone()));
+        // Through the `[stop]` rule's prefix (it never holds here): the same bits.
+        assert_eq!(forward, tornado(&stop, &mut odd_first));
+    }
+
     #[test]
     fn duplicates_and_strangers_are_not_counted() {
         let mut agg = Aggregator::new(info(), &spec(4, 2));
@@ -481,6 +544,11 @@ mod tests {
             let err = agg.check(&bad).unwrap_err();
             assert!(err.contains(expected), "{err}");
         }
+        let mut forged = ranked(0);
+        forged.tornado.as_mut().unwrap().rho = vec![2.0];
+        let agg40 = Aggregator::new(info(), &spec(80, 40));
+        let err = agg40.check(&forged).unwrap_err();
+        assert!(err.contains("batch 0 has a rank correlation of 2"), "{err}");
         let mut twice = result(0, vec![1.0]);
         twice.batch.count = 2;
         twice.moments[0] = Moments::of([]);

@@ -199,6 +199,7 @@ impl Ended {
                 outputs: OutputSummaries::default(),
                 provenance: None,
                 stopped: None,
+                tornado: None,
             },
             state: JobState::Failed,
             message: Some(format!("refused: {reason}")),
@@ -216,8 +217,10 @@ impl Job {
     pub fn new(announcement: JobAnnouncement, live: bool) -> Job {
         Job {
             aggregator: Aggregator::new(announcement.info.clone(), &announcement.spec),
-            live: live
-                .then(|| Live::with_risk(&announcement.info.outputs, Some(&announcement.spec))),
+            live: live.then(|| {
+                Live::with_risk(&announcement.info.outputs, Some(&announcement.spec))
+                    .with_inputs(&announcement.info.inputs)
+            }),
             producer: None,
             refusals: Vec::new(),
             announcement,

@@ -17,6 +17,8 @@ mod telemetry;
 pub use columns::MAX_RESULT_VALUES;
 pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
+/// The tornado's wire and summary types, for crates that move them without computing them.
+pub use mcp_stats::{Tornado, TornadoBatch, TornadoRow};
 pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
@@ -161,6 +163,11 @@ pub struct ResultBatch {
     pub failures: Vec<ScenarioFailure>,
     /// Wall-clock time spent evaluating the batch, in seconds.
     pub eval_seconds: f64,
+    /// Spearman's rank correlation of each output with each input over the batch's successful
+    /// scenarios, for the tornado; absent from batches of fewer than
+    /// [`TORNADO_MIN_SCENARIOS`](mcp_stats::TORNADO_MIN_SCENARIOS) of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<TornadoBatch>,
 }
 
 impl ResultBatch {
@@ -237,6 +244,11 @@ mod tests {
                 message: "ran out of fuel".into(),
             }],
             eval_seconds: 0.5,
+            tornado: Some(TornadoBatch {
+                inputs: 1,
+                rho: vec![0.25],
+                n: vec![1],
+            }),
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
@@ -256,6 +268,7 @@ mod tests {
             values: vec![column.clone(), column.iter().rev().copied().collect()],
             failures: vec![],
             eval_seconds: 0.0,
+            tornado: None,
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -362,6 +375,7 @@ mod tests {
                         message: "unreachable".into(),
                     }],
                     eval_seconds: 0.1,
+                    tornado: None,
                 },
             })
         }

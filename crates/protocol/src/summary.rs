@@ -1,8 +1,6 @@
 //! The job summary: what `mcp submit --json` prints and the API returns.
 
 use mcp_stats::OutputSummary;
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The model a job ran.
@@ -22,31 +20,13 @@ pub struct OutputSummaries(pub Vec<(String, OutputSummary)>);
 
 impl Serialize for OutputSummaries {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (name, summary) in &self.0 {
-            map.serialize_entry(name, summary)?;
-        }
-        map.end()
+        mcp_stats::named::serialize(&self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for OutputSummaries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OutputSummaries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of output names to summaries")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    out.push(entry);
-                }
-                Ok(OutputSummaries(out))
-            }
-        }
-        d.deserialize_map(V)
+        mcp_stats::named::deserialize(d).map(OutputSummaries)
     }
 }
 
@@ -73,4 +53,8 @@ pub struct JobSummary {
     /// `max_scenarios`); absent when it ran every scenario, or has no rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<mcp_spec::StopReason>,
+    /// Per output, each input's Spearman rank correlation with it and share of its variance,
+    /// inputs by decreasing |ρ|; absent when no batch had enough successful scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<mcp_stats::Tornado>,
 }

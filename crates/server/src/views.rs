@@ -6,7 +6,7 @@ use mcp_broker::QueueDepth;
 use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState, StoreResult};
 use mcp_protocol::{
     ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
-    ProducerStatus, Provenance,
+    ProducerStatus, Provenance, Tornado,
 };
 use mcp_spec::{Spec, StopReason};
 use serde::Serialize;
@@ -54,6 +54,10 @@ pub struct JobView {
     /// Why its `[stop]` rule ended it (`precision`, `max_scenarios`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<StopReason>,
+    /// Each input's rank correlation with each output (the summary's); absent while the job
+    /// runs (the live view has its running estimate) and when no batch was large enough.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<Tornado>,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -107,6 +111,7 @@ impl JobView {
                 .collect(),
             provenance: Provenance::of(&a.info, &a.spec),
             stopped: None,
+            tornado: None,
             spec: a.spec.clone(),
         }
     }
@@ -123,6 +128,7 @@ impl JobView {
             outputs: OutputSummaries::default(),
             provenance: None,
             stopped: None,
+            tornado: None,
         });
         JobView {
             id: a.job.clone(),
@@ -141,6 +147,7 @@ impl JobView {
             producer: None,
             refused_by: Vec::new(),
             stopped: summary.stopped,
+            tornado: summary.tornado,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),

@@ -9,25 +9,32 @@
 //! means. Per output, a spec may also ask for exceedance probabilities ([`ExceedanceCounts`],
 //! counted per batch and added) and Value-at-Risk and CVaR ([`TailRisk`], selected from the
 //! values at the end); every percentile comes with its order-statistic 95% interval
-//! ([`PercentileIntervals`]). This crate does no I/O.
+//! ([`PercentileIntervals`]). The tornado's rank correlations are computed per batch
+//! ([`BatchRanker`], by the consumer) and weighed and added in batch order ([`TornadoSums`]).
+//! This crate does no I/O.
 
 mod histogram;
 mod moments;
+pub mod named;
 mod order_ci;
 mod paired;
 mod percentiles;
+mod ranks;
 mod risk;
 mod sketch;
 mod tails;
+mod tornado;
 
 pub use histogram::Histogram;
 pub use moments::Moments;
 pub use order_ci::order_ci_ranks;
 pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
+pub use ranks::{BatchRanker, TORNADO_MIN_SCENARIOS, TornadoBatch};
 pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
 pub use tails::{PercentileIntervals, tails_of_sketch, tails_of_values};
+pub use tornado::{Tornado, TornadoRow, TornadoSums};
 
 use serde::{Deserialize, Serialize};
 

@@ -62,6 +62,7 @@ pub fn result(index: u64, batch: u32, values: Vec<f64>) -> ResultBatch {
         values: vec![values],
         failures: vec![],
         eval_seconds: 0.0,
+        tornado: None,
     }
 }
 
