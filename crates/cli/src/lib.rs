@@ -20,3 +20,4 @@ mod risk_table;
 mod serve;
 mod submit;
 pub mod table;
+mod tornado_table;

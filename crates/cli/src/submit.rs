@@ -333,6 +333,7 @@ pub(crate) fn report(
             );
         }
         print!("{}", table::summary(summary, failures));
+        print!("{}", crate::tornado_table::tornado(summary));
     }
     if summary.failed > 0 && args.json {
         eprintln!("{}", table::failures(failures));

@@ -18,3 +18,4 @@ mod risk;
 mod serve;
 mod stop;
 mod support;
+mod tornado;

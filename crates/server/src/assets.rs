@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 
 const INDEX: &str = include_str!("../../../web/index.html");
 const APP: &str = include_str!("../../../web/app.js");
+const TORNADO: &str = include_str!("../../../web/tornado.js");
 const STYLE: &str = include_str!("../../../web/style.css");
 const UPLOT: &str = include_str!(concat!(env!("OUT_DIR"), "/uPlot.iife.min.js"));
 const UPLOT_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/uPlot.min.css"));
@@ -26,6 +27,10 @@ pub async fn index() -> impl IntoResponse {
 
 pub async fn app() -> impl IntoResponse {
     with_type("text/javascript; charset=utf-8", APP)
+}
+
+pub async fn tornado() -> impl IntoResponse {
+    with_type("text/javascript; charset=utf-8", TORNADO)
 }
 
 pub async fn style() -> impl IntoResponse {
