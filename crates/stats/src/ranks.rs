@@ -105,6 +105,22 @@ fn radix_sort(entries: &mut Vec<u64>, scratch: &mut Vec<u64>) {
     }
 }
 
+/// [`BatchRanker::rank`] of a column of two distinct values (an indicator, a flag), without
+/// sorting: the `k` low values share rank `(k + 1)/2`, the others `k + (n − k + 1)/2`.
+fn two_levels(values: &[f64], low: f64, ranks: &mut Vec<f64>) -> f64 {
+    let n = values.len();
+    let k = values.iter().filter(|&&v| v == low).count();
+    // Doubled and centred: (k + 1) − (n + 1) and (2k + n − k + 1) − (n + 1).
+    let (r_low, r_high) = (k as f64 - n as f64, k as f64);
+    ranks.clear();
+    ranks.extend(
+        values
+            .iter()
+            .map(|&v| if v == low { r_low } else { r_high }),
+    );
+    r_low * r_low * k as f64 + r_high * r_high * (n - k) as f64
+}
+
 /// Buffers for ranking the columns of a batch, kept between batches so that a consumer thread
 /// allocates nothing once warm.
 #[derive(Debug, Default)]
@@ -135,10 +151,11 @@ impl BatchRanker {
         ranks: &mut Vec<f64>,
     ) -> Option<f64> {
         let first = *values.first()?;
-        if values.iter().all(|&v| v == first) {
-            return None;
-        }
+        let second = values.iter().copied().find(|&v| v != first)?;
         let n = values.len();
+        if values.iter().all(|&v| v == first || v == second) {
+            return Some(two_levels(values, first.min(second), ranks));
+        }
         keyed.clear();
         keyed.extend(
             values
@@ -288,15 +305,22 @@ mod tests {
             })
             .collect();
         let neg: Vec<f64> = x.iter().map(|v| -v * v * v).collect();
+        // An indicator, ranked without sorting, with -0.0 as its low value.
+        let flag: Vec<f64> = y
+            .iter()
+            .map(|&v| if v > 1.0 { 1.0 } else { -0.0 })
+            .collect();
         let mut ranker = BatchRanker::default();
-        let p = ranker.partial(&[&x, &y], &[&y, &neg]).unwrap();
+        let p = ranker.partial(&[&x, &y], &[&y, &neg, &flag]).unwrap();
         assert_eq!(p.inputs, 2);
-        assert_eq!(p.n, vec![40; 4]);
+        assert_eq!(p.n, vec![40; 6]);
         let want = [
             textbook(&x, &y),
             1.0,
             textbook(&x, &neg),
             textbook(&y, &neg),
+            textbook(&x, &flag),
+            textbook(&y, &flag),
         ];
         for (got, want) in p.rho.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
