@@ -141,6 +141,7 @@ function render(s) {
   throughputChart(s);
   if (s.job) renderTimes(s.job.live.time_per_scenario);
   renderSobol(s.job && s.job.live.sobol);
+  if (s.job) renderTornado($("#tornado"), s.job.live.tornado, s.job.state === "running");
   if (!hasCharts) $("#outputs").dataset.note = "charts not bundled";
 }
 
@@ -303,6 +304,7 @@ async function showJob(id) {
   const r = await fetch(`/api/jobs/${encodeURIComponent(id)}`);
   const j = await r.json();
   $("#job-page").hidden = false;
+  $("#job-page-tornado").hidden = !j.tornado;
   if (!r.ok) {
     $("#job-page-id").textContent = id;
     $("#job-page-summary").textContent = j.error;
@@ -330,6 +332,7 @@ async function showJob(id) {
     ? `<table><thead><tr><th>output</th><th>count</th><th>mean</th><th>95% CI</th><th>std</th><th>min</th><th>p5</th><th>p50</th><th>p95</th><th>max</th></tr></thead><tbody>${rows.join("")}</tbody></table>` +
       (risks.length ? `<table class="risk"><thead><tr><th>output</th><th>statistic</th><th>value (95% interval)</th></tr></thead><tbody>${risks.join("")}</tbody></table>` : "")
     : "No summary yet: the job is running.";
+  renderTornado($("#job-page-tornado"), j.tornado, false);
 }
 
 // Links to an ended job's summary and kept scenarios as files (GET /api/jobs/{id}/results, /scenarios).

@@ -1,6 +1,7 @@
 // Drives the dashboard in headless Chromium during a live job (run by
-// crates/cli/tests/dashboard.rs): the progress moves, the consumers table fills, a pause click
-// pauses a consumer, a bad spec upload shows its error, and cancel ends the job.
+// crates/cli/tests/dashboard.rs): the progress moves, the consumers table fills, the tornado
+// chart ranks the inputs, a pause click pauses a consumer, a bad spec upload shows its error,
+// and cancel ends the job.
 // Usage: node dashboard.mjs URL MODEL.wasm BAD_SPEC.toml SCREENSHOT_DIR TOKEN
 import { chromium } from "playwright-core";
 
@@ -45,6 +46,15 @@ try {
   const later = await scenarios(page);
   // The charts are drawn (the chart library was compiled in).
   await page.waitForSelector("#chart-progress .uplot canvas");
+  // The tornado chart: the input ranked first for the price, drawn as a bar of some width.
+  const top = '#tornado .tornado[data-output="price"] .tornado-row[data-rank="0"]';
+  await page.waitForSelector(`${top} .tornado-bar`);
+  const tornado = await page.$eval(top, (row) => ({
+    input: row.dataset.input,
+    width: row.querySelector(".tornado-bar").getBoundingClientRect().width,
+    rows: row.parentElement.querySelectorAll(".tornado-row").length,
+  }));
+  if (!(tornado.width > 10)) throw new Error(`the tornado's first bar is not drawn: ${JSON.stringify(tornado)}`);
 
   await page.waitForSelector('#consumers tbody tr[data-id="c1"][data-seen="active"]');
   await page.click('button[data-action="pause"][data-consumer="c1"]');
@@ -83,7 +93,7 @@ try {
   const error = await page.textContent("#submit-error");
   await page.screenshot({ path: `${shots}/dashboard-bad-upload.png`, fullPage: true });
   if (violations.length > 0) throw new Error(`the page broke its CSP: ${violations.join("; ")}`);
-  console.log(JSON.stringify({ progress: [first, later], error, prompts }));
+  console.log(JSON.stringify({ progress: [first, later], error, prompts, tornado }));
 } finally {
   await browser.close();
 }

@@ -350,6 +350,7 @@ mod tests {
             eval_seconds: 0.0,
             sobol: Vec::new(),
             kept: vec![],
+            tornado: None,
         };
         broker.publish_result("j", result.clone()).unwrap();
         match broker.next(wait).unwrap() {

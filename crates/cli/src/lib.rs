@@ -24,3 +24,4 @@ mod serve;
 mod sobol_table;
 mod submit;
 pub mod table;
+mod tornado_table;

@@ -52,14 +52,7 @@ pub fn risk(s: &JobSummary) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let width = |i: usize| {
-        lines
-            .iter()
-            .map(|l| l[i].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let [w0, w1, w2, _] = crate::table::widths(&lines);
     let mut out = String::new();
     for [a, b, c, d] in &lines {
         let _ = writeln!(out, "{a:<w0$}  {b:<w1$}  {c:>w2$}  {d}");

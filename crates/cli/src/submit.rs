@@ -396,6 +396,7 @@ pub(crate) fn report(
         }
         print!("{}", table::summary(summary, failures));
         print!("{}", crate::sobol_table::sobol(summary));
+        print!("{}", crate::tornado_table::tornado(summary));
     }
     if summary.failed > 0 && args.json {
         eprintln!("{}", table::failures(failures));

@@ -75,6 +75,17 @@ pub fn summary(s: &JobSummary, failures: &FailureTally) -> String {
     out
 }
 
+/// The width in characters of each column of `lines`: its widest cell.
+pub fn widths<const N: usize>(lines: &[[String; N]]) -> [usize; N] {
+    std::array::from_fn(|i| {
+        lines
+            .iter()
+            .map(|l| l[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    })
+}
+
 /// A table with one column per name and one labelled row per statistic, numbers aligned right.
 pub fn grid(names: &[&str], rows: &[(String, Vec<String>)]) -> String {
     let mut out = String::new();

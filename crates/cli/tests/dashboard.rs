@@ -44,6 +44,9 @@ fn the_dashboard_follows_a_live_job_and_its_buttons_work() {
         error.contains("strik") && error.contains("strike"),
         "{error}"
     );
+    // Of the pricing model's inputs only `z` varies: it alone drives the price.
+    assert_eq!(seen["tornado"]["input"], "z", "{seen}");
+    assert_eq!(seen["tornado"]["rows"], 1, "{seen}");
     let prompts = seen["prompts"].as_array().unwrap();
     assert_eq!(prompts.len(), 1, "the token is asked for once: {seen}");
 

@@ -22,3 +22,4 @@ mod serve;
 mod sobol;
 mod stop;
 mod support;
+mod tornado;

@@ -1,7 +1,9 @@
 //! Evaluating one batch: its inputs generated from the spec a sandbox call's worth at a time,
-//! run in the job's model, each output summarised into moments (and, for a Saltelli design,
-//! into the Sobol sums of the batch's rows).
+//! run in the job's model, each output summarised into moments, and the tornado's rank
+//! correlations of the outputs with the inputs (or, for a Saltelli design, the Sobol sums of
+//! the batch's rows instead).
 
+use crate::tornado::InputColumns;
 use mcp_protocol::{JobModel, KeptScenario, ResultBatch, ScenarioBatch, ScenarioFailure};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
@@ -18,6 +20,8 @@ pub struct Evaluator {
     generator: ScenarioGenerator,
     simulation: Simulation,
     inputs: Vec<f64>,
+    /// The batch's inputs set aside for the tornado; `None` when it is not wanted.
+    tornado: Option<InputColumns>,
     /// Fuel the last batch used.
     fuel_used: u64,
     /// The number of input groups of the job's Saltelli design, when it has one.
@@ -37,15 +41,26 @@ impl Evaluator {
         let model = sandbox.load(&job.wasm, &limits)?;
         let generator = ScenarioGenerator::new(&job.spec, &model.info().inputs)?;
         let sobol_groups = job.spec.sensitivity.map(|_| model.info().inputs.len());
+        // A Saltelli design's rows are not a sample of the inputs: no tornado from them.
+        let tornado = sobol_groups
+            .is_none()
+            .then(|| InputColumns::new(model.info()));
         let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
         Ok(Evaluator {
             runner,
             generator,
             simulation: job.spec.simulation,
             inputs: Vec::new(),
+            tornado,
             fuel_used: 0,
             sobol_groups,
         })
+    }
+
+    /// This evaluator, computing no rank correlations (`mcp compare`, which shows none).
+    pub fn without_tornado(mut self) -> Evaluator {
+        self.tornado = None;
+        self
     }
 
     /// Checks that `batch` is one of the job's batches (a forged count would otherwise size
@@ -78,11 +93,17 @@ impl Evaluator {
         let mut failures = Vec::new();
         let mut kept = Vec::new();
         let mut done = 0;
+        if let Some(tornado) = &mut self.tornado {
+            tornado.start(count);
+        }
         while done < count || done == 0 {
             let n = (count - done).min(self.runner.scenarios_per_call());
             let first = batch.start + done as u64;
             self.generator.fill(first, n, &mut self.inputs);
             let outcome = self.runner.run_batch(first, n, &self.inputs);
+            if let Some(tornado) = &mut self.tornado {
+                tornado.push(&self.inputs);
+            }
             self.fuel_used += outcome.fuel_used;
             if outcome.aborted {
                 return None;
@@ -115,6 +136,10 @@ impl Evaluator {
             }
             None => Vec::new(),
         };
+        let tornado = self
+            .tornado
+            .as_mut()
+            .and_then(|t| t.finish(batch.start, &failures, &values));
         Some(ResultBatch {
             batch,
             moments,
@@ -123,6 +148,7 @@ impl Evaluator {
             eval_seconds: started.elapsed().as_secs_f64(),
             sobol,
             kept,
+            tornado,
         })
     }
 

@@ -77,8 +77,8 @@ impl PairedEvaluator {
     ) -> anyhow::Result<PairedEvaluator> {
         Ok(PairedEvaluator {
             runs: [
-                Evaluator::new(sandbox, a, abort.clone())?,
-                Evaluator::new(sandbox, b, abort)?,
+                Evaluator::new(sandbox, a, abort.clone())?.without_tornado(),
+                Evaluator::new(sandbox, b, abort)?.without_tornado(),
             ],
             outputs: MatchedOutputs::of(&a.info.outputs, &b.info.outputs),
         })
@@ -182,6 +182,7 @@ mod tests {
             eval_seconds: 0.0,
             sobol: Vec::new(),
             kept: vec![],
+            tornado: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The evaluator against a real model: a batch bigger than one sandbox call is generated and
-//! evaluated in parts, and gives what the same scenarios give in small batches.
+//! evaluated in parts, and gives what the same scenarios give in small batches; its rank
+//! correlations are over the scenarios that succeeded, each input's own.
 
-use super::pricing_job;
+use super::{job, pricing_job};
 use mcp_consumer::Evaluator;
 use mcp_protocol::ScenarioBatch;
 use mcp_sandbox::{MAX_SCENARIOS_PER_CALL, Sandbox};
@@ -67,4 +68,69 @@ fn kept_scenarios_are_the_rows_and_outputs_of_their_indices_across_calls() {
         assert_eq!(kept.outputs, outputs, "scenario {i}");
         assert!(kept.failure.is_none());
     }
+}
+
+#[test]
+fn rank_correlations_pair_each_success_with_its_own_inputs() {
+    // `faulty` fails every scenario whose `mode` is 1 and passes `x` through the others.
+    let spec = "[simulation]\nscenarios = 10000\nseed = 5\nbatch = 5000\n[variables]\n\
+                mode = { dist = \"bernoulli\", p = 0.3 }\n\
+                x = { dist = \"normal\", mean = 0.0, std = 1.0 }\n";
+    let job = job("faulty", spec);
+    let sandbox = Sandbox::new().unwrap();
+    let mut evaluator = Evaluator::new(&sandbox, &job, None).unwrap();
+    let count = MAX_SCENARIOS_PER_CALL as u32 + 904;
+    let r = evaluator
+        .evaluate(ScenarioBatch {
+            index: 0,
+            start: 0,
+            count,
+        })
+        .unwrap();
+    let succeeded = r.succeeded() as u32;
+    assert!(succeeded < count && succeeded > count / 2, "{succeeded}");
+    let t = r
+        .tornado
+        .expect("a batch of thousands carries its rank correlations");
+    // Pairs (y, mode), (y, x): `mode` is 0 in every success, so it has no coefficient; `y` is
+    // `x`, so theirs is 1 unless a failure shifted the rows.
+    assert_eq!(t.n, vec![0, succeeded]);
+    assert!((t.rho[1] - 1.0).abs() < 1e-12, "{t:?}");
+    // A batch under 32 scenarios carries none; `mcp compare`'s evaluators compute none.
+    let small = ScenarioBatch {
+        index: 0,
+        start: 0,
+        count: 31,
+    };
+    assert_eq!(evaluator.evaluate(small).unwrap().tornado, None);
+    let mut quiet = Evaluator::new(&sandbox, &job, None)
+        .unwrap()
+        .without_tornado();
+    assert_eq!(
+        quiet
+            .evaluate(ScenarioBatch {
+                count: 500,
+                ..small
+            })
+            .unwrap()
+            .tornado,
+        None
+    );
+}
+
+#[test]
+fn the_pricing_payoff_ranks_with_its_one_random_input() {
+    let mut evaluator = Evaluator::new(&Sandbox::new().unwrap(), &pricing_job(), None).unwrap();
+    let r = evaluator
+        .evaluate(ScenarioBatch {
+            index: 0,
+            start: 0,
+            count: 1024,
+        })
+        .unwrap();
+    let t = r.tornado.unwrap();
+    // Inputs spot, strike, rate, vol, maturity (constants), z; outputs price, itm: both rise
+    // with z, and only z moves.
+    assert_eq!(t.n, [[0, 0, 0, 0, 0, 1024]; 2].concat());
+    assert!(t.rho[5] > 0.8 && t.rho[11] > 0.8, "{t:?}");
 }

@@ -1,8 +1,9 @@
 //! Counting a job's result batches: each once, however often it is delivered, with moments
-//! (and a Saltelli design's Sobol sums) merged in batch order and values kept for exact
-//! percentiles (or sketched, past [`EXACT_PERCENTILE_VALUES`]), so the summary is
-//! bit-identical for any number of consumers and any arrival order. The convergence series of
-//! each output is sampled from the moments as they merge, in batch order, so it is too.
+//! (and a Saltelli design's Sobol sums) and the tornado's rank correlations merged in batch
+//! order and values kept for exact percentiles (or sketched, past [`EXACT_PERCENTILE_VALUES`]),
+//! so the summary is bit-identical for any number of consumers and any arrival order. The
+//! convergence series of each output is sampled from the moments as they merge, in batch
+//! order, so it is too.
 
 use crate::kept::KeptRows;
 use crate::stopping::Stopping;
@@ -13,7 +14,7 @@ use mcp_protocol::{
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
     BucketCounts, Convergence, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch,
-    SobolSummary, SobolSums, summarize, summarize_sketch,
+    SobolSummary, SobolSums, TornadoBatch, TornadoSums, summarize, summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -56,6 +57,8 @@ pub struct Aggregator {
     /// Per output, the Sobol sums of the batches merged, when the spec asks for the indices
     /// (`None` otherwise).
     sobol: Option<Vec<SobolSums>>,
+    /// The batches' rank correlations, added in batch order.
+    tornado: TornadoSums,
     kept: Kept,
     /// Per output, the counts above the thresholds of its `[outputs.NAME]` table (integers,
     /// added batch by batch in any order).
@@ -73,11 +76,13 @@ pub struct Aggregator {
     scenarios_kept: KeptRows,
 }
 
-/// What a batch adds to the sums merged in batch order.
+/// What a batch adds to the sums merged in batch order (floating-point sums are the same bits
+/// only in the same order).
 #[derive(Debug)]
 struct Partial {
     moments: Vec<Moments>,
     sobol: Vec<SobolSums>,
+    tornado: Option<TornadoBatch>,
 }
 
 /// What an aggregator keeps of the values, for the percentiles.
@@ -130,6 +135,7 @@ impl Aggregator {
             merged: vec![Moments::default(); n_out],
             convergence: vec![Convergence::default(); n_out],
             sobol: spec.sensitivity.map(|_| vec![SobolSums::default(); n_out]),
+            tornado: TornadoSums::default(),
             scenarios: 0,
             arrived: 0,
             failures: FailureTally::default(),
@@ -194,11 +200,12 @@ impl Aggregator {
         Partial {
             moments: result.moments,
             sobol: result.sobol,
+            tornado: result.tornado,
         }
     }
 
-    /// Merges batch `index`'s moments and Sobol sums, per output, into the job's: in batch
-    /// order.
+    /// Merges batch `index`'s moments, Sobol sums and rank correlations into the job's: in
+    /// batch order.
     fn merge(&mut self, index: u64, partial: &Partial) {
         for ((merged, series), m) in self
             .merged
@@ -213,6 +220,9 @@ impl Aggregator {
             for (merged, s) in sobol.iter_mut().zip(&partial.sobol) {
                 merged.merge(s);
             }
+        }
+        if let Some(tornado) = &partial.tornado {
+            self.tornado.add(tornado);
         }
     }
 
@@ -240,7 +250,8 @@ impl Aggregator {
 
     /// Whether `result` is a consistent result of one of this job's batches: the batch's
     /// range is the one its index has under the spec, there are moments and values for each
-    /// output, one value per successful scenario, and the failures lie in the batch, in order.
+    /// output, one value per successful scenario, the failures lie in the batch, in order, and
+    /// its rank correlations, if any, are one per (output, input) pair, in [−1, 1].
     /// A result that is not would make the summary wrong without failing anything, so it is
     /// never counted (a consumer of another mcp version, or a forged message).
     pub fn check(&self, result: &ResultBatch) -> Result<(), String> {
@@ -296,6 +307,11 @@ impl Aggregator {
                     moments.count
                 ));
             }
+        }
+        if let Some(tornado) = &result.tornado {
+            tornado
+                .check(self.info.inputs.len(), outputs, succeeded)
+                .map_err(|e| format!("batch {} has {e}", b.index))?;
         }
         Ok(())
     }
@@ -422,6 +438,7 @@ impl Aggregator {
                 summary
             });
         let outputs = self.info.outputs.iter().cloned().zip(summaries).collect();
+        let tornado = self.tornado.finish(&self.info.inputs, &self.info.outputs);
         JobSummary {
             model: ModelRef {
                 name: self.info.name.clone(),
@@ -436,6 +453,7 @@ impl Aggregator {
             provenance: Some(self.provenance),
             stopped,
             sobol,
+            tornado,
         }
     }
 }
@@ -600,6 +618,43 @@ mod tests {
         );
     }
 
+    /// Batch `index` of 40 scenarios whose rank correlation with the fixture's one input is
+    /// an irregular function of the index.
+    fn ranked(index: u64) -> ResultBatch {
+        let mut r = mcp_testkit::fixtures::result(index, 40, vec![index as f64; 40]);
+        r.tornado = Some(TornadoBatch {
+            inputs: 1,
+            rho: vec![(index as f64 * 1.7).sin()],
+            n: vec![40 - (index % 3) as u32],
+        });
+        r
+    }
+
+    #[test]
+    fn the_tornado_is_the_same_bits_in_any_arrival_order_with_or_without_a_stop_rule() {
+        let mut stop = spec(4000, 40);
+        stop.stop = Some(mcp_spec::StopRule {
+            output: "y".into(),
+            precision: mcp_spec::Precision::Relative(1e-12),
+            max_scenarios: None,
+            check_every: 7,
+        });
+        let tornado = |spec: &Spec, order: &mut dyn Iterator<Item = u64>| {
+            let mut agg = Aggregator::new(info(), spec);
+            for i in order {
+                agg.add(ranked(i));
+            }
+            serde_json::to_string(&agg.into_summary(0.0).tornado).unwrap()
+        };
+        let forward = tornado(&spec(4000, 40), &mut (0..100));
+        assert!(forward.starts_with(r#"{"blocks":100,"outputs":{"y":[{"input":"x","#));
+        assert_eq!(forward, tornado(&spec(4000, 40), &mut (0..100).rev()));
+        let mut odd_first = (0..100).filter(|i| i % 2 == 1).chain((0..100).step_by(2));
+        assert_eq!(forward, tornado(&spec(4000, 40), &mut odd_first.clone()));
+        // Through the `[stop]` rule's prefix (it never holds here): the same bits.
+        assert_eq!(forward, tornado(&stop, &mut odd_first));
+    }
+
     #[test]
     fn duplicates_and_strangers_are_not_counted() {
         let mut agg = Aggregator::new(info(), &spec(4, 2));
@@ -647,6 +702,11 @@ mod tests {
             let err = agg.check(&bad).unwrap_err();
             assert!(err.contains(expected), "{err}");
         }
+        let mut forged = ranked(0);
+        forged.tornado.as_mut().unwrap().rho = vec![2.0];
+        let agg40 = Aggregator::new(info(), &spec(80, 40));
+        let err = agg40.check(&forged).unwrap_err();
+        assert!(err.contains("batch 0 has a rank correlation of 2"), "{err}");
         let mut twice = result(0, vec![1.0]);
         twice.batch.count = 2;
         twice.moments[0] = Moments::of([]);

@@ -205,6 +205,7 @@ impl Ended {
                 provenance: None,
                 stopped: None,
                 sobol: None,
+                tornado: None,
             },
             state: JobState::Failed,
             message: Some(format!("refused: {reason}")),
@@ -227,6 +228,7 @@ impl Job {
             live: live.then(|| {
                 Live::with_risk(&announcement.info.outputs, Some(&announcement.spec))
                     .with_sobol(&announcement.info.inputs, &announcement.spec)
+                    .with_inputs(&announcement.info.inputs)
             }),
             producer: None,
             refusals: Vec::new(),

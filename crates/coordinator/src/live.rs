@@ -7,7 +7,7 @@ use mcp_protocol::{JobSummary, ResultBatch};
 use mcp_spec::Spec;
 use mcp_stats::{
     Exceedance, ExceedanceCounts, Histogram, Moments, Percentiles, SobolSummary, SobolSums,
-    TailRisk, Z_975, order_ci_ranks,
+    TailRisk, Tornado, TornadoSums, Z_975, order_ci_ranks,
 };
 use serde::Serialize;
 
@@ -28,6 +28,11 @@ pub struct Live {
     /// The model's inputs and, per output, the Sobol sums so far, when the spec asks for the
     /// indices (merged in arrival order: the exact ones are the summary's).
     sobol: Option<(Vec<String>, Vec<SobolSums>)>,
+    /// The model's inputs, for the tornado's rows.
+    inputs: Vec<String>,
+    /// The batches' rank correlations, added in arrival order (the summary's are in batch
+    /// order).
+    tornado: TornadoSums,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +131,11 @@ pub struct LiveView {
     /// from the batches arrived so far while the job runs, the summary's once it ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sobol: Option<SobolSummary>,
+    /// Each input's rank correlation with each output: from the batches so far in arrival
+    /// order while the job runs, the summary's once it ended; absent until a batch of enough
+    /// scenarios arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<Tornado>,
 }
 
 impl Live {
@@ -155,6 +165,8 @@ impl Live {
                 .collect(),
             time_bins: vec![0; DECADES * PER_DECADE],
             sobol: None,
+            inputs: Vec::new(),
+            tornado: TornadoSums::default(),
         }
     }
 
@@ -164,6 +176,12 @@ impl Live {
             let sums = vec![SobolSums::default(); self.outputs.len()];
             self.sobol = Some((inputs.to_vec(), sums));
         }
+        self
+    }
+
+    /// These statistics with the tornado's rows named after the model's `inputs`.
+    pub fn with_inputs(mut self, inputs: &[String]) -> Live {
+        self.inputs = inputs.to_vec();
         self
     }
 
@@ -183,6 +201,9 @@ impl Live {
             for (sum, batch) in sums.iter_mut().zip(&result.sobol) {
                 sum.merge(batch);
             }
+        }
+        if let Some(tornado) = &result.tornado {
+            self.tornado.add(tornado);
         }
         let count = result.batch.count.max(1);
         let per_scenario = result.eval_seconds / f64::from(count);
@@ -278,6 +299,11 @@ impl Live {
                     }
                 },
             );
+        let names: Vec<String> = self.outputs.iter().map(|o| o.name.clone()).collect();
+        let tornado = match summary {
+            Some(s) => s.tornado.clone(),
+            None => self.tornado.finish(&self.inputs, &names),
+        };
         LiveView {
             outputs,
             time_per_scenario: TimeHistogram {
@@ -286,6 +312,7 @@ impl Live {
                 bins: self.time_bins.clone(),
             },
             sobol,
+            tornado,
         }
     }
 }
@@ -294,7 +321,33 @@ impl Live {
 mod tests {
     use super::*;
     use crate::Aggregator;
+    use mcp_stats::TornadoBatch;
     use mcp_testkit::fixtures::{model_info, result, spec};
+
+    #[test]
+    fn the_tornado_shows_live_then_exact() {
+        let info = model_info();
+        let mut live = Live::new(&info.outputs).with_inputs(&info.inputs);
+        let mut agg = Aggregator::new(info, &spec(200, 50));
+        assert_eq!(live.view(None).tornado, None);
+        for (i, rho) in [0.5, 0.7, 0.6, 0.2].into_iter().enumerate() {
+            let mut r = result(i as u64, 50, vec![1.0; 50]);
+            r.tornado = Some(TornadoBatch {
+                inputs: 1,
+                rho: vec![rho],
+                n: vec![50],
+            });
+            live.add(&r);
+            agg.add(r);
+        }
+        let running = live.view(None).tornado.unwrap();
+        let row = &running.rows("y").unwrap()[0];
+        assert_eq!((row.input.as_str(), running.blocks), ("x", 4));
+        assert!((row.spearman - 0.5).abs() < 1e-12, "{row:?}");
+        let summary = agg.into_summary(0.0);
+        assert!(summary.tornado.is_some());
+        assert_eq!(live.view(Some(&summary)).tornado, summary.tornado);
+    }
 
     #[test]
     fn exceedance_and_tail_risk_show_live_then_exact() {

@@ -20,6 +20,8 @@ pub use failure::{FailureKind, FailureTally, ScenarioFailure, clip};
 pub use info::{MAX_JOB_ID_BYTES, MAX_OUTPUTS, check_job_id};
 pub use kept::KeptScenario;
 pub use mcp_stats::{SobolSummary, SobolSums};
+/// The tornado's wire and summary types, for crates that move them without computing them.
+pub use mcp_stats::{Tornado, TornadoBatch, TornadoRow};
 pub use provenance::{Provenance, sha256, spec_digest};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
@@ -171,6 +173,11 @@ pub struct ResultBatch {
     /// The batch's scenarios that the spec keeps whole (`simulation.keep`), in scenario order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<KeptScenario>,
+    /// Spearman's rank correlation of each output with each input over the batch's successful
+    /// scenarios, for the tornado; absent from batches of fewer than
+    /// [`TORNADO_MIN_SCENARIOS`](mcp_stats::TORNADO_MIN_SCENARIOS) of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<TornadoBatch>,
 }
 
 impl ResultBatch {
@@ -258,6 +265,11 @@ mod tests {
                     message: "ran out of fuel".into(),
                 }),
             }],
+            tornado: Some(TornadoBatch {
+                inputs: 1,
+                rho: vec![0.25],
+                n: vec![1],
+            }),
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
@@ -279,6 +291,7 @@ mod tests {
             eval_seconds: 0.0,
             sobol: Vec::new(),
             kept: vec![],
+            tornado: None,
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -392,6 +405,7 @@ mod tests {
                         outputs: vec![0.5, 0.0, 0.0],
                         failure: None,
                     }],
+                    tornado: None,
                 },
             })
         }

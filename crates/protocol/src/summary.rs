@@ -20,13 +20,13 @@ pub struct OutputSummaries(pub Vec<(String, OutputSummary)>);
 
 impl Serialize for OutputSummaries {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        mcp_stats::serialize_named(&self.0, s)
+        mcp_stats::named::serialize(&self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for OutputSummaries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        mcp_stats::deserialize_named(d).map(OutputSummaries)
+        mcp_stats::named::deserialize(d).map(OutputSummaries)
     }
 }
 
@@ -57,4 +57,8 @@ pub struct JobSummary {
     /// (`[sensitivity] method = "sobol"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sobol: Option<mcp_stats::SobolSummary>,
+    /// Per output, each input's Spearman rank correlation with it and share of its variance,
+    /// inputs by decreasing |ρ|; absent when no batch had enough successful scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<mcp_stats::Tornado>,
 }

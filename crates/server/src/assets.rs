@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 const INDEX: &str = include_str!("../../../web/index.html");
 const APP: &str = include_str!("../../../web/app.js");
 const SOBOL: &str = include_str!("../../../web/sobol.js");
+const TORNADO: &str = include_str!("../../../web/tornado.js");
 const STYLE: &str = include_str!("../../../web/style.css");
 const UPLOT: &str = include_str!(concat!(env!("OUT_DIR"), "/uPlot.iife.min.js"));
 const UPLOT_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/uPlot.min.css"));
@@ -31,6 +32,10 @@ pub async fn app() -> impl IntoResponse {
 
 pub async fn sobol() -> impl IntoResponse {
     with_type("text/javascript; charset=utf-8", SOBOL)
+}
+
+pub async fn tornado() -> impl IntoResponse {
+    with_type("text/javascript; charset=utf-8", TORNADO)
 }
 
 pub async fn style() -> impl IntoResponse {

@@ -217,6 +217,7 @@ pub fn router(api: Api) -> Router {
         .route("/", get(assets::index))
         .route("/app.js", get(assets::app))
         .route("/sobol.js", get(assets::sobol))
+        .route("/tornado.js", get(assets::tornado))
         .route("/style.css", get(assets::style))
         .route("/vendor/uPlot.iife.min.js", get(assets::uplot))
         .route("/vendor/uPlot.min.css", get(assets::uplot_css))

@@ -6,7 +6,7 @@ use mcp_broker::QueueDepth;
 use mcp_coordinator::{Job, JobEntry, JobRecord, JobState, SeenConsumer, SeenState, StoreResult};
 use mcp_protocol::{
     ConsumerStatus, FailureTally, JobAnnouncement, JobId, JobSummary, ModelRef, OutputSummaries,
-    ProducerStatus, Provenance,
+    ProducerStatus, Provenance, Tornado,
 };
 use mcp_spec::{Spec, StopReason};
 use serde::Serialize;
@@ -61,6 +61,10 @@ pub struct JobView {
     /// How many scenarios it keeps whole (`simulation.keep`) so far: what
     /// `GET /api/jobs/{id}/scenarios` exports once it ended.
     pub kept_scenarios: u64,
+    /// Each input's rank correlation with each output (the summary's); absent while the job
+    /// runs (the live view has its running estimate) and when no batch was large enough.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tornado: Option<Tornado>,
 }
 
 /// Most refusing consumers a job's view lists.
@@ -116,6 +120,7 @@ impl JobView {
             stopped: None,
             sobol: None,
             kept_scenarios: job.kept(),
+            tornado: None,
             spec: a.spec.clone(),
         }
     }
@@ -133,6 +138,7 @@ impl JobView {
             provenance: None,
             stopped: None,
             sobol: None,
+            tornado: None,
         });
         JobView {
             id: a.job.clone(),
@@ -153,6 +159,7 @@ impl JobView {
             stopped: summary.stopped,
             sobol: summary.sobol,
             kept_scenarios: record.kept,
+            tornado: summary.tornado,
             provenance: summary
                 .provenance
                 .unwrap_or_else(|| Provenance::of(&a.info, &a.spec)),

@@ -9,8 +9,10 @@ async fn the_dashboard_is_served_from_the_binary() {
     let api = Api::new(f.book.clone(), None);
     for (path, kind, needle) in [
         ("/", "text/html", "/app.js"),
+        ("/", "text/html", "/tornado.js"),
         ("/app.js", "text/javascript", "EventSource"),
         ("/sobol.js", "text/javascript", "function renderSobol"),
+        ("/tornado.js", "text/javascript", "renderTornado"),
         ("/style.css", "text/css", "--accent"),
         ("/vendor/uPlot.iife.min.js", "text/javascript", "uPlot"),
     ] {
@@ -93,10 +95,17 @@ async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect()
         .unwrap()
         .announce(announcement("j1"), mcp_protocol::now_ms())
         .unwrap();
+    // The batch's rank correlation travels to the snapshot's live tornado.
+    let (job, mut batch) = result(1);
+    batch.tornado = Some(mcp_protocol::TornadoBatch {
+        inputs: 1,
+        rho: vec![-0.5],
+        n: vec![2],
+    });
     f.book
         .lock()
         .unwrap()
-        .record(vec![result(1)], mcp_protocol::now_ms())
+        .record(vec![(job, batch)], mcp_protocol::now_ms())
         .unwrap();
     // Snapshots come twice a second: wait for one that shows the job's first batch.
     let seen = loop {
@@ -112,6 +121,9 @@ async fn events_stream_snapshots_on_a_real_socket_and_resume_after_a_reconnect()
     );
     assert_eq!(snapshot["job"]["id"], "j1");
     assert_eq!(snapshot["job"]["live"]["outputs"][0]["count"], 2);
+    let tornado = &snapshot["job"]["live"]["tornado"];
+    assert_eq!(tornado["outputs"]["y"][0]["input"], "x", "{tornado}");
+    assert_eq!(tornado["outputs"]["y"][0]["spearman"], -0.5, "{tornado}");
     assert_eq!(snapshot["jobs"][0]["state"], "running");
 
     // A browser that reconnects gets the latest snapshot at once.

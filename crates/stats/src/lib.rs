@@ -12,34 +12,38 @@
 //! ([`PercentileIntervals`]). For people who would rather look, each summary also keeps an
 //! [`OutputHistogram`] of the values and the [`Convergence`] of the running mean.
 //! [`SobolSums`] are the mergeable sums of a Saltelli design's rows, from which
-//! [`SobolSummary`] gives first-order and total Sobol indices with their intervals. This crate
-//! does no I/O.
+//! [`SobolSummary`] gives first-order and total Sobol indices with their intervals. The
+//! tornado's rank correlations are computed per batch ([`BatchRanker`], by the consumer) and
+//! weighed and added in batch order ([`TornadoSums`]). This crate does no I/O.
 
 mod convergence;
 mod histogram;
 mod moments;
-mod named;
+pub mod named;
 mod order_ci;
 mod output_histogram;
 mod paired;
 mod percentiles;
+mod ranks;
 mod risk;
 mod sketch;
 pub mod sobol;
 mod tails;
+mod tornado;
 
 pub use convergence::{CONVERGENCE_POINTS, Convergence};
 pub use histogram::Histogram;
 pub use moments::Moments;
-pub use named::{deserialize_named, serialize_named};
 pub use order_ci::order_ci_ranks;
 pub use output_histogram::{MAX_BINS, OutputHistogram, TAIL_REACH};
 pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
+pub use ranks::{BatchRanker, TORNADO_MIN_SCENARIOS, TornadoBatch};
 pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
 pub use sobol::{SobolIndex, SobolSummary, SobolSums};
 pub use tails::{PercentileIntervals, tails_of_sketch, tails_of_values};
+pub use tornado::{Tornado, TornadoRow, TornadoSums};
 
 use serde::{Deserialize, Serialize};
 

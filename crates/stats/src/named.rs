@@ -1,33 +1,32 @@
-//! Named entries serialised as a JSON object that keeps their order (the model's order of
-//! outputs), since serde's maps would sort or lose it: the one way every summary table keyed by
-//! output name reads and writes itself.
+//! A list of `(name, value)` pairs as a map in list order (a JSON object whose keys keep the
+//! model's order), for `#[serde(with = "mcp_stats::named")]`: per-output figures are listed in
+//! the model's output order, which a map type would sort or hash away.
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::marker::PhantomData;
 
-/// Serialises `(name, value)` pairs as a map, in their order.
-pub fn serialize_named<S: Serializer, T: Serialize>(
-    pairs: &[(String, T)],
+/// Writes the pairs as a map, in order.
+pub fn serialize<T: Serialize, S: Serializer>(
+    list: &[(String, T)],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(pairs.len()))?;
-    for (name, value) in pairs {
+    let mut map = s.serialize_map(Some(list.len()))?;
+    for (name, value) in list {
         map.serialize_entry(name, value)?;
     }
     map.end()
 }
 
-/// Reads a map into `(name, value)` pairs, in the order it was written.
-pub fn deserialize_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// Reads a map into pairs, in its order.
+pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<(String, T)>, D::Error> {
-    struct Pairs<T>(PhantomData<T>);
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for Pairs<T> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
         type Value = Vec<(String, T)>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a map of output names to their statistics")
+            f.write_str("a map of names to values")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
@@ -37,5 +36,5 @@ pub fn deserialize_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
             Ok(out)
         }
     }
-    d.deserialize_map(Pairs(PhantomData))
+    d.deserialize_map(V(std::marker::PhantomData))
 }

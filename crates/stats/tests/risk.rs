@@ -25,7 +25,7 @@ fn std_normal() -> Normal {
 }
 
 /// `n` standard normal values, by inversion.
-fn normals(seed: u64, n: usize) -> Vec<f64> {
+pub(crate) fn normals(seed: u64, n: usize) -> Vec<f64> {
     let (phi, mut u) = (std_normal(), uniforms(seed));
     (0..n).map(|_| phi.inverse_cdf(u())).collect()
 }

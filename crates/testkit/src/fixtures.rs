@@ -65,6 +65,7 @@ pub fn result(index: u64, batch: u32, values: Vec<f64>) -> ResultBatch {
         eval_seconds: 0.0,
         sobol: Vec::new(),
         kept: vec![],
+        tornado: None,
     }
 }
 

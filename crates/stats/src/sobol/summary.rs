@@ -74,12 +74,12 @@ impl SobolSummary {
 
 impl Serialize for SobolOutputs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::serialize_named(&self.0, s)
+        crate::named::serialize(&self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for SobolOutputs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::deserialize_named(d).map(SobolOutputs)
+        crate::named::deserialize(d).map(SobolOutputs)
     }
 }
