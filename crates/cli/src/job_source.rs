@@ -21,10 +21,25 @@ pub(crate) struct LoadedJob {
 /// Loads `job`: the file when `job` names one (or ends in `.json`), else the job of that id at
 /// the `mcp serve` at `api`. A job that has not ended yet is refused: it has no summary.
 pub(crate) fn load_job(job: &str, api: &str) -> anyhow::Result<LoadedJob> {
-    let (json, origin) = if Path::new(job).is_file() || job.ends_with(".json") {
+    let (json, origin) = load_json(job, api)?;
+    let summary = serde_json::from_value(json).with_context(|| {
+        format!("{origin}: not a job summary (`mcp submit --json`) or a job (`GET /api/jobs/ID`)")
+    })?;
+    Ok(LoadedJob { summary, origin })
+}
+
+/// The JSON of `job` as [`load_job`] finds it (a summary, or a job view with its spec), and
+/// where it came from; a job still running is refused.
+pub(crate) fn load_json(job: &str, api: &str) -> anyhow::Result<(Value, String)> {
+    let path = Path::new(job);
+    let (json, origin) = if path.is_file()
+        || job.ends_with(".json")
+        || job.contains(std::path::MAIN_SEPARATOR)
+    {
         let text = std::fs::read_to_string(job).with_context(|| format!("could not read {job}"))?;
-        let json: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{job}: not JSON; give the output of `mcp submit --json`"))?;
+        let json: Value = serde_json::from_str(&text).with_context(|| {
+            format!("{job}: not JSON; give a file of `mcp submit --json` or of GET /api/jobs/ID")
+        })?;
         (json, job.to_string())
     } else {
         let url = format!("{}/api/jobs/{job}", api.trim_end_matches('/'));
@@ -37,10 +52,7 @@ pub(crate) fn load_job(job: &str, api: &str) -> anyhow::Result<LoadedJob> {
     {
         bail!("{origin}: job {job} is still running; it has a summary once it ends");
     }
-    let summary = serde_json::from_value(json).with_context(|| {
-        format!("{origin}: not a job summary (`mcp submit --json`) or a job (`GET /api/jobs/ID`)")
-    })?;
-    Ok(LoadedJob { summary, origin })
+    Ok((json, origin))
 }
 
 /// The body of `url`, which must answer 200; otherwise its error, said with the URL.
@@ -63,6 +75,12 @@ pub(crate) fn get(url: &str) -> anyhow::Result<Vec<u8>> {
             .ok()
             .and_then(|v| v["error"].as_str().map(String::from))
             .unwrap_or_else(|| text.trim().to_string());
+        if status == 404 {
+            bail!(
+                "{url} answered {status}: {error}; give an id that `GET {api}/api/jobs` lists, \
+                 or a JSON file"
+            );
+        }
         bail!("{url} answered {status}: {error}");
     }
     Ok(body)

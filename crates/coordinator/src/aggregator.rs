@@ -636,6 +636,8 @@ mod tests {
         stop.stop = Some(mcp_spec::StopRule {
             output: "y".into(),
             precision: mcp_spec::Precision::Relative(1e-12),
+            percentile: None,
+            sobol: None,
             max_scenarios: None,
             check_every: 7,
         });
