@@ -94,7 +94,7 @@ impl Evaluator {
         let mut kept = Vec::new();
         let mut done = 0;
         if let Some(tornado) = &mut self.tornado {
-            tornado.start(count);
+            tornado.start(batch.index, count);
         }
         while done < count || done == 0 {
             let n = (count - done).min(self.runner.scenarios_per_call());

@@ -5,7 +5,7 @@
 //! coordinator never sees them.
 
 use mcp_protocol::{ModelInfo, ScenarioFailure};
-use mcp_stats::{BatchRanker, TORNADO_MIN_SCENARIOS, TornadoBatch};
+use mcp_stats::{BatchRanker, TORNADO_MIN_SCENARIOS, TornadoBatch, tornado_ranks};
 
 /// A batch's input columns and the buffers to rank them, reused from batch to batch.
 #[derive(Debug)]
@@ -41,9 +41,10 @@ impl InputColumns {
         }
     }
 
-    /// Starts a batch of `count` scenarios.
-    pub(crate) fn start(&mut self, count: usize) {
-        self.wanted = count >= TORNADO_MIN_SCENARIOS;
+    /// Starts batch `index`, of `count` scenarios: set aside only when it is large enough and
+    /// one of the batches the tornado ranks ([`tornado_ranks`]).
+    pub(crate) fn start(&mut self, index: u64, count: usize) {
+        self.wanted = count >= TORNADO_MIN_SCENARIOS && tornado_ranks(index);
         for column in &mut self.columns {
             column.clear();
         }

@@ -103,6 +103,15 @@ fn rank_correlations_pair_each_success_with_its_own_inputs() {
         count: 31,
     };
     assert_eq!(evaluator.evaluate(small).unwrap().tornado, None);
+    // Past the first 32 batches, one in 8 is ranked.
+    let at = |index: u64| ScenarioBatch {
+        index,
+        start: index * 500,
+        count: 500,
+    };
+    assert!(evaluator.evaluate(at(31)).unwrap().tornado.is_some());
+    assert_eq!(evaluator.evaluate(at(33)).unwrap().tornado, None);
+    assert!(evaluator.evaluate(at(40)).unwrap().tornado.is_some());
     let mut quiet = Evaluator::new(&sandbox, &job, None)
         .unwrap()
         .without_tornado();

@@ -38,7 +38,10 @@ pub use order_ci::order_ci_ranks;
 pub use output_histogram::{MAX_BINS, OutputHistogram, TAIL_REACH};
 pub use paired::{Comparison, PairedMoments};
 pub use percentiles::{BucketCounts, PERCENTILES, Percentiles, percentile_sorted};
-pub use ranks::{BatchRanker, TORNADO_MIN_SCENARIOS, TornadoBatch};
+pub use ranks::{
+    BatchRanker, TORNADO_EVERY, TORNADO_FIRST_BATCHES, TORNADO_MIN_SCENARIOS, TornadoBatch,
+    tornado_ranks,
+};
 pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
 pub use sobol::{SobolIndex, SobolSummary, SobolSums};

@@ -9,6 +9,20 @@ use serde::{Deserialize, Serialize};
 /// a handful of values say little.
 pub const TORNADO_MIN_SCENARIOS: usize = 32;
 
+/// Batches of a job that are all ranked for the tornado, from its first.
+pub const TORNADO_FIRST_BATCHES: u64 = 32;
+
+/// Past the first [`TORNADO_FIRST_BATCHES`], one batch in this many is ranked (those whose index
+/// is a multiple of it): ranking costs about a quarter of a cheap model's evaluation, and a
+/// tornado's interval is narrow long before a large job ends.
+pub const TORNADO_EVERY: u64 = 8;
+
+/// Whether batch `index` of a job is ranked for the tornado (when it has enough successful
+/// scenarios): a function of the index alone, so every run of a spec ranks the same batches.
+pub fn tornado_ranks(index: u64) -> bool {
+    index < TORNADO_FIRST_BATCHES || index.is_multiple_of(TORNADO_EVERY)
+}
+
 /// One batch's Spearman rank correlations, output-major: pair `(o, i)` is at `o * inputs + i`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TornadoBatch {
