@@ -149,6 +149,16 @@ fn mcp_serve_ends_the_job_its_rule_stops_with_the_embedded_bits() {
             "{view}: {facts}"
         );
     }
+    // Its page links the summary in every format; the CSV one answers with the summary.
+    let download = &seen["download"];
+    assert_eq!(download["links"].as_array().unwrap().len(), 3, "{download}");
+    assert_eq!(download["status"], 200, "{download}");
+    let csv = download["csv"].as_array().unwrap();
+    assert!(
+        csv[0].as_str().unwrap().starts_with("output,"),
+        "{download}"
+    );
+    assert!(csv[1].as_str().unwrap().starts_with("price,"), "{download}");
 }
 
 #[test]
