@@ -112,9 +112,9 @@ pub struct RerunArgs {
     pub workers: Option<usize>,
 }
 
-/// Arguments of `mcp report`.
+/// The JOB of `mcp report` and `mcp results`, and where to find it when it is an id.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub struct JobArgs {
     /// The job: a JSON file (`mcp submit --json > run.json`, or `GET /api/jobs/ID` saved), or
     /// the id of a job of the `mcp serve` at --api.
     pub job: String,
@@ -126,6 +126,13 @@ pub struct ReportArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     pub api: String,
+}
+
+/// Arguments of `mcp report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: JobArgs,
     /// Where to write the page; `-` or nothing for stdout (refused on a terminal).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -134,16 +141,8 @@ pub struct ReportArgs {
 /// Arguments of `mcp results`.
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
-    /// A job id of the `mcp serve` at --api, or a JSON file of a summary or a job.
-    pub job: String,
-    /// The `mcp serve` that keeps the job's history.
-    #[arg(
-        long,
-        env = "MCP_API",
-        value_name = "URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub api: String,
+    #[command(flatten)]
+    pub source: JobArgs,
     /// csv, json or parquet [default: from -o's extension, else json].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,

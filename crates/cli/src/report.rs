@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub(crate) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let (job, source) = crate::job_source::load_json(&args.job, &args.api)?;
+    let (job, source) = crate::job_source::load_json(&args.source.job, &args.source.api)?;
     let page = mcp_report::render(&job).map_err(|e| anyhow!("{source}: {e}"))?;
     match args.output.as_deref().filter(|p| *p != Path::new("-")) {
         Some(path) => {

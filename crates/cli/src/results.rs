@@ -20,22 +20,22 @@ pub(crate) fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let bytes = if args.scenarios {
-        if Path::new(&args.job).is_file() || args.job.ends_with(".json") {
+        if Path::new(&args.source.job).is_file() || args.source.job.ends_with(".json") {
             bail!(
                 "{}: a JSON file holds a summary, not kept scenarios; give the job's id (its \
                  `mcp serve` keeps them), or save an embedded run's with `mcp submit \
                  --save-scenarios FILE`",
-                args.job
+                args.source.job
             );
         }
-        let api = args.api.trim_end_matches('/');
+        let api = args.source.api.trim_end_matches('/');
         get(&format!(
             "{api}/api/jobs/{}/scenarios?format={}",
-            args.job,
+            args.source.job,
             format.name()
         ))?
     } else {
-        let job = load_job(&args.job, &args.api)?;
+        let job = load_job(&args.source.job, &args.source.api)?;
         mcp_export::summary(&job.summary, format)
             .with_context(|| format!("could not export {}", job.origin))?
     };

@@ -155,11 +155,6 @@ impl Store {
     /// Makes a job that stopped before its end running again, as `announcement` announces
     /// it, forgetting how it ended.
     fn reopen(&mut self, announcement: &JobAnnouncement) -> Result<(), StoreError> {
-        let fail = |e: rusqlite::Error| StoreError {
-            path: self.path.clone(),
-            message: e.to_string(),
-            transient: false,
-        };
         self.db
             .execute(
                 "UPDATE jobs SET announcement = ?2, state = 'running', submitted_at_ms = ?3, \
@@ -172,24 +167,20 @@ impl Store {
                 ],
             )
             .map(|_| ())
-            .map_err(fail)
+            .map_err(|e| self.fail(e))
     }
 
     /// The indices of the batches recorded for `job`.
     fn batches(&self, job: &str) -> Result<BTreeSet<u64>, StoreError> {
-        let fail = |e: rusqlite::Error| StoreError {
-            path: self.path.clone(),
-            message: e.to_string(),
-            transient: false,
-        };
         let mut query = self
             .db
             .prepare("SELECT batch FROM results WHERE job = ?1")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let rows = query
             .query_map([job], |r| r.get::<_, i64>(0))
-            .map_err(fail)?;
-        rows.map(|r| r.map(|b| b as u64).map_err(fail)).collect()
+            .map_err(|e| self.fail(e))?;
+        rows.map(|r| r.map(|b| b as u64).map_err(|e| self.fail(e)))
+            .collect()
     }
 }
 

@@ -249,7 +249,7 @@ impl Store {
             .map_err(|e| self.fail(e))
     }
 
-    fn fail(&self, e: rusqlite::Error) -> StoreError {
+    pub(crate) fn fail(&self, e: rusqlite::Error) -> StoreError {
         on(&self.path)(e)
     }
 
