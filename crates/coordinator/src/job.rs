@@ -227,8 +227,8 @@ impl Job {
             aggregator: Aggregator::new(announcement.info.clone(), &announcement.spec),
             live: live.then(|| {
                 Live::with_risk(&announcement.info.outputs, Some(&announcement.spec))
-                    .with_sobol(&announcement.info.inputs, &announcement.spec)
                     .with_inputs(&announcement.info.inputs)
+                    .with_sobol(&announcement.spec)
             }),
             producer: None,
             refusals: Vec::new(),

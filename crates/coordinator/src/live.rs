@@ -25,10 +25,10 @@ const DECADES: usize = 10;
 pub struct Live {
     outputs: Vec<LiveOutput>,
     time_bins: Vec<u64>,
-    /// The model's inputs and, per output, the Sobol sums so far, when the spec asks for the
-    /// indices (merged in arrival order: the exact ones are the summary's).
-    sobol: Option<(Vec<String>, Vec<SobolSums>)>,
-    /// The model's inputs, for the tornado's rows.
+    /// Per output, the Sobol sums so far, when the spec asks for the indices (merged in
+    /// arrival order: the exact ones are the summary's).
+    sobol: Option<Vec<SobolSums>>,
+    /// The model's inputs, naming the tornado's and the Sobol indices' rows.
     inputs: Vec<String>,
     /// The batches' rank correlations, added in arrival order (the summary's are in batch
     /// order).
@@ -170,16 +170,16 @@ impl Live {
         }
     }
 
-    /// Keeps the Sobol indices live too, when `spec` asks for them (`inputs`: the model's).
-    pub fn with_sobol(mut self, inputs: &[String], spec: &Spec) -> Live {
+    /// Keeps the Sobol indices live too, when `spec` asks for them.
+    pub fn with_sobol(mut self, spec: &Spec) -> Live {
         if spec.sensitivity.is_some() {
-            let sums = vec![SobolSums::default(); self.outputs.len()];
-            self.sobol = Some((inputs.to_vec(), sums));
+            self.sobol = Some(vec![SobolSums::default(); self.outputs.len()]);
         }
         self
     }
 
-    /// These statistics with the tornado's rows named after the model's `inputs`.
+    /// These statistics with the tornado's and the Sobol indices' rows named after the model's
+    /// `inputs`.
     pub fn with_inputs(mut self, inputs: &[String]) -> Live {
         self.inputs = inputs.to_vec();
         self
@@ -197,7 +197,7 @@ impl Live {
             out.histogram.add(values);
             out.exceedance.add(values);
         }
-        if let Some((_, sums)) = &mut self.sobol {
+        if let Some(sums) = &mut self.sobol {
             for (sum, batch) in sums.iter_mut().zip(&result.sobol) {
                 sum.merge(batch);
             }
@@ -288,18 +288,14 @@ impl Live {
                 }
             })
             .collect();
-        let sobol =
-            self.sobol.as_ref().map(
-                |(inputs, sums)| match summary.and_then(|s| s.sobol.clone()) {
-                    Some(exact) => exact,
-                    None => {
-                        let names: Vec<String> =
-                            self.outputs.iter().map(|o| o.name.clone()).collect();
-                        SobolSummary::of(inputs, &names, sums)
-                    }
-                },
-            );
         let names: Vec<String> = self.outputs.iter().map(|o| o.name.clone()).collect();
+        let sobol = self
+            .sobol
+            .as_ref()
+            .map(|sums| match summary.and_then(|s| s.sobol.clone()) {
+                Some(exact) => exact,
+                None => SobolSummary::of(&self.inputs, &names, sums),
+            });
         let tornado = match summary {
             Some(s) => s.tornado.clone(),
             None => self.tornado.finish(&self.inputs, &names),
