@@ -55,10 +55,19 @@ runtime = \"runc\"
 network_config_dir = \"/var/lib/mcp-containers/networks\"
 ";
 
-/// The tools this module runs, each with the Debian package that brings it.
+/// The tools this module runs (a program on PATH, or a file by its absolute path), each with the
+/// Debian package that brings it.
 const APT_TOOLS: &[(&str, &str)] = &[
     ("podman", "podman"),
     ("runc", "runc"),
+    // The CNI plugin that lets containers on a compose or pod network find each other by name
+    // (podman 4.3 only recommends it, and recommends are not installed here).
+    (
+        "/usr/lib/cni/dnsname",
+        "golang-github-containernetworking-plugin-dnsname",
+    ),
+    // The init of the pause image `podman kube play` builds for its pods (also a recommend).
+    ("catatonit", "catatonit"),
     ("debootstrap", "debootstrap"),
     ("docker-compose", "docker-compose"),
     ("promtool", "prometheus"),
@@ -146,7 +155,13 @@ pub(crate) fn ensure_images(binary: &Path) -> Result<Podman> {
 pub(crate) fn ensure_tools() -> Result<()> {
     let missing: Vec<&str> = APT_TOOLS
         .iter()
-        .filter(|(tool, _)| !on_path(tool))
+        .filter(|(tool, _)| {
+            if tool.starts_with('/') {
+                !Path::new(tool).is_file()
+            } else {
+                !on_path(tool)
+            }
+        })
         .map(|(_, package)| *package)
         .collect();
     if !missing.is_empty() {

@@ -260,6 +260,31 @@ impl Stack<'_> {
         Ok(format!("http://127.0.0.1:{published}"))
     }
 
+    /// Prints the last lines of every container's log in the stack: what a failed check
+    /// needs to be understood, since the stack is gone once dropped.
+    fn print_logs(&self, podman: &Podman) {
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        let names = podman
+            .output(&["ps", "--all", "--filter", &label, "--format", "{{.Names}}"])
+            .unwrap_or_default();
+        for name in names.lines() {
+            let state = podman
+                .output(&[
+                    "inspect",
+                    "--format",
+                    "{{.State.Status}} {{.State.ExitCode}}",
+                    name,
+                ])
+                .unwrap_or_default();
+            eprintln!(
+                "deploy: --- {name} ({}), last lines of its log:",
+                state.trim()
+            );
+            // podman logs writes the container's stderr to its own.
+            let _ = podman.run(&["logs", "--tail", "30", name]);
+        }
+    }
+
     /// The names of the running consumer containers.
     fn consumers(&self, podman: &Podman) -> Result<Vec<String>> {
         let label = format!("label=com.docker.compose.project={}", self.project);
@@ -288,6 +313,15 @@ fn compose(podman: &Podman, host: &Host) -> Result<()> {
         service: &service,
         project: format!("mcp-deploy-{}", std::process::id()),
     };
+    let checked = compose_checks(podman, host, &stack);
+    if checked.is_err() {
+        stack.print_logs(podman);
+    }
+    checked
+}
+
+/// The checks on the compose stack `stack`, which is up.
+fn compose_checks(podman: &Podman, host: &Host, stack: &Stack) -> Result<()> {
     run(stack.compose().args(["up", "-d", "--scale", "consumer=4"]))?;
     let api = stack.url("serve", 8080)?;
     let prometheus = stack.url("prometheus", 9090)?;
@@ -384,7 +418,6 @@ fn compose(podman: &Podman, host: &Host) -> Result<()> {
     eprintln!(
         "deploy: serve's, the consumer's and Prometheus's counts agree ({serve_total} scenarios)"
     );
-    drop(stack);
     Ok(())
 }
 
