@@ -5,6 +5,7 @@
 //! `price = exp(−rate · maturity) · max(ST − strike, 0)`, and `itm = 1` when `ST > strike`.
 //! The mean of `price` converges to the Black–Scholes price, the mean of `itm` to N(d2).
 
+use mcp_model_sdk::math::{exp, max};
 use mcp_model_sdk::{Model, fields};
 
 /// The European call model.
@@ -18,9 +19,8 @@ impl Model for Pricing {
 
     fn evaluate(inputs: &[f64], outputs: &mut [f64]) -> Result<(), String> {
         let [spot, strike, rate, vol, maturity, z] = fields(inputs);
-        let terminal =
-            spot * ((rate - 0.5 * vol * vol) * maturity + vol * maturity.sqrt() * z).exp();
-        outputs[0] = (-rate * maturity).exp() * (terminal - strike).max(0.0);
+        let terminal = spot * exp((rate - 0.5 * vol * vol) * maturity + vol * maturity.sqrt() * z);
+        outputs[0] = exp(-rate * maturity) * max(terminal - strike, 0.0);
         outputs[1] = if terminal > strike { 1.0 } else { 0.0 };
         Ok(())
     }
