@@ -166,6 +166,26 @@ impl ModelRunner {
         (MAX_VALUES_PER_CALL / self.model.info.width().max(1)).clamp(1, MAX_SCENARIOS_PER_CALL)
     }
 
+    /// Adds the rows `values` of scenarios `first..` to `outcome`: each one's outputs to the
+    /// columns, or the scenario as failed when one of its outputs is not finite.
+    fn split_rows(&self, values: &[f64], first: u64, outcome: &mut BatchOutcome) {
+        let n_out = self.model.info.outputs.len();
+        for (r, row) in values.chunks_exact(n_out.max(1)).enumerate() {
+            let scenario = first + r as u64;
+            match row.iter().position(|v| !v.is_finite()) {
+                Some(j) => {
+                    let message = format!("output `{}` is {}", self.model.info.outputs[j], row[j]);
+                    outcome.fail(scenario, FailureKind::NonFiniteOutput, message);
+                }
+                None => {
+                    for (column, v) in outcome.columns.iter_mut().zip(row) {
+                        column.push(*v);
+                    }
+                }
+            }
+        }
+    }
+
     /// Evaluates scenarios `first .. first + count`, whose inputs are `inputs` (row-major).
     ///
     /// A scenario that traps, exhausts its fuel, time or memory, returns an error, or returns
@@ -224,27 +244,15 @@ impl ModelRunner {
                         }
                         continue;
                     }
-                    for (r, row) in result
-                        .values
-                        .chunks_exact(n_out.max(1))
-                        .take(done)
-                        .enumerate()
-                    {
-                        let scenario = first + (pos + r) as u64;
-                        match row.iter().position(|v| !v.is_finite()) {
-                            Some(j) => {
-                                let message = format!(
-                                    "output `{}` is {}",
-                                    self.model.info.outputs[j], row[j]
-                                );
-                                outcome.fail(scenario, FailureKind::NonFiniteOutput, message);
-                            }
-                            None => {
-                                for (column, v) in outcome.columns.iter_mut().zip(row) {
-                                    column.push(*v);
-                                }
-                            }
+                    let values = &result.values[..done * n_out];
+                    if values.iter().all(|v| v.is_finite()) {
+                        // Every scenario of the call succeeded: the rows go into the columns
+                        // column by column.
+                        for (j, column) in outcome.columns.iter_mut().enumerate() {
+                            column.extend(values.iter().skip(j).step_by(n_out));
                         }
+                    } else {
+                        self.split_rows(values, first + pos as u64, &mut outcome);
                     }
                     pos += done;
                     if let Some(failure) = result.failure {

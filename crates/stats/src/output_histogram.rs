@@ -55,9 +55,7 @@ impl OutputHistogram {
         let (lo_rank, hi_rank) = tail_ranks(n)?;
         let bounds = select_by_buckets(chunks, counts, &ranks(lo_rank, hi_rank));
         let mut h = OutputHistogram::empty(n, range(m, bounds[0], bounds[bounds.len() - 1]));
-        for &x in chunks.iter().flat_map(|c| c.as_ref()) {
-            h.count(x, 1);
-        }
+        h.count(chunks.iter().flat_map(|c| c.as_ref()).map(|&x| (x, 1)));
         Some(h)
     }
 
@@ -69,9 +67,11 @@ impl OutputHistogram {
         let (lo_rank, hi_rank) = tail_ranks(n)?;
         let bounds = sketch.ranked(&ranks(lo_rank, hi_rank));
         let mut h = OutputHistogram::empty(n, range(m, bounds[0], bounds[bounds.len() - 1]));
-        for (count, min, max) in sketch.buckets() {
-            h.count(min + (max - min) / 2.0, count);
-        }
+        h.count(
+            sketch
+                .buckets()
+                .map(|(count, min, max)| (min + (max - min) / 2.0, count)),
+        );
         Some(h)
     }
 
@@ -94,30 +94,34 @@ impl OutputHistogram {
         }
     }
 
-    /// Counts `k` values equal to `x`.
-    fn count(&mut self, x: f64, k: u64) {
+    /// Counts each `(x, k)`: `k` values equal to `x`.
+    fn count(&mut self, values: impl Iterator<Item = (f64, u64)>) {
         let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
-        if x < lo {
-            self.below += k;
-        } else if x > hi {
-            self.above += k;
+        let bins = self.counts.len();
+        // Bins per unit of value: a first guess of x's bin by one multiplication (this loop
+        // sees every value of a job), corrected against the edges below.
+        let per_unit = if hi > lo {
+            bins as f64 / (hi - lo)
         } else {
-            // The edge just at or below x, found by position and corrected for rounding so
-            // that the bins agree with the edges written out.
-            let bins = self.counts.len();
-            let mut i = if hi > lo {
-                (((x - lo) / (hi - lo)) * bins as f64) as usize
+            0.0
+        };
+        for (x, k) in values {
+            if x < lo {
+                self.below += k;
+            } else if x > hi {
+                self.above += k;
             } else {
-                0
-            };
-            i = i.min(bins - 1);
-            while i > 0 && x < self.edges[i] {
-                i -= 1;
+                // The edge just at or below x, found by position and corrected for rounding
+                // so that the bins agree with the edges written out.
+                let mut i = (((x - lo) * per_unit) as usize).min(bins - 1);
+                while i > 0 && x < self.edges[i] {
+                    i -= 1;
+                }
+                while i + 1 < bins && x >= self.edges[i + 1] {
+                    i += 1;
+                }
+                self.counts[i] += k;
             }
-            while i + 1 < bins && x >= self.edges[i + 1] {
-                i += 1;
-            }
-            self.counts[i] += k;
         }
     }
 
