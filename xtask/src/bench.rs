@@ -30,7 +30,70 @@ fn bench_api() -> Result<()> {
 }
 
 fn bench_embedded() -> Result<()> {
-    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))
+    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "pricing"]))?;
+    run(cargo().args(["bench", "--package", "mcp-embedded", "--bench", "compile"]))?;
+    against_numpy()
+}
+
+/// Debian's Python, for which `python3-numpy` is packaged (a `python3` earlier on PATH, such as
+/// a pyenv shim, may lack numpy).
+const PYTHON: &str = "/usr/bin/python3";
+
+/// `mcp submit` embedded on all cores against the same payoff in vectorised numpy
+/// (`bench/numpy_pricing.py`), the same scenario count, the whole processes timed in turn.
+fn against_numpy() -> Result<()> {
+    let has_numpy = || {
+        Command::new(PYTHON)
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has_numpy() {
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "python3-numpy"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+        .context("numpy is missing: install it with `apt-get install -y python3-numpy`")?;
+    }
+    run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
+    let mcp = target_dir().join("release/mcp");
+    let model = target_dir().join("models/pricing.wasm");
+    let spec = project_root().join("example-models/pricing/vars.toml");
+    let script = project_root().join("bench/numpy_pricing.py");
+    const SCENARIOS: u64 = 20_000_000;
+    let n = SCENARIOS.to_string();
+    let wall = |cmd: &mut Command| -> Result<f64> {
+        let start = std::time::Instant::now();
+        let out = cmd.output()?;
+        if !out.status.success() {
+            bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let (mut mcp_best, mut numpy_best) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..5 {
+        mcp_best = mcp_best.min(wall(
+            Command::new(&mcp)
+                .arg("submit")
+                .arg(&model)
+                .arg("--spec")
+                .arg(&spec)
+                .args(["--scenarios", &n, "--json"])
+                .env_remove("MCP_BROKER"),
+        )?);
+        numpy_best = numpy_best.min(wall(Command::new(PYTHON).arg(&script).arg(&n))?);
+    }
+    let rate = |seconds: f64| SCENARIOS as f64 / seconds / 1e6;
+    println!("pricing, {SCENARIOS} scenarios, whole processes, best of 5, interleaved");
+    println!(
+        "numpy, vectorised, one process        {:>8.2} M/s",
+        rate(numpy_best)
+    );
+    println!(
+        "mcp submit, embedded, all cores       {:>8.2} M/s   {:.2}x numpy",
+        rate(mcp_best),
+        numpy_best / mcp_best
+    );
+    Ok(())
 }
 
 /// `pricing` embedded against distributed (two consumer processes on this machine) in the same

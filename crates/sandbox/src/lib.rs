@@ -125,6 +125,10 @@ impl Sandbox {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        if std::env::var_os("MCP_PERF_MAP").is_some() {
+            // Names the compiled models' functions for `perf report` (/tmp/perf-PID.map).
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
