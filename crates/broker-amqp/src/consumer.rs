@@ -1,5 +1,5 @@
 //! The consumer's links: per evaluating thread, a subscription to the scenarios queue whose
-//! batches are acknowledged only once their result is confirmed; per process, the control
+//! runs of batches are acknowledged only once their results are confirmed; per process, the control
 //! commands and the heartbeats.
 
 use crate::AmqpBroker;
@@ -16,14 +16,15 @@ use lapin::{Acker, BasicProperties, Channel, PublisherConfirm};
 use mcp_broker::{BrokerError, ConsumerLink, ConsumerSession, Delivery, Polled};
 use mcp_protocol::{
     BatchMessage, ConsumerStatus, ControlCommand, JobModel, ResultBatch, ResultMessage,
-    ScenarioBatch, decode, encode,
+    ScenarioRun, decode, encode,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Most results a consumer keeps in flight (published, confirm pending, batch unacknowledged).
+/// Most result messages a consumer keeps in flight (published, confirm pending, run
+/// unacknowledged).
 pub const RESULTS_IN_FLIGHT: usize = 16;
 
 /// A consumer process's session: one link per thread, the control commands, the heartbeats.
@@ -51,7 +52,7 @@ impl AmqpConsumerSession {
     }
 
     /// A consumer link on its own channel, taking at most the session's prefetch of
-    /// unacknowledged batches.
+    /// unacknowledged runs.
     pub fn consumer(&self, name: &str) -> Result<AmqpConsumer, BrokerError> {
         AmqpConsumer::new(self.broker.clone(), name, self.prefetch)
     }
@@ -81,7 +82,7 @@ impl ConsumerSession for AmqpConsumerSession {
     }
 }
 
-/// Takes scenario batches, reads the current model, publishes results.
+/// Takes runs of scenario batches, reads the current model, publishes results.
 #[derive(Debug)]
 pub struct AmqpConsumer {
     broker: Arc<AmqpBroker>,
@@ -91,9 +92,10 @@ pub struct AmqpConsumer {
     ackers: Ackers,
     /// While paused the subscription is cancelled, so its stream ends: that is not the end.
     paused: AtomicBool,
-    /// Results published but not yet confirmed, each with the batch to acknowledge after it.
+    /// Result messages published but not yet confirmed, each with the run to acknowledge after
+    /// it.
     in_flight: Mutex<VecDeque<(PublisherConfirm, Acker)>>,
-    /// The bytes of each batch taken and not yet settled, to set it aside as it came.
+    /// The bytes of each run taken and not yet settled, to set it aside as it came.
     taken: Mutex<HashMap<u64, Vec<u8>>>,
 }
 
@@ -122,12 +124,12 @@ impl AmqpConsumer {
     fn publish_result_async(
         &self,
         job: &str,
-        result: ResultBatch,
+        results: Vec<ResultBatch>,
     ) -> Result<PublisherConfirm, BrokerError> {
         let body = encode(&ResultMessage {
             job: job.to_string(),
             consumer: self.id.clone(),
-            result,
+            results,
         });
         self.broker.block_on(async {
             self.channel
@@ -143,7 +145,7 @@ impl AmqpConsumer {
         })
     }
 
-    /// Acknowledges the batches whose results are confirmed, oldest first; waits for the oldest
+    /// Acknowledges the runs whose results are confirmed, oldest first; waits for the oldest
     /// while more than `keep` are in flight.
     fn settle(&self, keep: usize) -> Result<(), BrokerError> {
         let mut in_flight = self.in_flight.lock().expect("in-flight lock");
@@ -181,7 +183,7 @@ impl ConsumerLink for AmqpConsumer {
         Ok(model.map(Arc::new))
     }
 
-    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
+    fn next_run(&self, wait: Duration) -> Result<Polled<ScenarioRun>, BrokerError> {
         let mut stream = self.stream.lock().expect("stream lock");
         let next = self
             .broker
@@ -209,14 +211,14 @@ impl ConsumerLink for AmqpConsumer {
                 self.taken.lock().expect("taken lock").insert(tag, data);
                 Ok(Polled::Ready(Delivery {
                     job: message.job,
-                    body: message.batch,
+                    body: message.run,
                     tag,
                     redelivered: delivery.redelivered,
                 }))
             }
             Err(e) => {
                 // Garbage can never succeed: straight to the dead-letter queue, with why.
-                tracing::warn!(consumer = %self.id, "dead-lettered an unreadable batch: {e}");
+                tracing::warn!(consumer = %self.id, "dead-lettered an unreadable run of batches: {e}");
                 self.broker.block_on(async {
                     let t = self.broker.topology();
                     dead_letter(&self.channel, t, &delivery.data, &t.scenarios_queue(), &e.0)
@@ -232,17 +234,17 @@ impl ConsumerLink for AmqpConsumer {
         }
     }
 
-    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
-        let confirm = self.publish_result_async(job, result)?;
+    fn publish_results(&self, job: &str, results: Vec<ResultBatch>) -> Result<(), BrokerError> {
+        let confirm = self.publish_result_async(job, results)?;
         self.broker.block_on(confirmed(confirm))
     }
 
-    fn ack_batch(&self, tag: u64) -> Result<(), BrokerError> {
+    fn ack_run(&self, tag: u64) -> Result<(), BrokerError> {
         self.taken.lock().expect("taken lock").remove(&tag);
         self.broker.block_on(self.ackers.ack(tag))
     }
 
-    fn reject_batch(&self, tag: u64, reason: &str) -> Result<(), BrokerError> {
+    fn reject_run(&self, tag: u64, reason: &str) -> Result<(), BrokerError> {
         let data = self.taken.lock().expect("taken lock").remove(&tag);
         let Some(data) = data else {
             return self.broker.block_on(self.ackers.reject(tag));
@@ -255,20 +257,15 @@ impl ConsumerLink for AmqpConsumer {
         })
     }
 
-    fn release_batch(
-        &self,
-        _job: &str,
-        _batch: ScenarioBatch,
-        tag: u64,
-    ) -> Result<(), BrokerError> {
+    fn release_run(&self, _job: &str, _run: ScenarioRun, tag: u64) -> Result<(), BrokerError> {
         let data = self.taken.lock().expect("taken lock").remove(&tag);
         let Some(data) = data else {
             return self.broker.block_on(self.ackers.release(tag));
         };
         // Published again, as it came, then acknowledged: a requeue would count as a delivery
-        // on the quorum queue, and a batch every consumer but one gives back would reach the
-        // delivery limit and be dead-lettered. Should this process die in between, the batch
-        // is there twice, and the coordinator counts it once.
+        // on the quorum queue, and a run every consumer but one gives back would reach the
+        // delivery limit and be dead-lettered. Should this process die in between, the run is
+        // there twice, and the coordinator counts each of its batches once.
         self.broker.block_on(async {
             let confirm = self
                 .channel
@@ -286,9 +283,9 @@ impl ConsumerLink for AmqpConsumer {
         })
     }
 
-    fn complete(&self, job: &str, result: ResultBatch, tag: u64) -> Result<(), BrokerError> {
+    fn complete(&self, job: &str, results: Vec<ResultBatch>, tag: u64) -> Result<(), BrokerError> {
         self.taken.lock().expect("taken lock").remove(&tag);
-        let confirm = self.publish_result_async(job, result)?;
+        let confirm = self.publish_result_async(job, results)?;
         let acker = self.ackers.take(tag)?;
         self.in_flight
             .lock()

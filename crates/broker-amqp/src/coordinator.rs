@@ -111,9 +111,9 @@ impl AmqpCoordinator {
                 }))
             }),
             Source::Results => decode::<ResultMessage>(data).map(|m| {
-                Incoming::Result(Delivery {
+                Incoming::Results(Delivery {
                     job: m.job,
-                    body: m.result,
+                    body: m.results,
                     tag,
                     redelivered,
                 })

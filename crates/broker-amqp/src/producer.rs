@@ -1,5 +1,5 @@
-//! The producer's link: announces a job, publishes its model and batches with publisher
-//! confirms, at most [`MAX_UNCONFIRMED`] batches unconfirmed, and reports progress. It hears
+//! The producer's link: announces a job, publishes its model and runs of batches with publisher
+//! confirms, at most [`MAX_UNCONFIRMED`] runs unconfirmed, and reports progress. It hears
 //! the job announcements and control commands published after it was made, and from them
 //! tells its producer when the job was stopped: cancelled or failed (a `Cancel` for it, which
 //! `mcp serve` and the API send), or superseded (any other job announced after it, the rule
@@ -13,12 +13,12 @@ use lapin::{BasicProperties, Channel, PublisherConfirm};
 use mcp_broker::{BrokerError, ProducerLink};
 use mcp_protocol::{
     BatchMessage, ControlAction, ControlCommand, JobAnnouncement, JobId, JobModel, ProducerStatus,
-    ScenarioBatch, StopCause, check_job_id, decode, encode,
+    ScenarioRun, StopCause, check_job_id, decode, encode,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-/// Most batches published but not yet confirmed by the broker.
+/// Most runs of batches (messages) published but not yet confirmed by the broker.
 pub const MAX_UNCONFIRMED: usize = 256;
 
 /// Publishes a job's model and batches, with publisher confirms and a bounded number in flight.
@@ -132,11 +132,11 @@ impl ProducerLink for AmqpProducer {
         Ok(())
     }
 
-    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
+    fn publish_run(&self, run: ScenarioRun) -> Result<(), BrokerError> {
         let mut state = self.state.lock().expect("producer lock");
         let body = encode(&BatchMessage {
             job: state.job.clone(),
-            batch,
+            run,
         });
         let confirm = self.publish(
             &self.broker.topology().scenarios_exchange(),

@@ -6,16 +6,17 @@ use mcp_broker::{
     ConsumerLink, ConsumerSession, ControlLink, CoordinatorLink, Incoming, Polled, ProducerLink,
 };
 use mcp_broker_amqp::{AmqpBroker, AmqpController};
-use mcp_protocol::{ControlAction, ControlCommand, ScenarioBatch, StopCause};
+use mcp_protocol::{ControlAction, ControlCommand, ScenarioBatch, ScenarioRun, StopCause};
 use mcp_testkit::{eventually, fixtures};
 use std::time::Duration;
 
-fn batch(index: u64) -> ScenarioBatch {
+fn batch(index: u64) -> ScenarioRun {
     ScenarioBatch {
         index,
         start: index * 10,
         count: 10,
     }
+    .into()
 }
 
 /// A broker link under `prefix` on which job `job-1`'s model and its batch 0 are published.
@@ -25,14 +26,14 @@ fn job_1_with_batch_0(prefix: &str) -> std::sync::Arc<AmqpBroker> {
     producer
         .publish_model(fixtures::job_model("job-1", 30, 10))
         .unwrap();
-    producer.publish_batch(batch(0)).unwrap();
+    producer.publish_run(batch(0)).unwrap();
     producer.finish().unwrap();
     broker
 }
 
-fn next(consumer: &dyn ConsumerLink) -> mcp_broker::Delivery<ScenarioBatch> {
+fn next(consumer: &dyn ConsumerLink) -> mcp_broker::Delivery<ScenarioRun> {
     eventually("a batch", Duration::from_secs(20), || {
-        match consumer.next_batch(Duration::from_millis(200)).unwrap() {
+        match consumer.next_run(Duration::from_millis(200)).unwrap() {
             Polled::Ready(d) => Some(d),
             _ => None,
         }
@@ -47,7 +48,7 @@ fn incoming(link: &dyn CoordinatorLink) -> Incoming {
 }
 
 #[test]
-fn batches_and_results_carry_their_job() {
+fn runs_of_batches_and_their_results_carry_their_job() {
     let prefix = setup_prefix();
     let broker = AmqpBroker::connect(&broker_url(), &prefix, "links-test").unwrap();
     let follower = broker.follower("job-1").unwrap();
@@ -55,9 +56,15 @@ fn batches_and_results_carry_their_job() {
     producer
         .publish_model(fixtures::job_model("job-1", 30, 10))
         .unwrap();
-    for i in 0..3 {
-        producer.publish_batch(batch(i)).unwrap();
-    }
+    // Batches 0 and 1 in one message, 2 alone.
+    let mut first = batch(0);
+    assert!(first.push(ScenarioBatch {
+        index: 1,
+        start: 10,
+        count: 10
+    }));
+    producer.publish_run(first).unwrap();
+    producer.publish_run(batch(2)).unwrap();
     producer.finish().unwrap();
 
     let session = broker.consumer_session("s", 1).unwrap();
@@ -68,24 +75,28 @@ fn batches_and_results_carry_their_job() {
     assert_eq!(b.current_model().unwrap().unwrap().job, "job-1");
 
     let mut seen = Vec::new();
-    for consumer in [&a as &dyn ConsumerLink, &b, &a] {
+    for consumer in [&a as &dyn ConsumerLink, &b] {
         let d = next(consumer);
         assert_eq!(d.job, "job-1");
-        seen.push(d.body.index);
-        let result = fixtures::result(d.body.index, 10, vec![1.0; 10]);
-        consumer.publish_result(&d.job, result).unwrap();
-        consumer.ack_batch(d.tag).unwrap();
+        seen.push((d.body.index, d.body.len()));
+        let results = d
+            .body
+            .batches()
+            .map(|b| fixtures::result(b.index, 10, vec![1.0; 10]))
+            .collect();
+        consumer.publish_results(&d.job, results).unwrap();
+        consumer.ack_run(d.tag).unwrap();
     }
     seen.sort();
-    assert_eq!(seen, [0, 1, 2]);
+    assert_eq!(seen, [(0, 2), (2, 1)]);
 
     let mut results = Vec::new();
     while results.len() < 3 {
-        let Incoming::Result(r) = incoming(&follower) else {
+        let Incoming::Results(r) = incoming(&follower) else {
             panic!("only results were published")
         };
         assert_eq!(r.job, "job-1");
-        results.push(r.body.batch.index);
+        results.extend(r.body.iter().map(|r| r.batch.index));
         follower.ack(r.tag).unwrap();
     }
     results.sort();
@@ -147,7 +158,7 @@ fn a_batch_set_aside_goes_to_the_dead_letters_as_it_came_with_why() {
         .unwrap();
     let d = next(&consumer);
     consumer
-        .reject_batch(d.tag, "not a batch of job job-1")
+        .reject_run(d.tag, "not a batch of job job-1")
         .unwrap();
     let topology = mcp_broker_amqp::Topology::new(&prefix);
     // The dead letter was confirmed before the batch was acknowledged: it is there now.
@@ -160,7 +171,7 @@ fn a_batch_set_aside_goes_to_the_dead_letters_as_it_came_with_why() {
         (m.delivery.data.clone(), headers)
     });
     let message: mcp_protocol::BatchMessage = mcp_protocol::decode(&letter.0).unwrap();
-    assert_eq!((message.job.as_str(), message.batch), ("job-1", batch(0)));
+    assert_eq!((message.job.as_str(), message.run), ("job-1", batch(0)));
     let header = |name: &str| match letter.1.inner().get(name) {
         Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
         other => panic!("{name}: {other:?}"),
@@ -270,19 +281,19 @@ fn a_batch_given_back_goes_to_another_consumer_without_counting_as_a_delivery() 
     for _ in 0..mcp_broker_amqp::topology::DELIVERY_LIMIT + 5 {
         let d = next(&refusing);
         assert_eq!((d.job.as_str(), d.body), ("job-1", batch(0)));
-        refusing.release_batch(&d.job, d.body, d.tag).unwrap();
+        refusing.release_run(&d.job, d.body, d.tag).unwrap();
     }
     refusing.set_paused(true).unwrap();
     // The broker may have sent the batch back to `refusing` before the pause took effect: it
     // then waits in that consumer's stream (a paused consumer finishes what it holds). Given
     // back once more, it goes to the next consumer.
-    while let Polled::Ready(d) = refusing.next_batch(Duration::from_millis(200)).unwrap() {
-        refusing.release_batch(&d.job, d.body, d.tag).unwrap();
+    while let Polled::Ready(d) = refusing.next_run(Duration::from_millis(200)).unwrap() {
+        refusing.release_run(&d.job, d.body, d.tag).unwrap();
     }
     let able = session.consumer("able").unwrap();
     let d = next(&able);
     assert_eq!(d.body, batch(0));
-    able.ack_batch(d.tag).unwrap();
+    able.ack_run(d.tag).unwrap();
     let topology = mcp_broker_amqp::Topology::new(&prefix);
     let dead = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let (_conn, ch, _) = setup().await;

@@ -2,7 +2,7 @@
 //!
 //! Producer, consumers and coordinator talk only through the traits in [`links`], so the same
 //! role code runs in one process (over [`InMemoryBroker`]) or across machines (over RabbitMQ, in
-//! `mcp-broker-amqp`). The in-memory broker is a bounded work queue of scenario batches, so a
+//! `mcp-broker-amqp`). The in-memory broker is a bounded work queue of runs of scenario batches, so a
 //! fast producer blocks instead of filling memory (backpressure), and one unbounded stream of
 //! what the coordinator reads (announcements, results, heartbeats). [`Reconnect`] is how every
 //! role waits for a broker that is away. This crate knows nothing of Wasm or statistics.
@@ -70,8 +70,8 @@ pub enum Polled<T> {
 pub enum Incoming {
     /// A job was submitted; acknowledge once recorded.
     Job(Box<Delivery<JobAnnouncement>>),
-    /// A result batch; acknowledge once recorded.
-    Result(Delivery<ResultBatch>),
+    /// Result batches, one message's; acknowledge once every one is recorded.
+    Results(Delivery<Vec<ResultBatch>>),
     /// A consumer's heartbeat (nothing to acknowledge).
     Consumer(ConsumerStatus),
     /// A producer's progress report (nothing to acknowledge).

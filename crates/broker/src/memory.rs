@@ -7,7 +7,7 @@ use crate::{
 use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use mcp_protocol::{
     ConsumerStatus, ControlCommand, JobAnnouncement, JobId, JobModel, ProducerStatus, ResultBatch,
-    ScenarioBatch, StopCause,
+    ScenarioRun, StopCause,
 };
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 /// blocking: a blocked receiver would cost every sender a wake-up call.
 const POLL: Duration = Duration::from_millis(2);
 
-/// The transport of one embedded job: a bounded batch queue, the current model, one stream of
-/// everything the coordinator reads, and one of control commands. A cheap handle: clones share
-/// the same queues.
+/// The transport of one embedded job: a bounded queue of runs of batches, the current model, one
+/// stream of everything the coordinator reads, and one of control commands. A cheap handle:
+/// clones share the same queues.
 ///
 /// Acknowledgements are no-ops: nothing in one process can lose a message that was handed over.
 #[derive(Debug, Clone)]
@@ -40,20 +40,20 @@ struct Shared {
     tags: AtomicU64,
 }
 
-/// The batch queue. A full queue blocks the producer until consumers have taken half of it, so
-/// the producer wakes once per half queue rather than once per batch.
+/// The queue of runs. A full queue blocks the producer until consumers have taken half of it, so
+/// the producer wakes once per half queue rather than once per run.
 #[derive(Debug, Default)]
 struct BatchQueue {
     /// The job of the batches published now.
     job: JobId,
-    queue: VecDeque<(JobId, ScenarioBatch)>,
+    queue: VecDeque<(JobId, ScenarioRun)>,
     finished: bool,
     producer_waiting: bool,
     consumers_waiting: usize,
 }
 
 impl InMemoryBroker {
-    /// A broker whose batch queue holds at most `capacity` batches.
+    /// A broker whose queue holds at most `capacity` runs of batches.
     pub fn new(capacity: usize) -> InMemoryBroker {
         InMemoryBroker {
             shared: Arc::new(Shared {
@@ -74,7 +74,7 @@ impl InMemoryBroker {
         let _ = self.finish();
     }
 
-    /// Throws away every queued batch (a cancelled or timed-out job); returns how many.
+    /// Throws away every queued run (a cancelled or timed-out job); returns how many.
     pub fn discard_batches(&self) -> usize {
         let mut q = self.batches();
         let n = q.queue.len();
@@ -131,7 +131,7 @@ impl ProducerLink for InMemoryBroker {
         Ok(())
     }
 
-    fn publish_batch(&self, batch: ScenarioBatch) -> Result<(), BrokerError> {
+    fn publish_run(&self, run: ScenarioRun) -> Result<(), BrokerError> {
         let mut q = self.batches();
         while q.queue.len() >= self.shared.capacity && !q.finished {
             q.producer_waiting = true;
@@ -142,7 +142,7 @@ impl ProducerLink for InMemoryBroker {
             return Err(BrokerError::Closed);
         }
         let job = q.job.clone();
-        q.queue.push_back((job, batch));
+        q.queue.push_back((job, run));
         if q.consumers_waiting > 0 {
             self.shared.batch_ready.notify_one();
         }
@@ -166,7 +166,7 @@ impl ConsumerLink for InMemoryBroker {
         Ok(self.model().clone())
     }
 
-    fn next_batch(&self, wait: Duration) -> Result<Polled<ScenarioBatch>, BrokerError> {
+    fn next_run(&self, wait: Duration) -> Result<Polled<ScenarioRun>, BrokerError> {
         let mut q = self.batches();
         if q.queue.is_empty() && !q.finished {
             q.consumers_waiting += 1;
@@ -196,22 +196,22 @@ impl ConsumerLink for InMemoryBroker {
         }
     }
 
-    fn publish_result(&self, job: &str, result: ResultBatch) -> Result<(), BrokerError> {
-        self.deliver(Incoming::Result(Delivery {
+    fn publish_results(&self, job: &str, results: Vec<ResultBatch>) -> Result<(), BrokerError> {
+        self.deliver(Incoming::Results(Delivery {
             job: job.to_string(),
-            body: result,
+            body: results,
             tag: self.tag(),
             redelivered: false,
         }))
     }
 
-    fn ack_batch(&self, _tag: u64) -> Result<(), BrokerError> {
+    fn ack_run(&self, _tag: u64) -> Result<(), BrokerError> {
         Ok(())
     }
 
-    fn release_batch(&self, job: &str, batch: ScenarioBatch, _tag: u64) -> Result<(), BrokerError> {
+    fn release_run(&self, job: &str, run: ScenarioRun, _tag: u64) -> Result<(), BrokerError> {
         // Back at the head of the queue (one past its capacity at most: it was taken from it).
-        self.batches().queue.push_front((job.to_string(), batch));
+        self.batches().queue.push_front((job.to_string(), run));
         self.shared.batch_ready.notify_one();
         Ok(())
     }
@@ -279,17 +279,18 @@ impl CoordinatorLink for InMemoryBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_protocol::ControlAction;
+    use mcp_protocol::{ControlAction, ScenarioBatch};
 
-    fn batch(index: u64) -> ScenarioBatch {
+    fn batch(index: u64) -> ScenarioRun {
         ScenarioBatch {
             index,
             start: index * 10,
             count: 10,
         }
+        .into()
     }
 
-    fn body(p: Polled<ScenarioBatch>) -> Option<ScenarioBatch> {
+    fn body(p: Polled<ScenarioRun>) -> Option<ScenarioRun> {
         match p {
             Polled::Ready(d) => Some(d.body),
             _ => None,
@@ -299,38 +300,38 @@ mod tests {
     #[test]
     fn batches_flow_in_order_and_end_when_finished() {
         let broker = InMemoryBroker::new(4);
-        broker.publish_batch(batch(0)).unwrap();
-        broker.publish_batch(batch(1)).unwrap();
+        broker.publish_run(batch(0)).unwrap();
+        broker.publish_run(batch(1)).unwrap();
         broker.finish().unwrap();
         let wait = Duration::from_secs(1);
-        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(0)));
-        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(1)));
-        assert_eq!(broker.next_batch(wait).unwrap(), Polled::Finished);
-        assert_eq!(broker.publish_batch(batch(2)), Err(BrokerError::Closed));
+        assert_eq!(body(broker.next_run(wait).unwrap()), Some(batch(0)));
+        assert_eq!(body(broker.next_run(wait).unwrap()), Some(batch(1)));
+        assert_eq!(broker.next_run(wait).unwrap(), Polled::Finished);
+        assert_eq!(broker.publish_run(batch(2)), Err(BrokerError::Closed));
     }
 
     #[test]
     fn a_full_queue_blocks_the_producer_until_a_consumer_takes_a_batch() {
         let broker = InMemoryBroker::new(1);
-        broker.publish_batch(batch(0)).unwrap();
+        broker.publish_run(batch(0)).unwrap();
         let producer = {
             let broker = broker.clone();
-            std::thread::spawn(move || broker.publish_batch(batch(1)))
+            std::thread::spawn(move || broker.publish_run(batch(1)))
         };
         // The second publish can only complete once the first batch has been taken.
         let wait = Duration::from_secs(5);
-        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(0)));
+        assert_eq!(body(broker.next_run(wait).unwrap()), Some(batch(0)));
         producer.join().unwrap().unwrap();
-        assert_eq!(body(broker.next_batch(wait).unwrap()), Some(batch(1)));
+        assert_eq!(body(broker.next_run(wait).unwrap()), Some(batch(1)));
     }
 
     #[test]
     fn shutting_down_releases_a_blocked_producer() {
         let broker = InMemoryBroker::new(1);
-        broker.publish_batch(batch(0)).unwrap();
+        broker.publish_run(batch(0)).unwrap();
         let producer = {
             let broker = broker.clone();
-            std::thread::spawn(move || broker.publish_batch(batch(1)))
+            std::thread::spawn(move || broker.publish_run(batch(1)))
         };
         broker.shut_down();
         assert_eq!(producer.join().unwrap(), Err(BrokerError::Closed));
@@ -343,7 +344,7 @@ mod tests {
         let wait = Duration::from_millis(10);
         assert_eq!(broker.next(wait).unwrap(), None);
         let result = ResultBatch {
-            batch: batch(0),
+            batch: batch(0).batches().next().unwrap(),
             moments: vec![],
             values: vec![],
             failures: vec![],
@@ -352,9 +353,11 @@ mod tests {
             kept: vec![],
             tornado: None,
         };
-        broker.publish_result("j", result.clone()).unwrap();
+        broker.publish_results("j", vec![result.clone()]).unwrap();
         match broker.next(wait).unwrap() {
-            Some(Incoming::Result(d)) => assert_eq!((d.job.as_str(), d.body), ("j", result)),
+            Some(Incoming::Results(d)) => {
+                assert_eq!((d.job.as_str(), d.body), ("j", vec![result]));
+            }
             other => panic!("{other:?}"),
         }
         let pause = ControlCommand::to(ControlAction::Pause, None);

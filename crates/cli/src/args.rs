@@ -195,6 +195,16 @@ pub struct SubmitArgs {
     /// With --broker: follow the job to its end and print its summary.
     #[arg(long)]
     pub wait: bool,
+    /// With --broker: scenario batches per message [default: about 50 ms of evaluation a
+    /// message, from a quick timing of the model]. Changes no result: each batch is still
+    /// evaluated and counted as if it came alone.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "broker",
+        value_parser = clap::value_parser!(u32).range(1..=65536)
+    )]
+    pub batches_per_message: Option<u32>,
     /// Embedded: serve the live dashboard while the job runs, on ADDR [default:
     /// 127.0.0.1:8080; port 0 picks a free one]. The URL is printed on stderr.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]

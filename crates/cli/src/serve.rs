@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow};
 use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::{AmqpBroker, AmqpController};
 use mcp_coordinator::{Book, ServeError, coordinate_reconnecting};
-use mcp_producer::{ProducerEnd, ProducerProgress, SubmissionLimits};
+use mcp_producer::{Packing, ProducerEnd, ProducerProgress, SubmissionLimits};
 use mcp_protocol::{JobAnnouncement, now_ms};
 use mcp_sandbox::Sandbox;
 use mcp_server::{AllowedHosts, Api, HttpServer, Submitted, Submitter, Upload};
@@ -125,6 +125,8 @@ impl Submitter for ApiSubmitter {
             digest: job.info.digest.clone(),
         };
         let (url, prefix) = (self.url.clone(), self.prefix.clone());
+        let packing = Packing::of(&self.sandbox, &job, self.limits.message_bytes);
+        tracing::info!(job = %job.job, ?packing, "batches per message");
         std::thread::Builder::new()
             .name(format!("submit {}", job.job))
             .spawn(move || {
@@ -137,7 +139,7 @@ impl Submitter for ApiSubmitter {
                     ))
                 };
                 let announcement = JobAnnouncement::of(&job, now_ms());
-                let progress = ProducerProgress::default();
+                let progress = ProducerProgress::default().packing(packing.per_message);
                 let published = mcp_producer::publish(
                     &mut connect,
                     &mut reconnect,

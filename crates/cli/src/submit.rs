@@ -15,7 +15,7 @@ use mcp_broker::{CoordinatorLink, ProducerLink};
 use mcp_broker_amqp::AmqpBroker;
 use mcp_coordinator::{Book, Ended, JobState, Resume};
 use mcp_embedded::Embedded;
-use mcp_producer::{ProducerEnd, ProducerProgress, new_job_id};
+use mcp_producer::{Packing, ProducerEnd, ProducerProgress, new_job_id};
 use mcp_protocol::{FailureTally, JobAnnouncement, JobModel, JobSummary, StopCause, now_ms};
 use mcp_sandbox::Sandbox;
 use mcp_server::{Api, HttpServer};
@@ -69,7 +69,15 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             mcp_protocol::check_message_size(&job, args.connection.message_bytes(), &origin)
                 .map_err(anyhow::Error::msg)?;
             let url = resolve_broker(url, &args.connection)?;
-            match distributed_job(&url, &args, &job, &bar)? {
+            let packing = match args.batches_per_message {
+                Some(per_message) => Packing {
+                    per_message,
+                    seconds_per_scenario: None,
+                },
+                None => Packing::of(&sandbox, &job, args.connection.message_bytes()),
+            };
+            tracing::info!(job = %job.job, ?packing, "batches per message");
+            match distributed_job(&url, &args, &job, packing, &bar)? {
                 Distributed::Ended(ended) => *ended,
                 Distributed::Stopped(cause) => {
                     bar.finish_and_clear();
@@ -221,6 +229,7 @@ fn distributed_job(
     url: &str,
     args: &SubmitArgs,
     job: &Arc<JobModel>,
+    packing: Packing,
     bar: &ProgressBar,
 ) -> anyhow::Result<Distributed> {
     let prefix = &args.connection.prefix;
@@ -235,7 +244,7 @@ fn distributed_job(
     let announcement = JobAnnouncement::of(job, now_ms());
     let mut producer =
         || -> Result<Box<dyn ProducerLink>, _> { Ok(Box::new(connect()?.producer()?)) };
-    let progress = ProducerProgress::default();
+    let progress = ProducerProgress::default().packing(packing.per_message);
     let end = mcp_producer::publish(
         &mut producer,
         &mut reconnect,

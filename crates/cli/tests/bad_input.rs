@@ -163,6 +163,24 @@ fn flags_out_of_range_are_refused() {
         refused(&["validate", m, "--spec", s, "--scenarios", "4294967295"]),
         "error: --scenarios must be at most 1048576 (one batch)\n"
     );
+    // Packing batches into messages is for a broker's messages; clap refuses with code 2.
+    for (args, says) in [
+        (
+            vec!["--batches-per-message", "4"],
+            "the following required arguments were not provided:\n  --broker <BROKER>",
+        ),
+        (
+            vec!["--batches-per-message", "0", "--broker", "amqp://nowhere"],
+            "invalid value '0' for '--batches-per-message <N>': 0 is not in 1..=65536",
+        ),
+    ] {
+        let out = mcp_command(&[["submit", m, "--spec", s].as_slice(), &args].concat())
+            .env_remove("MCP_BROKER")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -19,6 +19,41 @@ fn two_consumers_give_the_embedded_answer() {
 }
 
 #[test]
+fn any_packing_of_batches_into_messages_gives_the_embedded_answer() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let (model, spec) = pricing();
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    // 61 batches of 1024, the last of 60 scenarios: every packing but one ends on a run
+    // shorter than the others, holding the partial batch.
+    let n = "61500";
+    let local = embedded(n);
+    for packing in [Some("1"), Some("7"), Some("64"), None] {
+        let mut args = submit_args(&prefix, m, s, n);
+        args.extend(["--wait", "--json"].map(String::from));
+        if let Some(per_message) = packing {
+            args.extend(["--batches-per-message".to_string(), per_message.to_string()]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{packing:?}: {}", stderr(&out));
+        let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(distributed["scenarios"], local["scenarios"], "{packing:?}");
+        for field in ["outputs", "tornado", "failed"] {
+            assert_eq!(
+                serde_json::to_string(&distributed[field]).unwrap(),
+                serde_json::to_string(&local[field]).unwrap(),
+                "{field} with {packing:?} batches per message"
+            );
+        }
+    }
+}
+
+#[test]
 fn failed_scenarios_are_counted_the_same_as_embedded() {
     let _broker = shared();
     let prefix = Prefix::new();
@@ -97,13 +132,15 @@ fn a_new_submission_supersedes_the_running_job() {
     // Job A is published with no consumer running, then job B, which supersedes it: A's
     // batches are first in the queue, but B's model is the current one, so consumers discard
     // A's batches, and whoever waits for A is told.
+    // One batch a message, so that the queue's depth counts batches.
     let (model, spec) = pricing();
-    let args = submit_args(
+    let mut args = submit_args(
         &prefix,
         model.to_str().unwrap(),
         spec.to_str().unwrap(),
         "200000",
     );
+    args.extend(["--batches-per-message", "1"].map(String::from));
     let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
         .args(&args)
         .output()
@@ -111,11 +148,11 @@ fn a_new_submission_supersedes_the_running_job() {
     assert!(out.status.success(), "{}", stderr(&out));
     let job_a = stdout(&out).trim().to_string();
     assert!(!job_a.is_empty(), "submit without --wait prints the job id");
-    let waiter_a = start_wait(&prefix, "100000");
+    let waiter_a = start_wait_unpacked(&prefix, "100000");
     wait_for_queue(&prefix.topology().scenarios_queue(), |ready, _| {
         ready >= 196 + 98
     });
-    let submit_b = start_wait(&prefix, "40000");
+    let submit_b = start_wait_unpacked(&prefix, "40000");
     wait_for_queue(&prefix.topology().scenarios_queue(), |ready, _| {
         ready >= 196 + 98 + 40
     });
@@ -142,7 +179,7 @@ fn a_paused_consumer_takes_no_batches_until_resumed() {
     control(&prefix, &["pause", "--consumer", "c"]);
     // Pausing cancels the consumer's subscription: the queue sees no consumer at all.
     wait_for_queue(&scenarios, |_, consumers| consumers == 0);
-    let submit = start_wait(&prefix, "20480");
+    let submit = start_wait_unpacked(&prefix, "20480");
     wait_for_queue(&scenarios, |ready, consumers| ready == 20 && consumers == 0);
     control(&prefix, &["resume"]);
     check_same_as_embedded(&finish(submit), "20480");

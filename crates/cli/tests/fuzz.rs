@@ -14,7 +14,7 @@ use crate::support::serve::Serve;
 use crate::support::*;
 use mcp_protocol::{
     BatchMessage, ControlAction, ControlCommand, JobAnnouncement, JobModel, ProducerState,
-    ProducerStatus, ResultMessage, ScenarioBatch, StopCause, decode, encode,
+    ProducerStatus, ResultMessage, ScenarioBatch, ScenarioRun, StopCause, decode, encode,
 };
 use mcp_testkit::fixtures;
 use proptest::prelude::*;
@@ -100,16 +100,19 @@ fn out_of_bounds() -> impl Strategy<Value = JobAnnouncement> {
 }
 
 fn batches(jobs: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
-    (select(jobs), edge_u64(), edge_u64(), edge_u32()).prop_map(|(job, index, start, count)| {
-        encode(&BatchMessage {
-            job,
-            batch: ScenarioBatch {
-                index,
-                start,
-                count,
-            },
-        })
-    })
+    (select(jobs), edge_u64(), edge_u64(), edge_u64(), edge_u32()).prop_map(
+        |(job, index, start, count, batch)| {
+            encode(&BatchMessage {
+                job,
+                run: ScenarioRun {
+                    index,
+                    start,
+                    count,
+                    batch,
+                },
+            })
+        },
+    )
 }
 
 /// Results for `job` (of `batches` batches of `outputs` outputs) that no consumer could have
@@ -136,7 +139,7 @@ fn impossible_results(job: String, batches: u64, outputs: usize) -> impl Strateg
             encode(&ResultMessage {
                 job: job.clone(),
                 consumer: "forged".into(),
-                result,
+                results: vec![result],
             })
         })
 }
@@ -241,16 +244,17 @@ fn every_role_survives_generated_hostile_messages_and_still_gets_the_same_bits()
     let ids: Vec<String> = announcements.iter().map(|a| a.job.clone()).collect();
     let valid_batch = vec![encode(&BatchMessage {
         job: "j".into(),
-        batch: ScenarioBatch {
+        run: ScenarioBatch {
             index: 0,
             start: 0,
             count: 2,
-        },
+        }
+        .into(),
     })];
     let valid_result = vec![encode(&ResultMessage {
         job: "j".into(),
         consumer: "forged".into(),
-        result: fixtures::result(0, 2, vec![0.5, 1.5]),
+        results: vec![fixtures::result(0, 2, vec![0.5, 1.5])],
     })];
     let scenarios_round_1 = [
         draw(&mut runner, garbled(valid_batch.clone())),
@@ -321,11 +325,12 @@ fn every_role_survives_generated_hostile_messages_and_still_gets_the_same_bits()
     let n_batches = 40960u64.div_ceil(batch);
     let real_batch = vec![encode(&BatchMessage {
         job: id.clone(),
-        batch: ScenarioBatch {
+        run: ScenarioBatch {
             index: 1,
             start: batch,
             count: batch as u32,
-        },
+        }
+        .into(),
     })];
     let command = vec![encode(&ControlCommand::to(ControlAction::Pause, None))];
     let announcement = vec![encode(&fixtures::announcement(&id, 40960, 1024, 0))];

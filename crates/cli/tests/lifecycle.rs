@@ -168,11 +168,12 @@ fn a_model_that_does_not_load_anywhere_fails_its_job_and_the_consumer_lives() {
         for index in 0..3 {
             let message = mcp_protocol::BatchMessage {
                 job: "broken".into(),
-                batch: mcp_protocol::ScenarioBatch {
+                run: mcp_protocol::ScenarioBatch {
                     index,
                     start: index,
                     count: 1,
-                },
+                }
+                .into(),
             };
             let body = mcp_protocol::encode(&message);
             publish_to(&ch, "", &topology.scenarios_queue(), &body).await;

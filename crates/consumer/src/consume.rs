@@ -1,21 +1,22 @@
-//! The batch loop of one consumer thread: take a batch, make sure its job's model is loaded,
-//! evaluate it, publish the result, and only then acknowledge the batch.
+//! The batch loop of one consumer thread: take a run of batches (one message), make sure its
+//! job's model is loaded, evaluate each batch as if it had come alone, publish their results
+//! together, and only then acknowledge the run.
 //!
-//! This file decides when a batch is acknowledged: after its result is safely with the
+//! This file decides when a run is acknowledged: after its results are safely with the
 //! transport ([`ConsumerLink::complete`]); at once, unevaluated, when its job is over here
 //! (superseded, cancelled, timed out: counted as expired); rejected to the dead-letter queue
-//! when it is not one of its job's batches. A batch whose evaluation is aborted is never
-//! acknowledged, so the transport delivers it again.
+//! when it is not a run of its job's batches. A run whose evaluation is aborted is never
+//! acknowledged, so the transport delivers it again, whole.
 //!
 //! A job this consumer cannot run (its limits are over this consumer's [`Ceilings`], or its
-//! model does not load here) is refused, not failed: the thread gives its batches back for
-//! other consumers ([`ConsumerLink::release_batch`]), takes no more while that job is current,
+//! model does not load here) is refused, not failed: the thread gives its runs back for
+//! other consumers ([`ConsumerLink::release_run`]), takes no more while that job is current,
 //! and says why in its heartbeat. The coordinator fails the job only when every consumer
 //! refuses it.
 
 use crate::Evaluator;
 use mcp_broker::{BrokerError, ConsumerLink, Polled};
-use mcp_protocol::{JobId, JobModel};
+use mcp_protocol::{JobId, JobModel, ResultBatch, ScenarioRun};
 use mcp_sandbox::Sandbox;
 use mcp_spec::Ceilings;
 use std::collections::HashMap;
@@ -38,7 +39,7 @@ pub struct ConsumerStats {
     pub last_batch_nanos_per_scenario: AtomicU64,
     /// Scenarios of batches thrown away because their job was superseded or timed out.
     pub expired: AtomicU64,
-    /// Set by anyone to make the consumer stop after its current batch.
+    /// Set by anyone to make the consumer stop after its current run of batches.
     pub stop: AtomicBool,
     /// Set by anyone to make the consumer take no new batches until it is cleared.
     pub paused: AtomicBool,
@@ -147,8 +148,8 @@ fn stand_aside(
     if link.drains_while_paused() {
         // Those already handed over (RabbitMQ's prefetch), whatever their job: they will be
         // handed to someone again.
-        while let Polled::Ready(held) = link.next_batch(Duration::ZERO)? {
-            link.release_batch(&held.job, held.body, held.tag)?;
+        while let Polled::Ready(held) = link.next_run(Duration::ZERO)? {
+            link.release_run(&held.job, held.body, held.tag)?;
         }
     }
     while !stats.stop.load(Ordering::Relaxed) {
@@ -207,7 +208,7 @@ pub fn consume(
             std::thread::sleep(POLL);
             continue;
         }
-        let delivery = match link.next_batch(POLL)? {
+        let delivery = match link.next_run(POLL)? {
             Polled::Ready(delivery) => delivery,
             Polled::Empty => continue,
             Polled::Finished => break,
@@ -264,30 +265,63 @@ pub fn consume(
         match ended.get(job) {
             Some(Ended::Refused) => {
                 let job = job.clone();
-                link.release_batch(&delivery.job, delivery.body, delivery.tag)?;
+                link.release_run(&delivery.job, delivery.body, delivery.tag)?;
                 stand_aside(link, &job, stats, &mut paused, &mut ended)?;
                 continue;
             }
             Some(Ended::Expired) => {
                 stats
                     .expired
-                    .fetch_add(u64::from(delivery.body.count), Ordering::Relaxed);
-                link.ack_batch(delivery.tag)?;
+                    .fetch_add(delivery.body.count, Ordering::Relaxed);
+                link.ack_run(delivery.tag)?;
                 continue;
             }
             None => {}
         }
-        let (job, evaluator) = current.as_mut().expect("the batch's job is current");
-        if let Err(why) = evaluator.check(&delivery.body) {
-            // Not a batch of its job (only a forged message is): set aside, never evaluated.
-            tracing::warn!(job = %job, "dead-lettered a batch that is not one of its job's: {why}");
-            link.reject_batch(delivery.tag, &format!("not a batch of job {job}: {why}"))?;
+        let (job, evaluator) = current.as_mut().expect("the run's job is current");
+        let run = delivery.body;
+        let checked = run
+            .check()
+            .and_then(|()| run.batches().try_for_each(|b| evaluator.check(&b)));
+        if let Err(why) = checked {
+            // Not a run of its job's batches (only a forged message is): set aside, never
+            // evaluated.
+            tracing::warn!(job = %job, "dead-lettered a run that is not of its job's batches: {why}");
+            link.reject_run(delivery.tag, &format!("not a batch of job {job}: {why}"))?;
             continue;
         }
-        let Some(result) = evaluator.evaluate(delivery.body) else {
-            // Aborted: the batch is left unacknowledged for the transport to requeue.
+        let Some(results) = evaluate_run(evaluator, run, stats) else {
+            // Aborted: the run is left unacknowledged for the transport to requeue.
             break;
         };
+        // Results too large for one message (many long failures, scenarios kept whole) go in
+        // several; the run is acknowledged with the last.
+        let mut messages = mcp_protocol::split_results(results, admission.message_bytes);
+        let last = messages.pop().unwrap_or_default();
+        let published = messages
+            .into_iter()
+            .try_for_each(|results| link.publish_results(job, results))
+            .and_then(|()| link.complete(job, last, delivery.tag));
+        match published {
+            Ok(()) => {}
+            Err(BrokerError::Closed) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    link.flush()?;
+    Ok(())
+}
+
+/// Evaluates each batch of `run` in turn, as if it had come alone, counting it in `stats`;
+/// `None` when the evaluation was aborted.
+fn evaluate_run(
+    evaluator: &mut Evaluator,
+    run: ScenarioRun,
+    stats: &ConsumerStats,
+) -> Option<Vec<ResultBatch>> {
+    let mut results = Vec::with_capacity(run.len() as usize);
+    for batch in run.batches() {
+        let result = evaluator.evaluate(batch)?;
         stats.metrics.batch(&result, evaluator.fuel_used());
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats
@@ -302,14 +336,9 @@ pub fn consume(
             nanos / u64::from(result.batch.count.max(1)),
             Ordering::Relaxed,
         );
-        match link.complete(job, result, delivery.tag) {
-            Ok(()) => {}
-            Err(BrokerError::Closed) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
+        results.push(result);
     }
-    link.flush()?;
-    Ok(())
+    Some(results)
 }
 
 #[cfg(test)]

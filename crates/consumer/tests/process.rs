@@ -7,6 +7,7 @@ use mcp_broker::{ControlLink, CoordinatorLink, InMemoryBroker, Incoming, Produce
 use mcp_consumer::{ConsumerProcess, SessionEnd};
 use mcp_protocol::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ResultBatch, ScenarioBatch,
+    ScenarioRun,
 };
 use mcp_sandbox::Sandbox;
 use mcp_testkit::eventually;
@@ -27,7 +28,7 @@ impl Seen {
     fn read(&mut self, broker: &InMemoryBroker) {
         while let Some(message) = broker.next(Duration::ZERO).unwrap() {
             match message {
-                Incoming::Result(d) => self.results.push(d.body),
+                Incoming::Results(d) => self.results.extend(d.body),
                 Incoming::Consumer(status) => self.heartbeats.push(status),
                 other => panic!("a consumer sent {other:?}"),
             }
@@ -56,14 +57,15 @@ impl Drop for DrainOnDrop<'_> {
     }
 }
 
-/// Batch `index` of the pricing job (1024 scenarios each).
-fn batch(index: u64) -> ScenarioBatch {
+/// Batch `index` of the pricing job (1024 scenarios each), alone in its message.
+fn batch(index: u64) -> ScenarioRun {
     let (start, count) = pricing_job().spec.simulation.batch_range(index).unwrap();
     ScenarioBatch {
         index,
         start,
         count,
     }
+    .into()
 }
 
 fn command(action: ControlAction, job: Option<&str>) -> ControlCommand {
@@ -78,7 +80,7 @@ fn a_consumer_process_evaluates_every_batch_and_ends_with_the_transport() {
     let broker = InMemoryBroker::new(8);
     broker.publish_model(Arc::new(pricing_job())).unwrap();
     for i in 0..6 {
-        broker.publish_batch(batch(i)).unwrap();
+        broker.publish_run(batch(i)).unwrap();
     }
     broker.finish().unwrap();
     let sandbox = Sandbox::new().unwrap();
@@ -117,7 +119,7 @@ fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
             s.last_state() == Some(ConsumerState::Paused)
         });
         for i in 0..3 {
-            broker.publish_batch(batch(i)).unwrap();
+            broker.publish_run(batch(i)).unwrap();
         }
         // Two more heartbeats while paused: a whole interval passed, and nothing was taken.
         let paused_beats = seen.heartbeats.len();
@@ -143,7 +145,7 @@ fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
             s.heartbeats.len() > cancelled_from
         });
         for i in 3..5 {
-            broker.publish_batch(batch(i)).unwrap();
+            broker.publish_run(batch(i)).unwrap();
         }
         seen.until(&broker, "the expired batches", |s| {
             s.heartbeats.last().is_some_and(|h| h.expired == 2 * 1024)
@@ -161,6 +163,44 @@ fn a_consumer_process_obeys_pause_resume_cancel_and_drain() {
 }
 
 #[test]
+fn a_run_of_batches_gives_each_batch_the_result_it_gives_alone() {
+    let sandbox = Sandbox::new().unwrap();
+    let results = |runs: &[ScenarioRun]| {
+        let broker = InMemoryBroker::new(8);
+        broker.publish_model(Arc::new(pricing_job())).unwrap();
+        for run in runs {
+            broker.publish_run(*run).unwrap();
+        }
+        broker.finish().unwrap();
+        let drain = AtomicBool::new(false);
+        let end = ConsumerProcess::new("p", 2)
+            .run_session(&broker, &sandbox, &drain)
+            .unwrap();
+        assert_eq!(end, SessionEnd::Finished);
+        let mut seen = Seen::default();
+        seen.read(&broker);
+        let mut results = seen.results;
+        for r in &mut results {
+            r.eval_seconds = 0.0;
+        }
+        results.sort_by_key(|r| r.batch.index);
+        results
+    };
+    let alone = results(&(0..7).map(batch).collect::<Vec<_>>());
+    let mut four = batch(0);
+    let mut three = batch(4);
+    for i in 1..4 {
+        assert!(four.push(batch(i).batches().next().unwrap()));
+    }
+    for i in 5..7 {
+        assert!(three.push(batch(i).batches().next().unwrap()));
+    }
+    let packed = results(&[four, three]);
+    assert_eq!(packed.len(), 7);
+    assert_eq!(packed, alone, "the same results, to the bit");
+}
+
+#[test]
 fn a_batch_that_is_not_one_of_its_jobs_is_set_aside_and_the_consumer_carries_on() {
     let broker = InMemoryBroker::new(8);
     broker.publish_model(Arc::new(pricing_job())).unwrap();
@@ -171,8 +211,15 @@ fn a_batch_that_is_not_one_of_its_jobs_is_set_aside_and_the_consumer_carries_on(
         start: 0,
         count: u32::MAX,
     };
-    broker.publish_batch(forged).unwrap();
-    broker.publish_batch(batch(1)).unwrap();
+    broker.publish_run(forged.into()).unwrap();
+    // A run whose second batch is not the job's.
+    let misaligned = ScenarioRun {
+        batch: 1000,
+        count: 2000,
+        ..batch(2)
+    };
+    broker.publish_run(misaligned).unwrap();
+    broker.publish_run(batch(1)).unwrap();
     broker.finish().unwrap();
     let sandbox = Sandbox::new().unwrap();
     let drain = AtomicBool::new(false);
@@ -186,7 +233,7 @@ fn a_batch_that_is_not_one_of_its_jobs_is_set_aside_and_the_consumer_carries_on(
     assert_eq!(
         indices,
         [1],
-        "the forged batch is not evaluated, the next one is"
+        "the forged batch and run are not evaluated, the next one is"
     );
 }
 
@@ -197,7 +244,7 @@ fn a_job_over_the_consumers_ceilings_is_refused_its_batches_given_back_until_the
     let memory = refused.spec.limits.memory_mib;
     broker.publish_model(Arc::new(refused.clone())).unwrap();
     for i in 0..3 {
-        broker.publish_batch(batch(i)).unwrap();
+        broker.publish_run(batch(i)).unwrap();
     }
     let sandbox = Sandbox::new().unwrap();
     let drain = AtomicBool::new(false);
@@ -232,7 +279,7 @@ fn a_job_over_the_consumers_ceilings_is_refused_its_batches_given_back_until_the
         next.spec.limits.memory_mib = memory - 1;
         broker.publish_model(Arc::new(next)).unwrap();
         for i in 0..2 {
-            broker.publish_batch(batch(i)).unwrap();
+            broker.publish_run(batch(i)).unwrap();
         }
         seen.until(&broker, "the new job's results", |s| s.results.len() == 2);
         seen.until(&broker, "the refused job's batches expired", |s| {

@@ -62,8 +62,10 @@ pub fn coordinate(
                     }
                     link.ack(d.tag)?;
                 }
-                Incoming::Result(d) => {
-                    results.push((d.job, d.body));
+                Incoming::Results(d) => {
+                    // Each batch is recorded as if it had come alone; the message is
+                    // acknowledged once all of them are.
+                    results.extend(d.body.into_iter().map(|r| (d.job.clone(), r)));
                     tags.push(d.tag);
                 }
                 Incoming::Consumer(status) => {
@@ -286,7 +288,7 @@ mod tests {
             for index in 0..6 {
                 let values = (0..1024).map(|k| (index * 1024 + k) as f64).collect();
                 let result = fixtures::result(index, 1024, values);
-                broker.publish_result("j", result).unwrap();
+                broker.publish_results("j", vec![result]).unwrap();
             }
             // The results are held, neither recorded nor counted, and the coordinator waits
             // for room instead of stopping.

@@ -1,20 +1,25 @@
 //! The producer role: validates a job, announces it, publishes its model, then its scenario
-//! batches, and reports its progress.
+//! batches in runs of consecutive batches, and reports its progress.
 //!
 //! A batch is a range of scenario indices (`index`, `start`, `count`); consumers generate the
 //! inputs themselves, since scenario `i` is a pure function of (spec, seed, i). The producer
-//! therefore does no sampling and runs no model beyond validating it ([`validate`]): its cost is
-//! one small message per batch, and its pace is set by the transport's backpressure. It knows no
+//! therefore does no sampling and runs no model beyond validating it ([`validate`]) and timing a
+//! few scenarios to decide how many batches travel in one message ([`packing`]): its cost is one
+//! small message per run, and its pace is set by the transport's backpressure. It knows no
 //! transport beyond [`ProducerLink`]; [`publish`] survives a transport that fails and comes back.
 
+pub mod packing;
 mod publish;
 pub mod validate;
 
+pub use packing::Packing;
 pub use publish::{new_job_id, publish};
 pub use validate::{SubmissionLimits, accept, prepare};
 
 use mcp_broker::{BrokerError, ProducerLink};
-use mcp_protocol::{JobModel, ProducerState, ProducerStatus, ScenarioBatch, StopCause};
+use mcp_protocol::{
+    JobModel, ProducerState, ProducerStatus, ScenarioBatch, ScenarioRun, StopCause,
+};
 use mcp_spec::Simulation;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -36,6 +41,31 @@ pub fn batches(simulation: Simulation, first: u64) -> impl Iterator<Item = Scena
     })
 }
 
+/// The runs of a job from batch `first` on: consecutive batches, none of `skip`, at most
+/// `per_message` in each.
+pub fn runs<'a>(
+    simulation: Simulation,
+    first: u64,
+    per_message: u32,
+    skip: &'a BTreeSet<u64>,
+) -> impl Iterator<Item = ScenarioRun> + 'a {
+    let mut batches = batches(simulation, first)
+        .filter(|b| !skip.contains(&b.index))
+        .peekable();
+    std::iter::from_fn(move || {
+        let mut run = ScenarioRun::from(batches.next()?);
+        while run.len() < u64::from(per_message.max(1)) {
+            match batches.peek() {
+                Some(&next) if run.push(next) => {
+                    batches.next();
+                }
+                _ => break,
+            }
+        }
+        Some(run)
+    })
+}
+
 /// Progress a producer reports while it publishes.
 #[derive(Debug)]
 pub struct ProducerProgress {
@@ -47,6 +77,8 @@ pub struct ProducerProgress {
     pub stop: AtomicBool,
     /// Batches not to publish: counted already (a run resumed from its checkpoint).
     skip: BTreeSet<u64>,
+    /// Batches per message (a run of consecutive batches).
+    per_message: u32,
     /// When publishing began.
     started: Instant,
 }
@@ -58,6 +90,7 @@ impl Default for ProducerProgress {
             next_batch: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             skip: BTreeSet::new(),
+            per_message: 1,
             started: Instant::now(),
         }
     }
@@ -71,6 +104,19 @@ impl ProducerProgress {
             skip,
             ..ProducerProgress::default()
         }
+    }
+
+    /// This progress, publishing `per_message` batches in each message (at least one).
+    pub fn packing(self, per_message: u32) -> ProducerProgress {
+        ProducerProgress {
+            per_message: per_message.max(1),
+            ..self
+        }
+    }
+
+    /// Batches per message.
+    pub fn per_message(&self) -> u32 {
+        self.per_message
     }
 
     /// The report of `job` (`total` scenarios) in `state`.
@@ -109,10 +155,11 @@ pub enum ProducerEnd {
 /// How often a producer asks its link whether its job was stopped elsewhere.
 pub const STOP_CHECK_EVERY: Duration = Duration::from_millis(200);
 
-/// Publishes `model`, then the batches of its job from `progress.next_batch` on, then says the
-/// job is finished, reporting progress every [`REPORT_EVERY`]. After a failure, calling it
-/// again with the same progress resumes the job (moving `next_batch` back first republishes
-/// batches that may not have been stored; the coordinator counts each batch once).
+/// Publishes `model`, then the batches of its job from `progress.next_batch` on, in runs of
+/// [`ProducerProgress::per_message`], then says the job is finished, reporting progress every
+/// [`REPORT_EVERY`]. After a failure, calling it again with the same progress resumes the job
+/// (moving `next_batch` back first republishes batches that may not have been stored; the
+/// coordinator counts each batch once).
 pub fn produce(
     link: &dyn ProducerLink,
     model: Arc<JobModel>,
@@ -138,10 +185,7 @@ pub fn produce(
     let mut last_check = Instant::now();
     report(ProducerState::Publishing);
     let first = progress.next_batch.load(Ordering::Relaxed);
-    for batch in batches(sim, first) {
-        if progress.skip.contains(&batch.index) {
-            continue;
-        }
+    for run in runs(sim, first, progress.per_message, &progress.skip) {
         if progress.stop.load(Ordering::Relaxed) {
             link.finish()?;
             report(ProducerState::Stopped);
@@ -161,7 +205,7 @@ pub fn produce(
                 return Ok(ProducerEnd::Ended(cause));
             }
         }
-        match link.publish_batch(batch) {
+        match link.publish_run(run) {
             Ok(()) => {}
             // Stopping closes the queue under a producer blocked on it.
             Err(BrokerError::Closed) if progress.stop.load(Ordering::Relaxed) => {
@@ -171,11 +215,10 @@ pub fn produce(
         }
         progress
             .next_batch
-            .store(batch.index + 1, Ordering::Relaxed);
-        progress.published.store(
-            (batch.start + u64::from(batch.count)).min(sim.scenarios),
-            Ordering::Relaxed,
-        );
+            .store(run.end_index(), Ordering::Relaxed);
+        progress
+            .published
+            .store(run.end().min(sim.scenarios), Ordering::Relaxed);
         if last_report.elapsed() >= REPORT_EVERY {
             report(ProducerState::Publishing);
             last_report = Instant::now();
@@ -187,11 +230,12 @@ pub fn produce(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mcp_broker::{ConsumerLink, CoordinatorLink, InMemoryBroker, Incoming, Polled};
 
-    fn simulation(scenarios: u64, batch: u32) -> Simulation {
+    /// A plain Monte Carlo simulation of `scenarios` in batches of `batch`.
+    pub(crate) fn simulation(scenarios: u64, batch: u32) -> Simulation {
         Simulation {
             scenarios,
             seed: 1,
@@ -232,7 +276,7 @@ mod tests {
             Ok(ProducerEnd::Completed)
         );
         let mut starts = Vec::new();
-        while let Polled::Ready(d) = broker.next_batch(Duration::ZERO).unwrap() {
+        while let Polled::Ready(d) = broker.next_run(Duration::ZERO).unwrap() {
             assert_eq!(d.job, "j");
             starts.push((d.body.start, d.body.count));
         }
@@ -258,9 +302,55 @@ mod tests {
             Ok(ProducerEnd::Completed)
         );
         let mut published = Vec::new();
-        while let Polled::Ready(d) = broker.next_batch(Duration::ZERO).unwrap() {
+        while let Polled::Ready(d) = broker.next_run(Duration::ZERO).unwrap() {
             published.push(d.body.index);
         }
         assert_eq!(published, [1, 4]);
+    }
+
+    #[test]
+    fn runs_pack_consecutive_batches_around_the_skipped_ones() {
+        let sim = simulation(105, 10);
+        let runs = |first, per_message, skip: &[u64]| {
+            let skip: BTreeSet<u64> = skip.iter().copied().collect();
+            runs(sim, first, per_message, &skip)
+                .map(|r| (r.index, r.len(), r.count))
+                .collect::<Vec<_>>()
+        };
+        // The last message holds the partial last batch.
+        assert_eq!(runs(0, 4, &[]), [(0, 4, 40), (4, 4, 40), (8, 3, 25)]);
+        assert_eq!(runs(0, 1, &[]).len(), 11);
+        // Counted batches split runs; a resumed producer starts at its batch.
+        assert_eq!(runs(0, 4, &[1, 2, 6]), [(0, 1, 10), (3, 3, 30), (7, 4, 35)]);
+        assert_eq!(runs(9, 4, &[]), [(9, 2, 15)]);
+        // Every scenario once, whatever the packing.
+        for per_message in 1..12 {
+            let all: Vec<_> = runs_batches(sim, per_message);
+            assert_eq!(all, batches(sim, 0).collect::<Vec<_>>());
+        }
+    }
+
+    fn runs_batches(sim: Simulation, per_message: u32) -> Vec<ScenarioBatch> {
+        runs(sim, 0, per_message, &BTreeSet::new())
+            .flat_map(|r| r.batches())
+            .collect()
+    }
+
+    #[test]
+    fn a_packing_producer_publishes_runs_of_batches() {
+        let broker = InMemoryBroker::new(16);
+        let model = mcp_testkit::fixtures::job_model("j", 45, 10);
+        let progress = ProducerProgress::skipping([2].into()).packing(2);
+        assert_eq!(
+            produce(&broker, model, &progress),
+            Ok(ProducerEnd::Completed)
+        );
+        let mut published = Vec::new();
+        while let Polled::Ready(d) = broker.next_run(Duration::ZERO).unwrap() {
+            published.push((d.body.index, d.body.len()));
+        }
+        assert_eq!(published, [(0, 2), (3, 2)]);
+        assert_eq!(progress.next_batch.load(Ordering::Relaxed), 5);
+        assert_eq!(progress.published.load(Ordering::Relaxed), 45);
     }
 }

@@ -52,7 +52,8 @@ pub fn publish(
                     "announcing the job"
                 };
                 reconnect.wait(doing, &e);
-                let back = link.unconfirmed_limit();
+                // Runs may not have been stored, of up to `per_message` batches each.
+                let back = link.unconfirmed_limit() * u64::from(progress.per_message());
                 let next = progress.next_batch.load(Ordering::Relaxed);
                 progress
                     .next_batch

@@ -3,14 +3,17 @@
 //! Every role speaks these types, embedded (passed by value through the in-memory broker) or
 //! distributed (encoded with MessagePack by [`encode`] / [`decode`]). A scenario batch carries only
 //! its range: scenario `i`'s inputs are a pure function of (spec, seed, i), so consumers generate
-//! them where they are evaluated instead of shipping them. This crate knows no transport and no
-//! Wasm engine.
+//! them where they are evaluated instead of shipping them. The batch is the unit of statistics;
+//! the message is not: a [`ScenarioRun`] carries several consecutive batches, and its answer,
+//! a [`ResultMessage`], one [`ResultBatch`] per batch. This crate knows no transport and no Wasm
+//! engine.
 
 mod columns;
 mod failure;
 mod info;
 mod kept;
 mod provenance;
+mod run;
 mod size;
 mod summary;
 mod telemetry;
@@ -23,8 +26,10 @@ pub use mcp_stats::{SobolSummary, SobolSums};
 /// The tornado's wire and summary types, for crates that move them without computing them.
 pub use mcp_stats::{Tornado, TornadoBatch, TornadoRow};
 pub use provenance::{Provenance, sha256, spec_digest};
+pub use run::{MAX_BATCHES_PER_RUN, ScenarioRun};
 pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
+    split_results,
 };
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
@@ -37,7 +42,7 @@ use mcp_stats::Moments;
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire format; a receiver rejects messages of another version.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// A job's identity: unique per submission.
 pub type JobId = String;
@@ -131,24 +136,26 @@ pub struct ScenarioBatch {
     pub count: u32,
 }
 
-/// A scenario batch as it travels between machines: with the job it belongs to.
+/// Consecutive scenario batches as they travel between machines: with the job they belong to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchMessage {
     /// The job.
     pub job: JobId,
-    /// The batch.
-    pub batch: ScenarioBatch,
+    /// The batches.
+    pub run: ScenarioRun,
 }
 
-/// A result batch as it travels between machines: with its job and the consumer that made it.
+/// Result batches as they travel between machines: with their job and the consumer that made
+/// them. Usually the answer to one [`BatchMessage`], one result per batch of its run, in batch
+/// order; a consumer splits an answer too large for one message ([`split_results`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultMessage {
     /// The job.
     pub job: JobId,
     /// The consumer's id.
     pub consumer: String,
-    /// The result.
-    pub result: ResultBatch,
+    /// The results, one per batch.
+    pub results: Vec<ResultBatch>,
 }
 
 /// The outcome of one scenario batch.
@@ -346,7 +353,7 @@ mod tests {
         let err = decode::<ScenarioBatch>(&future).unwrap_err();
         assert_eq!(
             err.0,
-            "message has protocol version 99, this mcp speaks version 3; run the same mcp \
+            "message has protocol version 99, this mcp speaks version 4; run the same mcp \
              release on every machine"
         );
     }
@@ -379,7 +386,7 @@ mod tests {
             encode(&ResultMessage {
                 job: "job".into(),
                 consumer: "c".into(),
-                result: ResultBatch {
+                results: vec![ResultBatch {
                     batch: ScenarioBatch {
                         index: 1,
                         start: 8,
@@ -406,14 +413,14 @@ mod tests {
                         failure: None,
                     }],
                     tornado: None,
-                },
+                }],
             })
         }
 
         #[test]
         fn the_sample_is_a_valid_message_with_every_column_encoding() {
             let message = decode::<ResultMessage>(&sample()).unwrap();
-            assert_eq!(message.result.values.len(), 3);
+            assert_eq!(message.results[0].values.len(), 3);
         }
 
         proptest! {

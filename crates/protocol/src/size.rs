@@ -3,7 +3,7 @@
 //! whose model or result batches cannot fit must be refused before anything is published, by
 //! whoever would send them.
 
-use crate::{JobModel, encode};
+use crate::{JobModel, ResultBatch, encode};
 
 /// RabbitMQ 4's default `max_message_size`: what mcp assumes unless told otherwise.
 pub const DEFAULT_MESSAGE_BYTES: usize = 16 << 20;
@@ -88,6 +88,49 @@ pub fn check_result_size(
     Ok(())
 }
 
+/// The most bytes `result` takes in a result message: each value 8 bytes (the raw encoding, the
+/// largest of the three) and every failure and kept scenario whole.
+fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
+    let values: u64 = result.values.iter().map(|c| c.len() as u64 * 8 + 16).sum();
+    let failures: u64 = result
+        .failures
+        .iter()
+        .map(|f| f.message.len() as u64 + 64)
+        .sum();
+    let kept: u64 = result
+        .kept
+        .iter()
+        .map(|k| {
+            let reals = (k.inputs.len() + k.outputs.len()) as u64;
+            reals * 9 + k.failure.as_ref().map_or(0, |f| f.message.len() as u64) + 128
+        })
+        .sum();
+    let small = encode(&(&result.sobol, &result.tornado)).len() as u64;
+    values + failures + kept + small + batch_bytes(result.moments.len())
+}
+
+/// `results`, in order, in groups that each fit in a message of `max_bytes` (a result too large
+/// alone still makes a group of its own: its job was admitted because it fits): how a consumer
+/// answers a run whose results would not fit in one message, which happens only when many of
+/// its scenarios fail with long messages or are kept whole.
+pub fn split_results(results: Vec<ResultBatch>, max_bytes: usize) -> Vec<Vec<ResultBatch>> {
+    let limit = max_bytes as u64;
+    let mut groups: Vec<Vec<ResultBatch>> = Vec::new();
+    let mut bytes = 0;
+    for result in results {
+        let size = wire_bytes_at_most(&result);
+        match groups.last_mut() {
+            Some(group) if bytes + size <= limit => group.push(result),
+            _ => {
+                bytes = 0;
+                groups.push(vec![result]);
+            }
+        }
+        bytes += size;
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +181,45 @@ mod tests {
                 && err.contains("lower the batch to at most 7401"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn results_too_large_for_one_message_are_split_in_order() {
+        let result = |index: u64, failing: usize| ResultBatch {
+            batch: crate::ScenarioBatch {
+                index,
+                start: index * 1000,
+                count: 1000,
+            },
+            moments: vec![mcp_stats::Moments::default()],
+            values: vec![vec![1.0; 1000 - failing]],
+            failures: (0..failing as u64)
+                .map(|k| crate::ScenarioFailure {
+                    scenario: index * 1000 + k,
+                    kind: crate::FailureKind::ModelError,
+                    message: "x".repeat(1024),
+                })
+                .collect(),
+            eval_seconds: 0.0,
+            sobol: Vec::new(),
+            kept: Vec::new(),
+            tornado: None,
+        };
+        let all: Vec<_> = (0..6).map(|i| result(i, 0)).collect();
+        let groups = split_results(all.clone(), DEFAULT_MESSAGE_BYTES);
+        assert_eq!(groups, [all]);
+        // Every scenario failing with a 1 KiB message: about 1 MiB a batch.
+        let all: Vec<_> = (0..40).map(|i| result(i, 1000)).collect();
+        let groups = split_results(all.clone(), DEFAULT_MESSAGE_BYTES);
+        assert!(groups.len() >= 3, "{} groups", groups.len());
+        for group in &groups {
+            let bytes = encode(group).len();
+            assert!(bytes <= DEFAULT_MESSAGE_BYTES, "{bytes} bytes");
+        }
+        assert_eq!(groups.concat(), all, "each result once, in order");
+        // One result over the limit still travels, alone.
+        let groups = split_results(vec![result(0, 0), result(1, 1000)], 100 << 10);
+        assert_eq!(groups.len(), 2);
     }
 
     /// A job of one output (the protocol's own tests cannot use mcp-testkit's fixtures).

@@ -144,6 +144,15 @@ pub fn start_wait(prefix: &Prefix, scenarios: &str) -> Process {
     Process::spawn(command)
 }
 
+/// [`start_wait`] with one batch a message, for a test that counts the queue's messages.
+pub fn start_wait_unpacked(prefix: &Prefix, scenarios: &str) -> Process {
+    let mut command = submit_wait_command(&broker_url(), prefix, scenarios);
+    command
+        .args(["--batches-per-message", "1"])
+        .stderr(Stdio::piped());
+    Process::spawn(command)
+}
+
 /// Waits for a `mcp submit --wait --json` to succeed; its summary.
 pub fn finish(submit: Process) -> Value {
     let out = submit.output();
