@@ -4,7 +4,6 @@ use crate::broker::{delete_queues, ensure_broker};
 use crate::models::{build_all_models, ensure_wasm_target};
 use crate::{cargo, project_root, run, target_dir};
 use anyhow::{Context, Result, bail};
-use std::path::PathBuf;
 use std::process::Command;
 
 pub(crate) fn bench(which: Option<&str>) -> Result<()> {
@@ -19,8 +18,17 @@ pub(crate) fn bench(which: Option<&str>) -> Result<()> {
         Some("embedded") => bench_embedded(),
         Some("distributed") => bench_distributed(),
         Some("api") => bench_api(),
-        Some(other) => bail!("unknown benchmark `{other}`: say embedded, distributed or api"),
+        Some("ingest") => bench_ingest(),
+        Some(other) => {
+            bail!("unknown benchmark `{other}`: say embedded, distributed, ingest or api")
+        }
     }
+}
+
+/// The coordinator's ingest capacity alone: recorded result messages replayed into its book as
+/// fast as it takes them, exact and sketch mode.
+fn bench_ingest() -> Result<()> {
+    run(cargo().args(["bench", "--package", "mcp-cli", "--bench", "ingest"]))
 }
 
 /// How long recording a result batch takes while the API is busy (50 dashboards and a 1,000-job
@@ -97,7 +105,10 @@ fn against_numpy() -> Result<()> {
 }
 
 /// `pricing` embedded against distributed (two consumer processes on this machine) in the same
-/// run, and the batching gain: the same job with one scenario per message.
+/// run: the example spec's batch (1024) with batches packed into messages as the producer
+/// chooses, and with one batch per message (the shape before packing); and the batching gain
+/// against the seed design, one scenario per message. With each distributed case, the CPU its
+/// job cost the broker, the consumers and the waiting `mcp submit`.
 fn bench_distributed() -> Result<()> {
     let broker = ensure_broker()?.url;
     run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
@@ -107,15 +118,14 @@ fn bench_distributed() -> Result<()> {
     let prefix = format!("bench-{}", std::process::id());
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
-    let with_batch = |batch: u32| -> Result<PathBuf> {
-        let path = dir.join(format!("pricing-batch{batch}.toml"));
-        let text =
-            std::fs::read_to_string(&spec)?.replace("batch = 1024", &format!("batch = {batch}"));
-        std::fs::write(&path, text)?;
-        Ok(path)
-    };
-    let batch1 = with_batch(1)?;
-    let batch64k = with_batch(65536)?;
+    let batch1 = dir.join("pricing-batch1.toml");
+    let text = std::fs::read_to_string(&spec)?.replace("batch = 1024", "batch = 1");
+    std::fs::write(&batch1, text)?;
+    let (m, s, b1) = (
+        model.to_str().unwrap(),
+        spec.to_str().unwrap(),
+        batch1.to_str().unwrap(),
+    );
 
     let elapsed = |args: &[&str]| -> Result<f64> {
         let out = Command::new(&mcp).args(args).output()?;
@@ -130,12 +140,6 @@ fn bench_distributed() -> Result<()> {
             .as_f64()
             .context("no elapsed_s in the summary")
     };
-    let (m, s, b1, b64k) = (
-        model.to_str().unwrap(),
-        spec.to_str().unwrap(),
-        batch1.to_str().unwrap(),
-        batch64k.to_str().unwrap(),
-    );
     let mut consumers = Vec::new();
     for id in ["bench-a", "bench-b"] {
         consumers.push(
@@ -149,8 +153,13 @@ fn bench_distributed() -> Result<()> {
                 .spawn()?,
         );
     }
-    let distributed = |spec: &str, n: &str| {
-        elapsed(&[
+    let consumer_pids: Vec<u32> = consumers.iter().map(|c| c.id()).collect();
+    let rabbit = broker_pid();
+    // One distributed job: its rate, and the CPU seconds it cost the broker, the consumers
+    // and the waiting `mcp submit` (a reaped child: this process's children's time).
+    let distributed = |spec: &str, n: &str, per_message: Option<&str>| -> Result<(f64, Cpu)> {
+        let before = Cpu::now(rabbit, &consumer_pids);
+        let mut args = vec![
             "submit",
             m,
             "--spec",
@@ -163,10 +172,16 @@ fn bench_distributed() -> Result<()> {
             &prefix,
             "--wait",
             "--json",
-        ])
+        ];
+        if let Some(k) = per_message {
+            args.extend(["--batches-per-message", k]);
+        }
+        let seconds = elapsed(&args)?;
+        let cpu = Cpu::now(rabbit, &consumer_pids).minus(&before);
+        Ok((n.parse::<f64>()? / seconds, cpu))
     };
-    let embedded = |spec: &str| {
-        elapsed(&[
+    let embedded = |spec: &str| -> Result<f64> {
+        let args = [
             "submit",
             m,
             "--spec",
@@ -174,55 +189,66 @@ fn bench_distributed() -> Result<()> {
             "--scenarios",
             "10000000",
             "--json",
-        ])
+        ];
+        Ok(1e7 / elapsed(&args)?)
     };
     let result = (|| -> Result<()> {
         // One small job first: consumers compile the model, like any first job of a fleet.
-        distributed(s, "10000")?;
-        let n = 10_000_000f64;
-        // Best of five, the cases interleaved so that the machine's noise hits them alike; each
-        // batch size against embedded with the same spec (the batch size is part of it).
-        let mut best = [0f64; 4];
+        distributed(s, "10000", None)?;
+        // Best of five, the cases interleaved so that the machine's noise hits them alike;
+        // CPU from the same best run.
+        let mut embedded_best = 0f64;
+        let mut packed = (0f64, Cpu::default());
+        let mut unpacked = (0f64, Cpu::default());
         for _ in 0..5 {
-            for (i, rate) in [
-                n / embedded(s)?,
-                n / distributed(s, "10000000")?,
-                n / embedded(b64k)?,
-                n / distributed(b64k, "10000000")?,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                best[i] = best[i].max(rate);
+            embedded_best = embedded_best.max(embedded(s)?);
+            for (best, per_message) in [(&mut packed, None), (&mut unpacked, Some("1"))] {
+                let case = distributed(s, "10000000", per_message)?;
+                if case.0 > best.0 {
+                    *best = case;
+                }
             }
         }
-        let [embedded_1k, dist_1k, embedded_64k, dist_64k] = best;
-        let n1 = 20_000f64;
-        let dist_b1 = n1 / distributed(b1, "20000")?;
-        let dist_b1024 = n1 / distributed(s, "20000")?;
+        let n1 = "20000";
+        let seed = distributed(b1, n1, Some("1"))?;
+        let seed_packed = distributed(b1, n1, None)?;
+        let small = distributed(s, n1, None)?;
         println!(
             "pricing over RabbitMQ, 2 consumers x 1 thread, prefetch 32, 16 results in flight, on this machine"
         );
-        println!("10M scenarios, best of 5            scenarios/s");
-        for (label, embedded, dist) in [
-            ("batch 1024 ", embedded_1k, dist_1k),
-            ("batch 65536", embedded_64k, dist_64k),
+        println!(
+            "10M scenarios, batch 1024, best of 5           scenarios/s   ratio          CPU s: broker consumers submit"
+        );
+        println!("embedded, all cores                       {embedded_best:>12.0}");
+        for (label, (rate, cpu)) in [
+            ("distributed, batches packed by producer", &packed),
+            ("distributed, one batch per message     ", &unpacked),
         ] {
-            println!("embedded,    {label}        {embedded:>12.0}");
             println!(
-                "distributed, {label}        {dist:>12.0}   {:.2}x embedded",
-                dist / embedded
+                "{label}   {rate:>12.0}   {:.2}x embedded   {}",
+                rate / embedded_best,
+                cpu.show()
             );
         }
+        println!("20k scenarios (latency-bound)");
+        for (label, (rate, cpu)) in [
+            ("distributed, batch 1024, packed         ", &small),
+            ("distributed, batch 1, packed            ", &seed_packed),
+            ("distributed, batch 1, one per message   ", &seed),
+        ] {
+            println!("{label}   {rate:>12.0}                    {}", cpu.show());
+        }
         println!(
-            "distributed, batch 1024, 20k scenarios      {:>10.0} scenarios/s",
-            dist_b1024
+            "batching gain (batch 1024 packed against the seed design's one scenario a message): {:.0}x",
+            small.0 / seed.0
         );
-        println!(
-            "distributed, batch 1, 20k scenarios         {:>10.0} scenarios/s   batching gain {:.0}x",
-            dist_b1,
-            dist_b1024 / dist_b1
-        );
+        let messages = 2.0 * 10_000_000f64 / 1024.0;
+        if let Some(broker) = unpacked.1.broker {
+            println!(
+                "broker CPU per message (one batch per message, work and result): {:.3} ms",
+                broker / messages * 1e3
+            );
+        }
         Ok(())
     })();
     for mut c in consumers {
@@ -231,4 +257,71 @@ fn bench_distributed() -> Result<()> {
     }
     delete_queues(&prefix);
     result
+}
+
+/// CPU seconds so far of the broker, the consumers and this process's reaped children.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    broker: Option<f64>,
+    consumers: f64,
+    children: f64,
+}
+
+impl Cpu {
+    fn now(broker: Option<u32>, consumers: &[u32]) -> Cpu {
+        let own = stat_fields("self");
+        Cpu {
+            broker: broker.and_then(|pid| process_cpu(&pid.to_string())),
+            consumers: consumers
+                .iter()
+                .filter_map(|pid| process_cpu(&pid.to_string()))
+                .sum(),
+            // cutime and cstime: children waited for.
+            children: own.map_or(0.0, |f| ticks(&f, 13) + ticks(&f, 14)),
+        }
+    }
+
+    fn minus(&self, before: &Cpu) -> Cpu {
+        Cpu {
+            broker: self.broker.zip(before.broker).map(|(a, b)| a - b),
+            consumers: self.consumers - before.consumers,
+            children: self.children - before.children,
+        }
+    }
+
+    fn show(&self) -> String {
+        let broker = self.broker.map_or("?".into(), |b| format!("{b:.2}"));
+        format!("{broker:>6} {:>9.2} {:>6.2}", self.consumers, self.children)
+    }
+}
+
+/// The fields of `/proc/PID/stat` after the command name (the first is the state).
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Field `at` (0 = the state, field 3 of stat(5)) in seconds, at Linux's 100 ticks a second.
+fn ticks(fields: &[String], at: usize) -> f64 {
+    fields
+        .get(at)
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 100.0
+}
+
+/// User and system CPU seconds of process `pid`.
+fn process_cpu(pid: &str) -> Option<f64> {
+    let f = stat_fields(pid)?;
+    Some(ticks(&f, 11) + ticks(&f, 12))
+}
+
+/// The RabbitMQ node's process on this machine (Erlang's `beam.smp`), when there is one.
+fn broker_pid() -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        (comm.trim() == "beam.smp").then_some(pid)
+    })
 }

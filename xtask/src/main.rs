@@ -31,10 +31,10 @@ tasks:
   deps               check that ARCHITECTURE.md's dependency map and every crate's manifest
                      agree, that versions live in [workspace.dependencies], and that every
                      dependency is used
-  bench [embedded|distributed|api]
+  bench [embedded|distributed|ingest|api]
                      build the models and run the benchmarks (release): embedded, over
-                     RabbitMQ (both when none is named), or the coordinator's recording
-                     latency under API load
+                     RabbitMQ (both when none is named), the coordinator's ingest capacity
+                     alone, or its recording latency under API load
   chaos [--scenarios N] [--min-seconds S] [--consumers K] [--kill-every-ms T]
         [--seed X] [--debug]
                      soak: a job of at least S s (default 180) on K consumers (4) while one

@@ -106,7 +106,9 @@ fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
         })
         .sum();
     let small = encode(&(&result.sobol, &result.tornado)).len() as u64;
-    values + failures + kept + small + batch_bytes(result.moments.len())
+    // The batch's range, timing and one moment an output; the message's own overhead (job,
+    // consumer) is counted once, by the caller.
+    values + failures + kept + small + 256 + result.moments.len() as u64 * 64
 }
 
 /// `results`, in order, in groups that each fit in a message of `max_bytes` (a result too large
@@ -114,7 +116,7 @@ fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
 /// answers a run whose results would not fit in one message, which happens only when many of
 /// its scenarios fail with long messages or are kept whole.
 pub fn split_results(results: Vec<ResultBatch>, max_bytes: usize) -> Vec<Vec<ResultBatch>> {
-    let limit = max_bytes as u64;
+    let limit = (max_bytes as u64).saturating_sub(RESULT_OVERHEAD_BYTES);
     let mut groups: Vec<Vec<ResultBatch>> = Vec::new();
     let mut bytes = 0;
     for result in results {
@@ -208,6 +210,9 @@ mod tests {
         let all: Vec<_> = (0..6).map(|i| result(i, 0)).collect();
         let groups = split_results(all.clone(), DEFAULT_MESSAGE_BYTES);
         assert_eq!(groups, [all]);
+        // A run as the producer packs it, 2^20 values, stays one message.
+        let packed: Vec<_> = (0..1048).map(|i| result(i, 0)).collect();
+        assert_eq!(split_results(packed, DEFAULT_MESSAGE_BYTES).len(), 1);
         // Every scenario failing with a 1 KiB message: about 1 MiB a batch.
         let all: Vec<_> = (0..40).map(|i| result(i, 1000)).collect();
         let groups = split_results(all.clone(), DEFAULT_MESSAGE_BYTES);
