@@ -100,6 +100,23 @@ pub struct AmqpConsumer {
 }
 
 impl AmqpConsumer {
+    /// Publishes a run's message `data` to the scenarios queue again, as it came, and waits
+    /// for the broker's confirm: how a run is given back without counting as a delivery.
+    async fn publish_again(&self, data: &[u8]) -> Result<(), BrokerError> {
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.broker.topology().scenarios_exchange().as_str().into(),
+                "".into(),
+                BasicPublishOptions::default(),
+                data,
+                BasicProperties::default().with_delivery_mode(PERSISTENT),
+            )
+            .await
+            .map_err(broker_err)?;
+        confirmed(confirm).await
+    }
+
     fn new(broker: Arc<AmqpBroker>, id: &str, prefetch: u16) -> Result<AmqpConsumer, BrokerError> {
         let channel = broker.channel()?;
         let stream = broker.block_on(async {
@@ -267,18 +284,7 @@ impl ConsumerLink for AmqpConsumer {
         // delivery limit and be dead-lettered. Should this process die in between, the run is
         // there twice, and the coordinator counts each of its batches once.
         self.broker.block_on(async {
-            let confirm = self
-                .channel
-                .basic_publish(
-                    self.broker.topology().scenarios_exchange().as_str().into(),
-                    "".into(),
-                    BasicPublishOptions::default(),
-                    &data,
-                    BasicProperties::default().with_delivery_mode(PERSISTENT),
-                )
-                .await
-                .map_err(broker_err)?;
-            confirmed(confirm).await?;
+            self.publish_again(&data).await?;
             self.ackers.ack(tag).await
         })
     }
@@ -309,6 +315,20 @@ impl ConsumerLink for AmqpConsumer {
                     .await
                     .map_err(broker_err)
             } else {
+                // Runs the broker sent before the pause took effect and that were not drained
+                // meanwhile are still in the old stream: put them back before it is replaced,
+                // or they would stay unacknowledged, held by this channel, until it closes.
+                while let Ok(Some(delivery)) =
+                    tokio::time::timeout(Duration::ZERO, stream.next()).await
+                {
+                    let delivery = delivery.map_err(broker_err)?;
+                    self.publish_again(&delivery.data).await?;
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions::default())
+                        .await
+                        .map_err(broker_err)?;
+                }
                 let queue = self.broker.topology().scenarios_queue();
                 *stream = consume(&self.channel, &queue, &self.id, false).await?;
                 Ok(())
