@@ -552,6 +552,10 @@ fn from_history<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
 /// history's own encoding; `received_at_ms` on results. A row that cannot be converted (made by
 /// an mcp of another protocol version, or damaged) is reported and left as it is; reading it
 /// later reports it again and skips it.
+/// The protocol version whose encoding a schema-1 history holds (its announcements and result
+/// batches have kept that encoding since: later versions changed only the messages around them).
+const SCHEMA_1_PROTOCOL: u16 = 3;
+
 fn migrate_from_1(db: &Connection, path: &str) -> rusqlite::Result<()> {
     let tx = db.unchecked_transaction()?;
     let columns: Vec<String> = tx
@@ -571,7 +575,7 @@ fn migrate_from_1(db: &Connection, path: &str) -> rusqlite::Result<()> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (id, body) in jobs {
-        match mcp_protocol::decode::<JobAnnouncement>(&body) {
+        match mcp_protocol::decode_since::<JobAnnouncement>(&body, SCHEMA_1_PROTOCOL) {
             Ok(a) => {
                 tx.execute(
                     "UPDATE jobs SET announcement = ?2 WHERE id = ?1",
@@ -589,7 +593,7 @@ fn migrate_from_1(db: &Connection, path: &str) -> rusqlite::Result<()> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     for (job, batch, body) in results {
-        match mcp_protocol::decode::<ResultBatch>(&body) {
+        match mcp_protocol::decode_since::<ResultBatch>(&body, SCHEMA_1_PROTOCOL) {
             Ok(r) => {
                 tx.execute(
                     "UPDATE results SET body = ?3 WHERE job = ?1 AND batch = ?2",

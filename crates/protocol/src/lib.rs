@@ -223,13 +223,22 @@ pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
 
 /// Decodes a message encoded by [`encode`], rejecting other versions and malformed bytes.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_since(bytes, PROTOCOL_VERSION)
+}
+
+/// [`decode`], also accepting the versions from `oldest` on: for what an earlier release wrote
+/// (the job history's migrations), when `T`'s encoding has not changed since `oldest`.
+pub fn decode_since<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    oldest: u16,
+) -> Result<T, DecodeError> {
     #[derive(Deserialize)]
     struct VersionOnly {
         version: u16,
     }
     let v: VersionOnly = rmp_serde::from_slice(bytes)
         .map_err(|e| DecodeError(format!("not an mcp message: {e}")))?;
-    if v.version != PROTOCOL_VERSION {
+    if !(oldest..=PROTOCOL_VERSION).contains(&v.version) {
         return Err(DecodeError(format!(
             "message has protocol version {}, this mcp speaks version {PROTOCOL_VERSION}; run the \
              same mcp release on every machine",
