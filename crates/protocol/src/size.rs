@@ -100,10 +100,7 @@ fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
     let kept: u64 = result
         .kept
         .iter()
-        .map(|k| {
-            let reals = (k.inputs.len() + k.outputs.len()) as u64;
-            reals * 9 + k.failure.as_ref().map_or(0, |f| f.message.len() as u64) + 128
-        })
+        .map(|k| crate::kept::kept_bytes((k.inputs.len() + k.outputs.len()) as u64))
         .sum();
     let small = encode(&(&result.sobol, &result.tornado)).len() as u64;
     // The batch's range, timing and one moment an output; the message's own overhead (job,
