@@ -110,9 +110,11 @@ fn a_job_every_consumer_refuses_fails_with_each_reason_and_one_able_consumer_is_
     assert_eq!(queue_state(&topology.dead_letter_queue()).0, 0);
     assert!(small_a.running() && small_b.running());
 
-    // One consumer that can run it is enough: the others give their batches to it.
+    // One consumer that can run it is enough: the others give their batches to it. One batch a
+    // message, so that the broker hands each small consumer some of the job's 59 runs; packed,
+    // the able one could hold all of them before a small one is offered any.
     let _able = start_consumer(&prefix, "able");
-    let summary = finish(start_wait(&prefix, "60000"));
+    let summary = finish(start_wait_unpacked(&prefix, "60000"));
     check_same_as_embedded(&summary, "60000");
     let id = serve.get("/api/jobs")[0]["id"]
         .as_str()
@@ -238,7 +240,8 @@ fn a_producer_stops_when_its_job_is_superseded_cancelled_or_timed_out() {
     );
 
     // Cancelled through the API: the CLI's producer and the API's own producer both stop.
-    let mut command = Serve::command(&broker_url(), &prefix, &dir.path().join("h.sqlite3"));
+    let db = dir.path().join("h.sqlite3");
+    let mut command = Serve::command_taking(&broker_url(), &prefix, &db, &endless);
     command
         .env("RUST_LOG", "mcp=info,lapin=off")
         .stderr(std::process::Stdio::piped());
@@ -264,9 +267,16 @@ fn a_producer_stops_when_its_job_is_superseded_cancelled_or_timed_out() {
             .contains("was cancelled while it was being published")
     );
 
-    // A million batches of one scenario: far more than can be published before the cancel.
+    // Endless batches of one scenario: however many batches the producer packs into a message,
+    // far more messages than can be published before the cancel.
     let text = std::fs::read_to_string(&spec).unwrap();
-    let text = text.replace("batch = 1024", "batch = 1");
+    let text = text
+        .replace("batch = 1024", "batch = 1")
+        .replace("scenarios = 1_000_000", &format!("scenarios = {endless}"));
+    assert!(
+        text.contains(&endless) && text.contains("batch = 1\n"),
+        "{text}"
+    );
     let (status, body) = serve.upload(&pricing().0, &text, TOKEN);
     assert_eq!(status, 202, "{body}");
     let uploaded = body["id"].as_str().unwrap().to_string();

@@ -31,11 +31,21 @@ impl Serve {
 
     /// The command line of a coordinator on `broker` (stdout piped, stderr dropped).
     pub fn command(broker: &str, prefix: &Prefix, db: &Path) -> Command {
+        Serve::command_taking(broker, prefix, db, "1000000")
+    }
+
+    /// [`Serve::command`] taking jobs of up to `max_scenarios`.
+    pub fn command_taking(
+        broker: &str,
+        prefix: &Prefix,
+        db: &Path,
+        max_scenarios: &str,
+    ) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mcp"));
         command
             .args(["serve", "--broker", broker, "--prefix", &prefix.0])
             .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
-            .args(["--max-scenarios", "1000000"])
+            .args(["--max-scenarios", max_scenarios])
             .env("MCP_TOKEN", TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
