@@ -352,6 +352,7 @@ mod tests {
             sobol: Vec::new(),
             kept: vec![],
             tornado: None,
+            sketches: Vec::new(),
         };
         broker.publish_results("j", vec![result.clone()]).unwrap();
         match broker.next(wait).unwrap() {

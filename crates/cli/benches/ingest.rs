@@ -3,8 +3,9 @@
 //! thread takes them: each decoded as the broker link decodes it and recorded in the book
 //! (checked, counted, moments merged in batch order, values kept or sketched), with nothing else
 //! running. Exact mode is a job whose every value is kept; sketch mode the same messages in a
-//! job twice as long, whose values are past 2²⁵ and sketched. The job never completes, so the
-//! end-of-job summary is not part of the figures.
+//! job twice as long, whose values are past 2²⁵ and sketched by the coordinator; sketched, that
+//! job's messages as consumers send them in sketch mode, each batch's outputs already sketched.
+//! The job never completes, so the end-of-job summary is not part of the figures.
 //!
 //! Run with `cargo xtask bench ingest` (release build, after `cargo xtask build-model pricing`).
 //! Every figure comes from this one run.
@@ -36,9 +37,10 @@ fn job(sandbox: &Sandbox, batch: u32, scenarios: u64) -> Arc<JobModel> {
 }
 
 /// The result messages of the first [`SCENARIOS`] scenarios of `job`, `per_message` batches
-/// each, encoded as a consumer sends them.
+/// each, encoded as a consumer sends them (values, or sketches where the job is in sketch
+/// mode).
 fn record(sandbox: &Sandbox, job: &JobModel, per_message: u32) -> Vec<Vec<u8>> {
-    let mut evaluator = Evaluator::new(sandbox, job, None).unwrap();
+    let mut evaluator = Evaluator::new(sandbox, job, None).unwrap().sketching();
     let mut simulation = job.spec.simulation;
     simulation.scenarios = SCENARIOS;
     runs(simulation, 0, per_message, &BTreeSet::new())
@@ -137,15 +139,20 @@ fn main() {
             packings.push(1);
         }
         for per_message in packings {
-            let messages = record(&sandbox, &exact, per_message);
-            let bytes: usize = messages.iter().map(Vec::len).sum();
-            for (mode, job) in [("exact", &exact), ("sketch", &sketch)] {
+            let values = record(&sandbox, &exact, per_message);
+            let sketched = record(&sandbox, &sketch, per_message);
+            let cases = [
+                ("exact", &exact, &values),
+                ("sketch", &sketch, &values),
+                ("sketched", &sketch, &sketched),
+            ];
+            for (mode, job, messages) in cases {
                 let announced = JobAnnouncement::of(job, now_ms());
                 for on_disk in [false, true] {
                     if on_disk && per_message == 1 {
                         continue;
                     }
-                    let r = replay(&announced, &messages, on_disk);
+                    let r = replay(&announced, messages, on_disk);
                     let history = if on_disk {
                         "SQLite (mcp serve)"
                     } else {
@@ -160,9 +167,12 @@ fn main() {
                     );
                 }
             }
+            let bytes = |m: &[Vec<u8>]| m.iter().map(Vec::len).sum::<usize>() as f64;
             println!(
-                "         ({:.2} bytes a scenario on the wire, {} batches a message)",
-                bytes as f64 / SCENARIOS as f64,
+                "         ({:.2} bytes a scenario on the wire as values, {:.2} sketched; {} \
+                 batches a message)",
+                bytes(&values) / SCENARIOS as f64,
+                bytes(&sketched) / SCENARIOS as f64,
                 per_message
             );
         }

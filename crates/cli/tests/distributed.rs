@@ -54,6 +54,63 @@ fn any_packing_of_batches_into_messages_gives_the_embedded_answer() {
 }
 
 #[test]
+fn a_sketch_mode_job_gives_the_same_answer_over_every_transport_and_packing() {
+    let _broker = shared();
+    let prefix = Prefix::new();
+    let _a = start_consumer(&prefix, "a");
+    let _b = start_consumer(&prefix, "b");
+    let (model, exact_spec) = pricing();
+    let text = std::fs::read_to_string(&exact_spec).unwrap();
+    let text = text.replace("batch = 1024", "batch = 1024\npercentiles = \"sketch\"")
+        + "\n[outputs.price]\nthresholds = [0.0, 10.0, 25.0]\nvar = [0.95]\n";
+    let (_dir, spec) = spec_file(&text);
+    let n = "61500";
+    let local = submit_json(&model, &spec, &["--scenarios", n]);
+    let price = &local["outputs"]["price"];
+    assert_eq!(price["percentile_error"], mcp_stats::SKETCH_RELATIVE_ERROR);
+    // The sketch's percentiles are within its error of the exact ones, and the exceedance
+    // counts, taken from the values by the consumers, are exact.
+    let (_exact_dir, exact_spec) = spec_file(&text.replace("percentiles = \"sketch\"", ""));
+    let exact = submit_json(&model, &exact_spec, &["--scenarios", n]);
+    assert_eq!(exact["outputs"]["price"]["percentile_error"], 0.0);
+    for q in ["p5", "p50", "p95", "p99"] {
+        let (s, e) = (
+            price["percentiles"][q].as_f64().unwrap(),
+            exact["outputs"]["price"]["percentiles"][q]
+                .as_f64()
+                .unwrap(),
+        );
+        assert!(
+            (s - e).abs() <= mcp_stats::SKETCH_RELATIVE_ERROR * e.abs(),
+            "{q}: {s} against {e}"
+        );
+    }
+    assert_eq!(price["exceedance"], exact["outputs"]["price"]["exceedance"]);
+    assert_eq!(price["mean"], exact["outputs"]["price"]["mean"]);
+    let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    for packing in [Some("1"), Some("7"), None] {
+        let mut args = submit_args(&prefix, m, s, n);
+        args.extend(["--wait", "--json"].map(String::from));
+        if let Some(per_message) = packing {
+            args.extend(["--batches-per-message".to_string(), per_message.to_string()]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{packing:?}: {}", stderr(&out));
+        let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for field in ["scenarios", "outputs", "tornado", "failed"] {
+            assert_eq!(
+                serde_json::to_string(&distributed[field]).unwrap(),
+                serde_json::to_string(&local[field]).unwrap(),
+                "{field} with {packing:?} batches per message"
+            );
+        }
+    }
+}
+
+#[test]
 fn failed_scenarios_are_counted_the_same_as_embedded() {
     let _broker = shared();
     let prefix = Prefix::new();

@@ -242,7 +242,8 @@ pub fn consume(
                         .and_then(|()| {
                             let started = Instant::now();
                             let evaluator =
-                                Evaluator::new(sandbox, &model, Some(stats.abort.clone()));
+                                Evaluator::new(sandbox, &model, Some(stats.abort.clone()))
+                                    .map(Evaluator::sketching);
                             stats.metrics.model_loaded(started.elapsed());
                             evaluator
                         });

@@ -1,10 +1,10 @@
 //! Evaluating one batch: its inputs generated from the spec a sandbox call's worth at a time,
 //! run in the job's model, each output summarised into moments, and the tornado's rank
 //! correlations of the outputs with the inputs (or, for a Saltelli design, the Sobol sums of
-//! the batch's rows instead).
+//! the batch's rows instead); in sketch mode the values themselves become a sketch.
 
 use crate::tornado::InputColumns;
-use mcp_protocol::{JobModel, KeptScenario, ResultBatch, ScenarioBatch, ScenarioFailure};
+use mcp_protocol::{JobModel, KeptScenario, ResultBatch, ScenarioBatch, ScenarioFailure, Sketcher};
 use mcp_sampling::ScenarioGenerator;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox};
 use mcp_spec::{Keep, Simulation};
@@ -26,6 +26,10 @@ pub struct Evaluator {
     fuel_used: u64,
     /// The number of input groups of the job's Saltelli design, when it has one.
     sobol_groups: Option<usize>,
+    /// What the job's spec and outputs say about sketching, kept for [`Evaluator::sketching`].
+    sketcher: Option<Sketcher>,
+    /// Whether results go out sketched (see [`Evaluator::sketching`]).
+    sketch: bool,
 }
 
 impl Evaluator {
@@ -45,6 +49,7 @@ impl Evaluator {
         let tornado = sobol_groups
             .is_none()
             .then(|| InputColumns::new(model.info()));
+        let sketcher = Sketcher::of(&job.spec, &model.info().outputs);
         let runner = ModelRunner::with_abort(model, limits, abort).map_err(anyhow::Error::msg)?;
         Ok(Evaluator {
             runner,
@@ -54,7 +59,18 @@ impl Evaluator {
             tornado,
             fuel_used: 0,
             sobol_groups,
+            sketcher,
+            sketch: false,
         })
+    }
+
+    /// This evaluator, sending each batch's outputs as a sketch instead of values when the
+    /// job's percentiles come from a sketch ([`mcp_protocol::sketched`]): what a consumer does,
+    /// so that the coordinator merges buckets instead of adding values. Off by default, for
+    /// callers that read the values themselves (`mcp replay`, `mcp compare`).
+    pub fn sketching(mut self) -> Evaluator {
+        self.sketch = true;
+        self
     }
 
     /// This evaluator, computing no rank correlations (`mcp compare`, which shows none).
@@ -140,16 +156,22 @@ impl Evaluator {
             .tornado
             .as_mut()
             .and_then(|t| t.finish(batch.start, &failures, &values));
-        Some(ResultBatch {
+        let mut result = ResultBatch {
             batch,
             moments,
             values,
             failures,
-            eval_seconds: started.elapsed().as_secs_f64(),
+            eval_seconds: 0.0,
             sobol,
             kept,
             tornado,
-        })
+            sketches: Vec::new(),
+        };
+        if let (true, Some(sketcher)) = (self.sketch, &mut self.sketcher) {
+            sketcher.sketch(&mut result);
+        }
+        result.eval_seconds = started.elapsed().as_secs_f64();
+        Some(result)
     }
 
     /// Adds the scenarios `first..first + n` of one sandbox call that the spec keeps to

@@ -183,6 +183,7 @@ mod tests {
             sobol: Vec::new(),
             kept: vec![],
             tornado: None,
+            sketches: Vec::new(),
         }
     }
 

@@ -143,3 +143,51 @@ fn the_pricing_payoff_ranks_with_its_one_random_input() {
     assert_eq!(t.n, [[0, 0, 0, 0, 0, 1024]; 2].concat());
     assert!(t.rho[5] > 0.8 && t.rho[11] > 0.8, "{t:?}");
 }
+
+#[test]
+fn in_sketch_mode_a_sketching_evaluator_sends_each_batch_as_its_values_sketch() {
+    let sandbox = Sandbox::new().unwrap();
+    let batch = ScenarioBatch {
+        index: 3,
+        start: 3072,
+        count: 1024,
+    };
+    // The example spec (1 M scenarios of two outputs): exact percentiles, so values travel.
+    let mut exact = Evaluator::new(&sandbox, &pricing_job(), None)
+        .unwrap()
+        .sketching();
+    let values = exact.evaluate(batch).unwrap();
+    assert!(values.sketches.is_empty() && values.values.len() == 2);
+    // Past 2^25 values, or asked for: the outputs travel as sketches, with the counts above
+    // the output's thresholds.
+    let mut job = pricing_job();
+    job.spec.simulation.scenarios = 20_000_000;
+    job.spec.outputs = mcp_spec::Spec::parse(
+        "[simulation]\nscenarios = 1\nseed = 1\n[variables]\n\
+         [outputs.price]\nthresholds = [0.0, 20.0]\n",
+        "vars.toml",
+    )
+    .unwrap()
+    .outputs;
+    let mut sketching = Evaluator::new(&sandbox, &job, None).unwrap().sketching();
+    let sketched = sketching.evaluate(batch).unwrap();
+    assert!(sketched.values.is_empty());
+    assert_eq!(sketched.sketches.len(), 2);
+    for (column, values) in sketched.sketches.iter().zip(&values.values) {
+        let (mut merged, mut added) = (mcp_stats::Sketch::default(), mcp_stats::Sketch::default());
+        merged.merge(&column.part);
+        added.add(values);
+        assert_eq!(merged.percentiles(), added.percentiles());
+        assert_eq!(column.part.count(), 1024);
+    }
+    let price = &values.values[0];
+    let above = |t: f64| price.iter().filter(|&&x| x > t).count() as u64;
+    assert_eq!(sketched.sketches[0].above, vec![above(0.0), above(20.0)]);
+    assert!(sketched.sketches[1].above.is_empty());
+    // `in the money` is 0 or 1: two buckets, a few bytes instead of 8 KiB.
+    assert_eq!(sketched.sketches[1].part.buckets().len(), 2);
+    assert_eq!(sketched.moments, values.moments);
+    // Without `sketching()` (`mcp replay`, `mcp compare`), the values stay.
+    let mut reading = Evaluator::new(&sandbox, &job, None).unwrap();
+    assert_eq!(reading.evaluate(batch).unwrap().values, values.values);
+}

@@ -1,7 +1,7 @@
 //! Counting a job's result batches: each once, however often it is delivered, with moments
 //! (and a Saltelli design's Sobol sums) and the tornado's rank correlations merged in batch
-//! order and values kept for exact percentiles (or sketched, past [`EXACT_PERCENTILE_VALUES`]),
-//! so the summary is bit-identical for any number of consumers and any arrival order. The
+//! order and values kept for exact percentiles (or sketched, by the consumers or here, in
+//! sketch mode: see [`mcp_protocol::sketched`]), so the summary is bit-identical for any number of consumers and any arrival order. The
 //! convergence series of each output is sampled from the moments as they merge, in batch
 //! order, so it is too.
 
@@ -13,8 +13,8 @@ use mcp_protocol::{
 };
 use mcp_spec::{Simulation, Spec, StopReason};
 use mcp_stats::{
-    BucketCounts, Convergence, EXACT_PERCENTILE_VALUES, ExceedanceCounts, Moments, RiskAsk, Sketch,
-    SobolSummary, SobolSums, TornadoBatch, TornadoSums, summarize, summarize_sketch,
+    BucketCounts, Convergence, ExceedanceCounts, Moments, RiskAsk, Sketch, SobolSummary, SobolSums,
+    TornadoBatch, TornadoSums, summarize, summarize_sketch,
 };
 use std::collections::BTreeMap;
 
@@ -97,8 +97,10 @@ enum Kept {
         counts: Vec<BucketCounts>,
         batches: Vec<u64>,
     },
-    /// Per output, a sketch of the values, for jobs of more than [`EXACT_PERCENTILE_VALUES`]
-    /// values (decided from the spec, so the same for every run of it).
+    /// Per output, a sketch of the values, for jobs of more than
+    /// [`EXACT_PERCENTILE_VALUES`](mcp_stats::EXACT_PERCENTILE_VALUES) values or whose spec asks
+    /// for one ([`mcp_protocol::sketched`]: decided from the spec, so the same for every run of
+    /// it).
     Sketches(Vec<Sketch>),
 }
 
@@ -107,7 +109,7 @@ impl Aggregator {
     pub fn new(info: ModelInfo, spec: &Spec) -> Aggregator {
         let sim = spec.simulation;
         let n_out = info.outputs.len();
-        let kept = if sim.scenarios.saturating_mul(n_out as u64) > EXACT_PERCENTILE_VALUES {
+        let kept = if mcp_protocol::sketched(spec, n_out) {
             Kept::Sketches(vec![Sketch::default(); n_out])
         } else {
             Kept::Values {
@@ -179,6 +181,9 @@ impl Aggregator {
         for (exceedance, batch) in self.exceedance.iter_mut().zip(&result.values) {
             exceedance.add(batch);
         }
+        for (exceedance, column) in self.exceedance.iter_mut().zip(&result.sketches) {
+            exceedance.merge(&column.above);
+        }
         match &mut self.kept {
             Kept::Values {
                 values,
@@ -191,9 +196,13 @@ impl Aggregator {
                     all.push(batch);
                 }
             }
+            // Values or the consumer's sketch of them: the same sketch, bit for bit.
             Kept::Sketches(sketches) => {
                 for (sketch, batch) in sketches.iter_mut().zip(&result.values) {
                     sketch.add(batch);
+                }
+                for (sketch, column) in sketches.iter_mut().zip(&result.sketches) {
+                    sketch.merge(&column.part);
                 }
             }
         }
@@ -249,8 +258,9 @@ impl Aggregator {
     }
 
     /// Whether `result` is a consistent result of one of this job's batches: the batch's
-    /// range is the one its index has under the spec, there are moments and values for each
-    /// output, one value per successful scenario, the failures lie in the batch, in order, and
+    /// range is the one its index has under the spec, there are moments and values (or, in
+    /// sketch mode, a sketch and counts above each threshold) for each output, one value per
+    /// successful scenario, the failures lie in the batch, in order, and
     /// its rank correlations, if any, are one per (output, input) pair, in [−1, 1].
     /// A result that is not would make the summary wrong without failing anything, so it is
     /// never counted (a consumer of another mcp version, or a forged message).
@@ -259,12 +269,20 @@ impl Aggregator {
         self.simulation.check_batch(b.index, b.start, b.count)?;
         let (start, count) = (b.start, u64::from(b.count));
         let outputs = self.info.outputs.len();
-        if result.moments.len() != outputs || result.values.len() != outputs {
+        let sketched = !result.sketches.is_empty();
+        let columns = result.values.len() + result.sketches.len();
+        if result.moments.len() != outputs || columns != outputs {
             return Err(format!(
-                "batch {} has {} moments and {} value columns for {outputs} outputs",
+                "batch {} has {} moments and {columns} value columns or sketches for {outputs} \
+                 outputs",
                 b.index,
                 result.moments.len(),
-                result.values.len()
+            ));
+        }
+        if sketched && matches!(self.kept, Kept::Values { .. }) {
+            return Err(format!(
+                "batch {} is sketched, but the job's percentiles are exact from every value",
+                b.index
             ));
         }
         if self.sobol.is_some() {
@@ -291,20 +309,27 @@ impl Aggregator {
         }
         self.scenarios_kept.check(result)?;
         let succeeded = count - result.failures.len() as u64;
-        for ((name, values), moments) in self
-            .info
-            .outputs
-            .iter()
-            .zip(&result.values)
-            .zip(&result.moments)
-        {
-            if values.len() as u64 != succeeded || moments.count != succeeded {
+        let counts = (result.values.iter().map(|v| v.len() as u64))
+            .chain(result.sketches.iter().map(|c| c.part.count()));
+        for ((name, values), moments) in self.info.outputs.iter().zip(counts).zip(&result.moments) {
+            if values != succeeded || moments.count != succeeded {
                 return Err(format!(
-                    "batch {} has {} values and moments of {} for output `{name}`, which {succeeded} \
-                     scenarios produced",
-                    b.index,
-                    values.len(),
-                    moments.count
+                    "batch {} has {values} values and moments of {} for output `{name}`, which \
+                     {succeeded} scenarios produced",
+                    b.index, moments.count
+                ));
+            }
+        }
+        for ((name, column), exceedance) in (self.info.outputs.iter())
+            .zip(&result.sketches)
+            .zip(&self.exceedance)
+        {
+            let thresholds = exceedance.above().len();
+            if column.above.len() != thresholds || column.above.iter().any(|&n| n > succeeded) {
+                return Err(format!(
+                    "batch {} counts {:?} values of output `{name}` above its {thresholds} \
+                     thresholds, of {succeeded} values",
+                    b.index, column.above
                 ));
             }
         }

@@ -197,6 +197,16 @@ impl Live {
             out.histogram.add(values);
             out.exceedance.add(values);
         }
+        for ((out, m), column) in self
+            .outputs
+            .iter_mut()
+            .zip(&result.moments)
+            .zip(&result.sketches)
+        {
+            out.moments.merge(m);
+            out.histogram.add_part(&column.part);
+            out.exceedance.merge(&column.above);
+        }
         if let Some(sums) = &mut self.sobol {
             for (sum, batch) in sums.iter_mut().zip(&result.sobol) {
                 sum.merge(batch);

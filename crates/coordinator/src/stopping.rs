@@ -68,7 +68,10 @@ impl Stopping {
         }
         let result = self.held.remove(&index)?;
         if let (Some(sketch), Some(o)) = (&mut self.prefix, self.output) {
-            sketch.add(&result.values[o]);
+            match result.sketches.get(o) {
+                Some(column) => sketch.merge(&column.part),
+                None => sketch.add(&result.values[o]),
+            }
         }
         Some(result)
     }

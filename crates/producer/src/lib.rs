@@ -242,6 +242,7 @@ pub(crate) mod tests {
             batch,
             sampling: mcp_spec::Sampling::Mc,
             keep: mcp_spec::Keep::Nothing,
+            percentiles: mcp_spec::PercentileMode::Auto,
         }
     }
 

@@ -15,6 +15,7 @@ mod kept;
 mod provenance;
 mod run;
 mod size;
+mod sketched;
 mod summary;
 mod telemetry;
 
@@ -31,6 +32,7 @@ pub use size::{
     DEFAULT_MESSAGE_BYTES, check_message_size, check_result_size, result_bytes_at_most,
     split_results,
 };
+pub use sketched::{SketchedColumn, Sketcher, sketched};
 pub use summary::{JobSummary, ModelRef, OutputSummaries};
 pub use telemetry::{
     ConsumerState, ConsumerStatus, ControlAction, ControlCommand, ProducerState, ProducerStatus,
@@ -42,7 +44,7 @@ use mcp_stats::Moments;
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire format; a receiver rejects messages of another version.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// A job's identity: unique per submission.
 pub type JobId = String;
@@ -165,8 +167,9 @@ pub struct ResultBatch {
     pub batch: ScenarioBatch,
     /// Per output (model order): moments of its successful values, in scenario order.
     pub moments: Vec<Moments>,
-    /// Per output (model order): the successful values, in scenario order. On the wire each
-    /// column is one byte string, in the smallest of three lossless encodings (see `columns.rs`).
+    /// Per output (model order): the successful values, in scenario order; empty when
+    /// `sketches` travel instead. On the wire each column is one byte string, in the smallest
+    /// of three lossless encodings (see `columns.rs`).
     #[serde(with = "columns")]
     pub values: Vec<Vec<f64>>,
     /// Scenarios that failed, in scenario order.
@@ -185,6 +188,10 @@ pub struct ResultBatch {
     /// [`TORNADO_MIN_SCENARIOS`](mcp_stats::TORNADO_MIN_SCENARIOS) of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tornado: Option<TornadoBatch>,
+    /// In sketch mode, per output (model order), its values' sketch, sent instead of the
+    /// values (`values` is then empty); empty otherwise (see [`Sketcher`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sketches: Vec<SketchedColumn>,
 }
 
 impl ResultBatch {
@@ -286,10 +293,55 @@ mod tests {
                 rho: vec![0.25],
                 n: vec![1],
             }),
+            sketches: Vec::new(),
         };
         let back: ResultBatch = decode(&encode(&batch)).unwrap();
         assert_eq!(back, batch);
         assert_eq!(back.succeeded(), 1);
+    }
+
+    #[test]
+    fn a_sketched_batch_round_trips_and_a_forged_sketch_is_refused() {
+        let values = vec![0.0, 0.0, 0.0, 1.5, 1.5, 7.25, 0.0, 0.0];
+        let mut batch = ResultBatch {
+            batch: ScenarioBatch {
+                index: 0,
+                start: 0,
+                count: 8,
+            },
+            moments: vec![Moments::of_slice(&values)],
+            values: vec![values.clone()],
+            failures: vec![],
+            eval_seconds: 0.0,
+            sobol: Vec::new(),
+            kept: vec![],
+            tornado: None,
+            sketches: Vec::new(),
+        };
+        let mut spec = Spec::parse(
+            "[simulation]\nscenarios = 8\nseed = 1\npercentiles = \"sketch\"\n[variables]\n\
+             [outputs.y]\nthresholds = [1.0]\n",
+            "vars.toml",
+        )
+        .unwrap();
+        Sketcher::of(&spec, &["y".into()])
+            .unwrap()
+            .sketch(&mut batch);
+        assert!(batch.values.is_empty());
+        assert_eq!(batch.sketches[0].above, vec![3]);
+        assert_eq!(batch.sketches[0].part.buckets().len(), 3);
+        let bytes = encode(&batch);
+        assert_eq!(decode::<ResultBatch>(&bytes).unwrap(), batch);
+        // A bucket's count of zero, set in the encoded bytes, fails the whole message.
+        let wire = batch.sketches[0].part.to_bytes();
+        let at = bytes.windows(wire.len()).position(|w| w == wire).unwrap();
+        let mut forged = bytes.clone();
+        forged[at + 8] = 0;
+        let err = decode::<ResultBatch>(&forged).unwrap_err().0;
+        assert!(err.contains("counts 0 values"), "{err}");
+        // Without `percentiles = "sketch"`, a small job's values travel.
+        spec.simulation.percentiles = mcp_spec::PercentileMode::Auto;
+        assert!(Sketcher::of(&spec, &["y".into()]).is_none());
     }
 
     #[test]
@@ -308,6 +360,7 @@ mod tests {
             sobol: Vec::new(),
             kept: vec![],
             tornado: None,
+            sketches: Vec::new(),
         };
         let bytes = encode(&batch);
         let back: ResultBatch = decode(&bytes).unwrap();
@@ -362,7 +415,7 @@ mod tests {
         let err = decode::<ScenarioBatch>(&future).unwrap_err();
         assert_eq!(
             err.0,
-            "message has protocol version 99, this mcp speaks version 4; run the same mcp \
+            "message has protocol version 99, this mcp speaks version 5; run the same mcp \
              release on every machine"
         );
     }
@@ -422,6 +475,7 @@ mod tests {
                         failure: None,
                     }],
                     tornado: None,
+                    sketches: Vec::new(),
                 }],
             })
         }

@@ -89,9 +89,12 @@ pub fn check_result_size(
 }
 
 /// The most bytes `result` takes in a result message: each value 8 bytes (the raw encoding, the
-/// largest of the three) and every failure and kept scenario whole.
+/// largest of the three), or its sketch's bytes, and every failure and kept scenario whole.
 fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
     let values: u64 = result.values.iter().map(|c| c.len() as u64 * 8 + 16).sum();
+    let sketches: u64 = (result.sketches.iter())
+        .map(|c| c.part.wire_len() as u64 + c.above.len() as u64 * 9 + 32)
+        .sum();
     let failures: u64 = result
         .failures
         .iter()
@@ -105,7 +108,7 @@ fn wire_bytes_at_most(result: &ResultBatch) -> u64 {
     let small = encode(&(&result.sobol, &result.tornado)).len() as u64;
     // The batch's range, timing and one moment an output; the message's own overhead (job,
     // consumer) is counted once, by the caller.
-    values + failures + kept + small + 256 + result.moments.len() as u64 * 64
+    values + sketches + failures + kept + small + 256 + result.moments.len() as u64 * 64
 }
 
 /// `results`, in order, in groups that each fit in a message of `max_bytes` (a result too large
@@ -203,6 +206,7 @@ mod tests {
             sobol: Vec::new(),
             kept: Vec::new(),
             tornado: None,
+            sketches: Vec::new(),
         };
         let all: Vec<_> = (0..6).map(|i| result(i, 0)).collect();
         let groups = split_results(all.clone(), DEFAULT_MESSAGE_BYTES);

@@ -111,6 +111,28 @@ pub struct Simulation {
     /// Which scenarios the job keeps whole, inputs and outputs, for export (`keep = ...`).
     #[serde(default, skip_serializing_if = "Keep::is_nothing")]
     pub keep: Keep,
+    /// How the job's percentiles are found (`percentiles = "auto" | "sketch"`).
+    #[serde(default, skip_serializing_if = "PercentileMode::is_auto")]
+    pub percentiles: PercentileMode,
+}
+
+/// How a job's percentiles are found: `percentiles = "auto" | "sketch"` in `[simulation]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PercentileMode {
+    /// Exact from every value up to `mcp_stats::EXACT_PERCENTILE_VALUES` output values, from
+    /// a sketch past that.
+    #[default]
+    Auto,
+    /// From a sketch whatever the job's size: consumers send each batch's sketch instead of
+    /// its values, which unloads the coordinator of a large fleet.
+    Sketch,
+}
+
+impl PercentileMode {
+    fn is_auto(&self) -> bool {
+        *self == PercentileMode::Auto
+    }
 }
 
 /// A sampling plan: `sampling = "mc" | "lhs" | "sobol"` in `[simulation]`.

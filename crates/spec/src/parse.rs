@@ -11,7 +11,7 @@ mod variables;
 
 use crate::distribution::{self, ParamKind, ParamValue};
 use crate::percentiles;
-use crate::{Copula, Correlation, Keep, Sampling};
+use crate::{Copula, Correlation, Keep, PercentileMode, Sampling};
 use crate::{
     DEFAULT_BATCH, Diagnostic, Distribution, Limits, MAX_INPUT_VALUES, MAX_SCENARIO_TIMEOUT_MS,
     MAX_SCENARIOS, MAX_TIMEOUT_S, MAX_VARIABLES, ModelExpectation, Simulation, SourceMap, Spec,
@@ -235,7 +235,14 @@ impl Parser<'_> {
         self.unknown_keys(
             t,
             "simulation",
-            &["scenarios", "seed", "batch", "sampling", "keep"],
+            &[
+                "scenarios",
+                "seed",
+                "batch",
+                "sampling",
+                "keep",
+                "percentiles",
+            ],
         );
         let scenarios =
             self.required_integer(t, "simulation", "scenarios", &span, 1, MAX_SCENARIOS);
@@ -268,12 +275,32 @@ impl Parser<'_> {
             None => Some(Keep::Nothing),
             Some((_, v)) => self.keep(v),
         };
+        let percentiles = match t.get_key_value("percentiles") {
+            None => Some(PercentileMode::Auto),
+            Some((_, v)) => match v.get_ref() {
+                DeValue::String(s) if s.as_ref() == "auto" => Some(PercentileMode::Auto),
+                DeValue::String(s) if s.as_ref() == "sketch" => Some(PercentileMode::Sketch),
+                other => {
+                    let got = match other {
+                        DeValue::String(s) => format!("\"{s}\""),
+                        other => describe(other),
+                    };
+                    let message = format!(
+                        "must be \"auto\" (exact up to 2^25 output values, sketched past that) \
+                         or \"sketch\" (sketched whatever the size), not {got}"
+                    );
+                    self.error(Some(v.span()), "simulation.percentiles", message);
+                    None
+                }
+            },
+        };
         Some(Simulation {
             scenarios: scenarios?,
             seed: seed?,
             batch: batch? as u32,
             sampling: sampling?,
             keep: keep?,
+            percentiles: percentiles?,
         })
     }
 

@@ -27,6 +27,7 @@ mod percentiles;
 mod ranks;
 mod risk;
 mod sketch;
+mod sketch_part;
 pub mod sobol;
 mod tails;
 mod tornado;
@@ -44,6 +45,7 @@ pub use ranks::{
 };
 pub use risk::{Exceedance, ExceedanceCounts, TailRisk, wilson};
 pub use sketch::{SKETCH_RELATIVE_ERROR, Sketch, summarize_sketch};
+pub use sketch_part::{PartBucket, SketchPart, SketchParts};
 pub use sobol::{SobolIndex, SobolSummary, SobolSums};
 pub use tails::{PercentileIntervals, tails_of_sketch, tails_of_values};
 pub use tornado::{Tornado, TornadoRow, TornadoSums};

@@ -56,6 +56,20 @@ impl ExceedanceCounts {
         }
     }
 
+    /// The counts above each threshold, in threshold order: what a consumer sends instead of
+    /// the values in sketch mode.
+    pub fn above(&self) -> &[u64] {
+        &self.above
+    }
+
+    /// Adds counts made by [`above`](ExceedanceCounts::above) of the same thresholds: the same
+    /// as adding their values.
+    pub fn merge(&mut self, above: &[u64]) {
+        for (total, n) in self.above.iter_mut().zip(above) {
+            *total += n;
+        }
+    }
+
     /// The probabilities and their intervals, out of `n` values.
     pub fn exceedances(&self, n: u64) -> Vec<Exceedance> {
         self.thresholds

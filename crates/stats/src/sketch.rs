@@ -19,15 +19,25 @@ pub const SKETCH_RELATIVE_ERROR: f64 = 1.0 / SUBS as f64;
 /// commutative, so sketches built from the same values in any order or split are identical.
 #[derive(Clone, Default)]
 pub struct Sketch {
-    binades: Vec<Option<Box<Binade>>>,
-    count: u64,
+    pub(crate) binades: Vec<Option<Box<Binade>>>,
+    pub(crate) count: u64,
 }
 
 #[derive(Clone)]
-struct Binade {
-    counts: [u64; SUBS],
-    min: [f64; SUBS],
-    max: [f64; SUBS],
+pub(crate) struct Binade {
+    pub(crate) counts: [u64; SUBS],
+    pub(crate) min: [f64; SUBS],
+    pub(crate) max: [f64; SUBS],
+}
+
+/// The bucket of `x`: its binade (the 12 highest bits of its order key) and its place in it.
+#[inline]
+pub(crate) fn bucket_of(x: f64) -> (usize, usize) {
+    let key = order_key(x);
+    (
+        (key >> 52) as usize,
+        ((key >> (52 - SUB_BITS)) as usize) & (SUBS - 1),
+    )
 }
 
 impl std::fmt::Debug for Sketch {
@@ -42,29 +52,43 @@ impl std::fmt::Debug for Sketch {
 impl Sketch {
     /// Counts `values` (finite, as model outputs are).
     pub fn add(&mut self, values: &[f64]) {
+        for &x in values {
+            self.insert(x, x, 1);
+        }
+    }
+
+    /// Counts `count` values from `min` to `max`, all in `min`'s bucket; the binade's index.
+    #[inline]
+    pub(crate) fn insert(&mut self, min: f64, max: f64, count: u64) -> usize {
         if self.binades.is_empty() {
             self.binades.resize_with(BINADES, || None);
         }
-        for &x in values {
-            let key = order_key(x);
-            let binade = self.binades[(key >> 52) as usize].get_or_insert_with(|| {
-                Box::new(Binade {
-                    counts: [0; SUBS],
-                    min: [0.0; SUBS],
-                    max: [0.0; SUBS],
-                })
-            });
-            let s = ((key >> (52 - SUB_BITS)) as usize) & (SUBS - 1);
-            if binade.counts[s] == 0 {
-                binade.min[s] = x;
-                binade.max[s] = x;
-            } else {
-                binade.min[s] = binade.min[s].min(x);
-                binade.max[s] = binade.max[s].max(x);
-            }
-            binade.counts[s] += 1;
+        let (b, s) = bucket_of(min);
+        let binade = self.binades[b].get_or_insert_with(|| {
+            Box::new(Binade {
+                counts: [0; SUBS],
+                min: [0.0; SUBS],
+                max: [0.0; SUBS],
+            })
+        });
+        if binade.counts[s] == 0 {
+            binade.min[s] = min;
+            binade.max[s] = max;
+        } else {
+            binade.min[s] = binade.min[s].min(min);
+            binade.max[s] = binade.max[s].max(max);
         }
-        self.count += values.len() as u64;
+        binade.counts[s] += count;
+        self.count += count;
+        b
+    }
+
+    /// Counts the values a consumer sketched batch by batch: the same sketch, bit for bit, as
+    /// adding the values themselves, in any order of batches.
+    pub fn merge(&mut self, part: &crate::SketchPart) {
+        for b in part.buckets() {
+            self.insert(b.min, b.max, b.count);
+        }
     }
 
     /// Values counted.

@@ -66,6 +66,7 @@ pub fn result(index: u64, batch: u32, values: Vec<f64>) -> ResultBatch {
         sobol: Vec::new(),
         kept: vec![],
         tornado: None,
+        sketches: Vec::new(),
     }
 }
 

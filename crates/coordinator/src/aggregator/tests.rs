@@ -2,6 +2,7 @@
 
 use super::*;
 
+use mcp_stats::EXACT_PERCENTILE_VALUES;
 use mcp_testkit::fixtures::{model_info as info, spec};
 
 fn result(index: u64, values: Vec<f64>) -> ResultBatch {
@@ -223,9 +224,10 @@ fn inconsistent_results_are_rejected_with_why() {
     let cases: [(&str, Spoil); 6] = [
         ("covers scenarios 1..3, not 0..2", |r| r.batch.start = 1),
         ("covers scenarios 0..3, not 0..2", |r| r.batch.count = 3),
-        ("has 1 moments and 2 value columns for 1 outputs", |r| {
-            r.values.push(vec![])
-        }),
+        (
+            "has 1 moments and 2 value columns or sketches for 1 outputs",
+            |r| r.values.push(vec![]),
+        ),
         ("has 3 values and moments of 2 for output `y`", |r| {
             r.values[0].push(0.5)
         }),
@@ -296,4 +298,82 @@ fn jobs_past_the_exact_limit_are_sketched_the_same_in_any_order() {
     all.sort_by(f64::total_cmp);
     let exact = mcp_stats::percentile_sorted(&all, 50.0);
     assert!((y.percentiles.p50 - exact).abs() <= y.percentile_error * exact.abs());
+}
+
+#[test]
+fn batches_sketched_by_consumers_give_the_summary_their_values_give() {
+    // Asked for by the spec, sketch mode holds for a job of any size.
+    let mut spec = risk_spec(4000, 8);
+    spec.simulation.percentiles = mcp_spec::PercentileMode::Sketch;
+    assert!(matches!(
+        Aggregator::new(info(), &spec).kept,
+        Kept::Sketches(_)
+    ));
+    // Batches with repeats (sketched) and with every value apart (sent as values: their sketch
+    // would be larger).
+    let batches: Vec<ResultBatch> = (0..500u64)
+        .map(|i| {
+            let values = (0..8)
+                .map(|k| match i % 3 {
+                    0 => ((i + k) % 4) as f64 * 0.25,
+                    _ => ((i * 8 + k) as f64 * 0.37).sin() * 2f64.powi((k % 5) as i32),
+                })
+                .collect();
+            mcp_testkit::fixtures::result(i, 8, values)
+        })
+        .collect();
+    let mut sketcher = mcp_protocol::Sketcher::of(&spec, &info().outputs).unwrap();
+    let sketched: Vec<ResultBatch> = batches
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            sketcher.sketch(&mut r);
+            r
+        })
+        .collect();
+    let forms = |rs: &[ResultBatch]| rs.iter().filter(|r| r.sketches.is_empty()).count();
+    assert!(
+        forms(&sketched) > 0 && forms(&sketched) < 500,
+        "both forms travel"
+    );
+    let mut plain = Aggregator::new(info(), &spec);
+    for b in batches.iter().cloned() {
+        assert_eq!(plain.add(b), Added::New);
+    }
+    let mut merged = Aggregator::new(info(), &spec);
+    for b in sketched.iter().rev().cloned() {
+        assert_eq!(merged.add(b), Added::New);
+    }
+    let (a, b) = (plain.into_summary(0.0), merged.into_summary(0.0));
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    assert!(!a.outputs.0[0].1.exceedance.is_empty());
+
+    // A sketch that does not add up is refused, and so is a sketch for a job whose
+    // percentiles are exact.
+    let one = sketched.iter().find(|r| !r.sketches.is_empty()).unwrap();
+    let check = Aggregator::new(info(), &spec);
+    let mut forged = one.clone();
+    forged.sketches[0].above.push(1);
+    assert!(check.check(&forged).unwrap_err().contains("thresholds"));
+    let mut forged = one.clone();
+    forged.sketches[0].above[0] = 9;
+    assert!(
+        check
+            .check(&forged)
+            .unwrap_err()
+            .contains("above its 2 thresholds")
+    );
+    let mut forged = one.clone();
+    forged.moments[0] = mcp_stats::Moments::of([1.0]);
+    assert!(
+        check
+            .check(&forged)
+            .unwrap_err()
+            .contains("8 values and moments of 1")
+    );
+    let exact = Aggregator::new(info(), &risk_spec(4000, 8));
+    assert!(exact.check(one).unwrap_err().contains("is sketched"));
 }
