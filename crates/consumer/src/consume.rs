@@ -75,6 +75,14 @@ impl Default for Admission {
 }
 
 impl Admission {
+    /// Whether results travel over a broker with a message limit (not in-process): then, in
+    /// sketch mode, each batch goes out as its sketch, which the coordinator merges for less
+    /// than adding the values. In-process nothing is encoded and a worker that sketched would
+    /// only add to the work (`pricing` embedded: 1.2× the CPU), so the values are handed over.
+    pub fn crosses_a_wire(&self) -> bool {
+        self.message_bytes < usize::MAX
+    }
+
     /// `Ok` when this consumer takes `model`'s job, else why not.
     pub fn admit(&self, model: &JobModel) -> Result<(), String> {
         self.ceilings.check(&model.spec, "this consumer")?;
@@ -242,8 +250,12 @@ pub fn consume(
                         .and_then(|()| {
                             let started = Instant::now();
                             let evaluator =
-                                Evaluator::new(sandbox, &model, Some(stats.abort.clone()))
-                                    .map(Evaluator::sketching);
+                                Evaluator::new(sandbox, &model, Some(stats.abort.clone())).map(
+                                    |e| match admission.crosses_a_wire() {
+                                        true => e.sketching(),
+                                        false => e,
+                                    },
+                                );
                             stats.metrics.model_loaded(started.elapsed());
                             evaluator
                         });

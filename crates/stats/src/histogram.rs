@@ -178,7 +178,10 @@ mod tests {
         from_values.add(&values);
         from_part.add_part(&part);
         assert_eq!(from_part.count(), 5000);
-        assert_eq!((from_part.lo, from_part.width), (from_values.lo, from_values.width));
+        assert_eq!(
+            (from_part.lo, from_part.width),
+            (from_values.lo, from_values.width)
+        );
         // A bucket is 2⁻¹⁰ of its value wide, a bin 1/64 of the range: a few values near
         // edges move to a neighbouring bin, no further.
         let moved: u64 = (from_values.bins.iter().zip(&from_part.bins))

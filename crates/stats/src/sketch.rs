@@ -57,9 +57,10 @@ impl Sketch {
         }
     }
 
-    /// Counts `count` values from `min` to `max`, all in `min`'s bucket; the binade's index.
+    /// Counts `count` values from `min` to `max`, all in `min`'s bucket; the bucket, as
+    /// (binade, place in it).
     #[inline]
-    pub(crate) fn insert(&mut self, min: f64, max: f64, count: u64) -> usize {
+    pub(crate) fn insert(&mut self, min: f64, max: f64, count: u64) -> (usize, usize) {
         if self.binades.is_empty() {
             self.binades.resize_with(BINADES, || None);
         }
@@ -80,7 +81,7 @@ impl Sketch {
         }
         binade.counts[s] += count;
         self.count += count;
-        b
+        (b, s)
     }
 
     /// Counts the values a consumer sketched batch by batch: the same sketch, bit for bit, as

@@ -139,33 +139,48 @@ impl SketchPart {
 }
 
 /// Sketches batch after batch into [`SketchPart`]s, reusing one dense [`Sketch`] so that a
-/// batch costs what adding its values costs, plus a scan of the powers of two it touched.
+/// batch costs what adding its values costs, plus a walk over the buckets it filled: each
+/// power of two it touched keeps a bitmap of its filled buckets, so that empty ones are skipped
+/// 64 at a time.
 #[derive(Debug, Default)]
 pub struct SketchParts {
     scratch: Sketch,
+    /// Per binade (indexed as the sketch's), the buckets filled by the batch so far.
+    filled: Vec<[u64; 16]>,
+    /// Per binade, whether the batch touched it.
+    is_touched: Vec<bool>,
+    /// The binades the batch touched.
     touched: Vec<usize>,
 }
 
 impl SketchParts {
     /// The buckets of `values` (finite, as model outputs are).
     pub fn of(&mut self, values: &[f64]) -> SketchPart {
+        if self.filled.is_empty() {
+            self.filled = vec![[0; 16]; 1 << 12];
+            self.is_touched = vec![false; 1 << 12];
+        }
         for &x in values {
-            let b = self.scratch.insert(x, x, 1);
-            if !self.touched.contains(&b) {
+            let (b, s) = self.scratch.insert(x, x, 1);
+            if !self.is_touched[b] {
+                self.is_touched[b] = true;
                 self.touched.push(b);
             }
+            self.filled[b][s / 64] |= 1 << (s % 64);
         }
         self.touched.sort_unstable();
         let mut buckets = Vec::new();
         for &b in &self.touched {
+            self.is_touched[b] = false;
             let binade = self.scratch.binades[b]
                 .as_mut()
                 .expect("a touched binade exists");
-            for s in 0..binade.counts.len() {
-                let count = binade.counts[s];
-                if count > 0 {
+            for (w, word) in self.filled[b].iter_mut().enumerate() {
+                while *word != 0 {
+                    let s = w * 64 + word.trailing_zeros() as usize;
+                    *word &= *word - 1;
                     buckets.push(PartBucket {
-                        count,
+                        count: binade.counts[s],
                         min: binade.min[s],
                         max: binade.max[s],
                     });
