@@ -285,6 +285,33 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_on_a_percentile_stops_sketched_batches_where_it_stops_their_values() {
+        let mut spec = ruled(Precision::Ci95HalfWidth(0.03), None, 2);
+        spec.stop.as_mut().unwrap().percentile = Some(95.0);
+        spec.simulation.percentiles = mcp_spec::PercentileMode::Sketch;
+        let all = SCENARIOS / u64::from(BATCH);
+        let (reason, from_values) = run(&spec, 0..all);
+        assert_eq!(reason, Some(StopReason::Precision));
+        // The same batches as a consumer in sketch mode sends them, arriving shuffled.
+        let mut parts = mcp_stats::SketchParts::default();
+        let mut agg = Aggregator::new(model_info(), &spec);
+        for i in (0..all).map(|i| (i * 37) % all) {
+            let mut r = batch(i);
+            let part = parts.of(&r.values[0]);
+            r.values = Vec::new();
+            r.sketches = vec![mcp_protocol::SketchedColumn {
+                part,
+                above: Vec::new(),
+            }];
+            assert_eq!(agg.add(r), Added::New);
+        }
+        assert_eq!(agg.stopped(), reason);
+        let from_parts = agg.into_summary(0.0);
+        assert_eq!(from_parts.scenarios, from_values.scenarios);
+        assert_eq!(from_parts.outputs, from_values.outputs);
+    }
+
+    #[test]
     fn max_scenarios_stops_at_the_first_whole_batch_that_reaches_it() {
         // A precision no prefix reaches: only the cap stops the job, at 95 rounded up to a
         // whole batch of 10, whatever `check_every` says.
