@@ -200,20 +200,29 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> Result<T> {
         .with_context(|| format!("gave up after {PATIENCE:?} waiting for {what}"))
 }
 
-/// Waits until serve at `api` is ready and hears from `consumers` active consumers.
+/// Waits until serve at `api` is ready and hears from `consumers` active consumers; a failure
+/// says what was last seen (no answer, the consumers' states, or `/readyz`'s status).
 fn ready(api: &str, consumers: usize) -> Result<()> {
-    wait_for(
+    let mut last = String::from("nothing yet");
+    let outcome = wait_for(
         &format!("serve at {api} ready, with {consumers} consumers"),
         || {
-            let seen = get_json(&format!("{api}/api/consumers"))?;
-            let active = seen
-                .as_array()?
-                .iter()
+            let Some(seen) = get_json(&format!("{api}/api/consumers")) else {
+                last = format!("no JSON answer from {api}/api/consumers");
+                return None;
+            };
+            let states: Vec<String> = (seen.as_array()?.iter())
+                .map(|c| format!("{}: {}", c["id"], c["seen_state"]))
+                .collect();
+            let active = (seen.as_array()?.iter())
                 .filter(|c| c["seen_state"] == "active")
                 .count();
-            (active == consumers && get(&format!("{api}/readyz"))?.0 == 200).then_some(())
+            let readyz = get(&format!("{api}/readyz")).map(|(status, _)| status);
+            last = format!("consumers [{}], /readyz {readyz:?}", states.join(", "));
+            (active == consumers && readyz == Some(200)).then_some(())
         },
-    )
+    );
+    outcome.with_context(|| format!("last seen: {last}"))
 }
 
 /// The value of the sample `series` (`name` or `name{labels}`) on a Prometheus text page.
