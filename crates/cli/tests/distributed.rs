@@ -31,25 +31,32 @@ fn any_packing_of_batches_into_messages_gives_the_embedded_answer() {
     let n = "61500";
     let local = embedded(n);
     for packing in [Some("1"), Some("7"), Some("64"), None] {
-        let mut args = submit_args(&prefix, m, s, n);
-        args.extend(["--wait", "--json"].map(String::from));
-        if let Some(per_message) = packing {
-            args.extend(["--batches-per-message".to_string(), per_message.to_string()]);
-        }
-        let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{packing:?}: {}", stderr(&out));
-        let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(distributed["scenarios"], local["scenarios"], "{packing:?}");
-        for field in ["outputs", "tornado", "failed"] {
-            assert_eq!(
-                serde_json::to_string(&distributed[field]).unwrap(),
-                serde_json::to_string(&local[field]).unwrap(),
-                "{field} with {packing:?} batches per message"
-            );
-        }
+        check_packed_as_embedded(&prefix, [m, s, n], packing, &local);
+    }
+}
+
+/// Submits `[model, spec, scenarios]` over the broker with `packing` batches per message (the
+/// producer's choice for `None`), waits, and checks that its scenario count, outputs, tornado
+/// and failures are the embedded summary `local`'s, bit for bit.
+fn check_packed_as_embedded(prefix: &Prefix, job: [&str; 3], packing: Option<&str>, local: &Value) {
+    let [m, s, n] = job;
+    let mut args = submit_args(prefix, m, s, n);
+    args.extend(["--wait", "--json"].map(String::from));
+    if let Some(per_message) = packing {
+        args.extend(["--batches-per-message".to_string(), per_message.to_string()]);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{packing:?}: {}", stderr(&out));
+    let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in ["scenarios", "outputs", "tornado", "failed"] {
+        assert_eq!(
+            serde_json::to_string(&distributed[field]).unwrap(),
+            serde_json::to_string(&local[field]).unwrap(),
+            "{field} with {packing:?} batches per message"
+        );
     }
 }
 
@@ -89,24 +96,7 @@ fn a_sketch_mode_job_gives_the_same_answer_over_every_transport_and_packing() {
     assert_eq!(price["mean"], exact["outputs"]["price"]["mean"]);
     let (m, s) = (model.to_str().unwrap(), spec.to_str().unwrap());
     for packing in [Some("1"), Some("7"), None] {
-        let mut args = submit_args(&prefix, m, s, n);
-        args.extend(["--wait", "--json"].map(String::from));
-        if let Some(per_message) = packing {
-            args.extend(["--batches-per-message".to_string(), per_message.to_string()]);
-        }
-        let out = Command::new(env!("CARGO_BIN_EXE_mcp"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{packing:?}: {}", stderr(&out));
-        let distributed: Value = serde_json::from_slice(&out.stdout).unwrap();
-        for field in ["scenarios", "outputs", "tornado", "failed"] {
-            assert_eq!(
-                serde_json::to_string(&distributed[field]).unwrap(),
-                serde_json::to_string(&local[field]).unwrap(),
-                "{field} with {packing:?} batches per message"
-            );
-        }
+        check_packed_as_embedded(&prefix, [m, s, n], packing, &local);
     }
 }
 

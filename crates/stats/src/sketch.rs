@@ -220,11 +220,11 @@ pub fn summarize_sketch(m: &Moments, sketch: &Sketch, ask: RiskAsk<'_>) -> Outpu
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::percentile_sorted;
 
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
+    pub(crate) fn lcg(seed: u64) -> impl FnMut() -> f64 {
         let mut s = seed;
         move || {
             s = s

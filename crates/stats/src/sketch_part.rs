@@ -198,16 +198,7 @@ impl SketchParts {
 mod tests {
     use super::*;
     use crate::Percentiles;
-
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::sketch::tests::lcg;
 
     /// Payoff-like values: exact zeros, losses, a long right tail, repeats.
     fn values(n: usize, seed: u64) -> Vec<f64> {
