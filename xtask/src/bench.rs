@@ -9,7 +9,7 @@ use std::process::Command;
 pub(crate) fn bench(which: Option<&str>) -> Result<()> {
     ensure_wasm_target(true)?;
     crate::web::web()?;
-    build_all_models()?;
+    build_all_models(None)?;
     match which {
         None => {
             bench_embedded()?;

@@ -142,7 +142,7 @@ fn accounted(summary: &Value) -> (Value, Value, String) {
 pub(crate) fn chaos(args: &[String]) -> Result<()> {
     let o = Options::parse(args)?;
     let broker = ensure_broker()?.url;
-    crate::models::build_model("faulty")?;
+    crate::models::build_model("faulty", crate::languages::Install::NameTheCommand)?;
     let profile = if o.debug { "debug" } else { "release" };
     let mut build = crate::cargo();
     build.args(["build", "--package", "mcp-cli"]);

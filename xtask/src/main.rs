@@ -8,11 +8,13 @@ mod containers;
 mod debian;
 mod deploy;
 mod deps;
+mod languages;
 mod models;
 mod test;
 mod web;
 
 use anyhow::{Context, Result, bail};
+use languages::Install;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -20,14 +22,24 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  build-model NAME   build example-models/NAME (or a test model) as a wasm32-wasip2 component
-                     and write target/models/NAME.wasm
-  build-models       build every example and test model
+  build-model NAME|DIR
+                     build a model as a component of the mcp:model world and write
+                     target/models/NAME.wasm: example-models/NAME (or a test model), or the
+                     model directory DIR (e.g. one `mcp new` made). Its language comes from
+                     its files: Cargo.toml (Rust), model.py (Python, componentize-py),
+                     model.js (JavaScript, componentize-js), model.c (C, clang 19 and
+                     wasi-libc); the Python and JavaScript tools are installed at pinned
+                     versions into target/tools/ when missing
+  build-models       build every example and test model, in every language
+  test-model NAME|DIR
+                     run a model's native tests in its language's runner: cargo test,
+                     pytest, node --test, make test
   demo               build the pricing model and run it embedded on every core
   web                install the dashboard's npm packages (uPlot, playwright-core) into web/;
                      a build of the mcp binary needs them (it bundles the chart library)
-  test               install what the tests need (RabbitMQ, Chromium, the npm packages),
-                     check the dependency map, build the models, run every test
+  test               install what the tests need (RabbitMQ, Chromium, the npm packages, the
+                     model languages' tools), check the dependency map, build the models in
+                     every language, run their native tests and every test
   deps               check that ARCHITECTURE.md's dependency map and every crate's manifest
                      agree, that versions live in [workspace.dependencies], and that every
                      dependency is used
@@ -65,21 +77,30 @@ fn main() -> Result<()> {
         Some("build-model") => {
             let Some(name) = args.get(1) else {
                 bail!(
-                    "usage: cargo xtask build-model NAME (models: {})",
+                    "usage: cargo xtask build-model NAME|DIR (models: {})",
                     models::model_names()?.join(", ")
                 );
             };
             models::ensure_wasm_target(false)?;
-            let path = models::build_model(name)?;
+            let path = models::build_model(name, Install::NameTheCommand)?;
             println!("{}", path.display());
             Ok(())
         }
         Some("build-models") => {
             models::ensure_wasm_target(false)?;
-            for path in models::build_all_models()? {
+            for path in models::build_all_models(Some(Install::NameTheCommand))? {
                 println!("{}", path.display());
             }
             Ok(())
+        }
+        Some("test-model") => {
+            let Some(name) = args.get(1) else {
+                bail!(
+                    "usage: cargo xtask test-model NAME|DIR (models: {})",
+                    models::model_names()?.join(", ")
+                );
+            };
+            models::test_model(name, Install::NameTheCommand)
         }
         Some("demo") => demo(),
         Some("test") => test::test(),
@@ -108,7 +129,7 @@ fn main() -> Result<()> {
 fn demo() -> Result<()> {
     models::ensure_wasm_target(true)?;
     web::web()?;
-    let model = models::build_model("pricing")?;
+    let model = models::build_model("pricing", Install::NameTheCommand)?;
     run(cargo()
         .args(["run", "--release", "--package", "mcp-cli", "--", "submit"])
         .arg(&model)

@@ -1,10 +1,12 @@
 //! `cargo xtask test`: installs what the tests need (the wasm target, RabbitMQ, Chromium, the
-//! npm packages; podman and the deployment's tools when `deploy` runs), checks that the
-//! dependency map is true, builds the models, runs every test, the soak's short version, and
+//! npm packages, the model languages' tools; podman and the deployment's tools when `deploy`
+//! runs), checks that the dependency map is true, builds the models in every language and runs
+//! their native tests, runs every test, the soak's short version, and
 //! the deployment (`cargo xtask deploy`) on the debug build the tests made.
 
 use crate::broker::ensure_broker;
-use crate::models::{build_all_models, ensure_wasm_target};
+use crate::languages::Install;
+use crate::models::{build_all_models, ensure_wasm_target, test_all_models_natively};
 use crate::web::{ensure_chromium, web};
 use crate::{cargo, chaos, deploy, deps, run};
 use anyhow::Result;
@@ -15,7 +17,8 @@ pub(crate) fn test() -> Result<()> {
     let chromium = ensure_chromium()?;
     web()?;
     deps::check()?;
-    build_all_models()?;
+    build_all_models(Some(Install::SystemPackages))?;
+    test_all_models_natively(Install::SystemPackages)?;
     run(cargo()
         .args(["test", "--workspace"])
         .env("MCP_TEST_BROKER", &broker.url)

@@ -91,6 +91,12 @@ pub enum Command {
         after_help = "Example:\n  mcp fit losses.csv --column loss --plot loss.svg\n\nPrints, per family: log-likelihood, parameters k, AIC, BIC, Kolmogorov-Smirnov D and its\np-value (optimistic: the parameters come from the same data), Anderson-Darling A²."
     )]
     Fit(FitArgs),
+    /// Write a model skeleton in Rust, Python, JavaScript or C that builds and runs unchanged:
+    /// the model file, vars.toml, its build entry and one native test.
+    #[command(
+        after_help = "Examples:\n  mcp new loss-model --lang python\n  mcp new loss-model --lang c --dir ~/models --sdk ~/mcp/model-sdk\n\nThen, in the mcp checkout: `cargo xtask test-model DIR` (the native test), `cargo xtask\nbuild-model DIR` (the component, to target/models/NAME.wasm) and `mcp submit\ntarget/models/NAME.wasm --spec DIR/vars.toml`."
+    )]
+    New(NewArgs),
     /// Exit 0 when URL answers 200 (a container's health check: the image has no curl).
     #[command(after_help = "Example:\n  mcp health http://127.0.0.1:9100/readyz")]
     Health(HealthArgs),
@@ -467,6 +473,36 @@ impl ReplayArgs {
             seed: self.seed,
         }
     }
+}
+
+/// The languages `mcp new` writes models in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A crate using `mcp-model-sdk` (built with cargo).
+    Rust,
+    /// `model.py` (built with componentize-py).
+    Python,
+    /// `model.js` (built with componentize-js).
+    Js,
+    /// `model.c` (built with clang and wasi-libc).
+    C,
+}
+
+/// Arguments of `mcp new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The model's name (lowercase letters, digits and `-`): its directory and the name it
+    /// reports.
+    pub name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum)]
+    pub lang: Lang,
+    /// The directory to make NAME/ in [default: example-models/ in an mcp checkout, else .].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The model SDK (`model-sdk/` of an mcp checkout) [default: the nearest one above DIR].
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
 }
 
 /// Arguments of `mcp inspect`.

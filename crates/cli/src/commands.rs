@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Control(args) => crate::control::control(args).map(|()| ExitCode::SUCCESS),
         Command::Inspect(args) => crate::inspect::inspect(args),
         Command::Fit(args) => crate::fit::fit(args),
+        Command::New(args) => crate::new::new(args),
         Command::Health(args) => crate::api::health(&args.url, args.print),
     }
 }

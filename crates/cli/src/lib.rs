@@ -15,6 +15,7 @@ mod fit;
 mod inspect;
 mod interrupt;
 mod job_source;
+mod new;
 mod replay;
 mod report;
 mod rerun;

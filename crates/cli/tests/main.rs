@@ -12,6 +12,7 @@ mod fit;
 mod fuzz;
 mod interrupt;
 mod jobs;
+mod languages;
 mod lifecycle;
 mod observe;
 mod refusals;

@@ -2,6 +2,7 @@
 //! hand-written components that are not mcp models, and hand-written hostile models.
 
 mod hostile;
+mod languages;
 
 use mcp_protocol::FailureKind;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox, SandboxLimits};
