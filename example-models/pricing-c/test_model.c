@@ -1,46 +1,37 @@
 /* Native tests of `pricing-c` (`make test`): the facts the Rust pricing's tests check, through
  * the library's one-scenario helper, and one batch through the library's batch loop. */
 #include "mcp_model.h"
+#include "mcp_test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-            failures++;                                                                      \
-        }                                                                                    \
-    } while (0)
-
 static void at_z_zero_the_payoff_is_the_drifted_forward(void) {
     const double in[] = {100.0, 100.0, 0.05, 0.2, 1.0, 0.0};
     double out[2];
     mcp_error err;
-    CHECK(mcp_evaluate_one(in, 6, out, 2, &err) == 0);
+    MCP_CHECK(mcp_evaluate_one(in, 6, out, 2, &err) == 0);
     double terminal = 100.0 * exp(0.05 - 0.02);
     double expected = exp(-0.05) * (terminal - 100.0);
-    CHECK(fabs(out[0] - expected) < 1e-12);
-    CHECK(out[1] == 1.0);
+    MCP_CHECK(fabs(out[0] - expected) < 1e-12);
+    MCP_CHECK(out[1] == 1.0);
 }
 
 static void out_of_the_money_pays_nothing(void) {
     const double in[] = {100.0, 150.0, 0.05, 0.2, 1.0, -1.0};
     double out[2];
     mcp_error err;
-    CHECK(mcp_evaluate_one(in, 6, out, 2, &err) == 0);
-    CHECK(out[0] == 0.0 && out[1] == 0.0);
+    MCP_CHECK(mcp_evaluate_one(in, 6, out, 2, &err) == 0);
+    MCP_CHECK(out[0] == 0.0 && out[1] == 0.0);
 }
 
 static void a_wrong_row_is_refused(void) {
     const double in[] = {100.0, 100.0};
     double out[2];
     mcp_error err;
-    CHECK(mcp_evaluate_one(in, 2, out, 2, &err) != 0);
-    CHECK(strcmp(err.message, "model `pricing-c` takes 6 input values "
+    MCP_CHECK(mcp_evaluate_one(in, 2, out, 2, &err) != 0);
+    MCP_CHECK(strcmp(err.message, "model `pricing-c` takes 6 input values "
                               "(spot, strike, rate, vol, maturity, z), got 2") == 0);
 }
 
@@ -54,17 +45,17 @@ static void a_batch_stops_at_the_failing_scenario(void) {
     };
     double first[2], second[2];
     mcp_error err;
-    CHECK(mcp_evaluate_one(in, 6, first, 2, &err) == 0);
-    CHECK(mcp_evaluate_one(in + 6, 6, second, 2, &err) == 0);
+    MCP_CHECK(mcp_evaluate_one(in, 6, first, 2, &err) == 0);
+    MCP_CHECK(mcp_evaluate_one(in + 6, 6, second, 2, &err) == 0);
     mcp_batch batch;
-    CHECK(mcp_run_batch(4, in, 24, &batch) == 1);
-    CHECK(batch.failed && batch.index == 2);
-    CHECK(strcmp(batch.message, "maturity is negative") == 0);
-    CHECK(batch.message_len == strlen("maturity is negative"));
+    MCP_CHECK(mcp_run_batch(4, in, 24, &batch) == 1);
+    MCP_CHECK(batch.failed && batch.index == 2);
+    MCP_CHECK(strcmp(batch.message, "maturity is negative") == 0);
+    MCP_CHECK(batch.message_len == strlen("maturity is negative"));
     /* The rows before the failure stand. */
-    CHECK(batch.n_values == 4);
-    CHECK(memcmp(batch.values, first, sizeof first) == 0);
-    CHECK(memcmp(batch.values + 2, second, sizeof second) == 0);
+    MCP_CHECK(batch.n_values == 4);
+    MCP_CHECK(memcmp(batch.values, first, sizeof first) == 0);
+    MCP_CHECK(memcmp(batch.values + 2, second, sizeof second) == 0);
     mcp_batch_free(&batch);
 }
 
@@ -72,9 +63,9 @@ static void a_batch_stops_at_a_wrong_length(void) {
     /* Two scenarios, one value short: a failure at index 0 and no rows. */
     const double in[11] = {0};
     mcp_batch batch;
-    CHECK(mcp_run_batch(2, in, 11, &batch) == 1);
-    CHECK(batch.index == 0 && batch.n_values == 0);
-    CHECK(strcmp(batch.message, "the host sent 11 values for 2 scenarios of 6 inputs") == 0);
+    MCP_CHECK(mcp_run_batch(2, in, 11, &batch) == 1);
+    MCP_CHECK(batch.index == 0 && batch.n_values == 0);
+    MCP_CHECK(strcmp(batch.message, "the host sent 11 values for 2 scenarios of 6 inputs") == 0);
     mcp_batch_free(&batch);
 }
 
@@ -85,11 +76,11 @@ static void a_batch_runs_every_scenario(void) {
         100.0, 100.0, 0.05, 0.2, 1.0, 1.0,
     };
     mcp_batch batch;
-    CHECK(mcp_run_batch(3, in, 18, &batch) == 0);
-    CHECK(!batch.failed && batch.n_values == 6);
-    CHECK(batch.values[0] > 0.0 && batch.values[1] == 1.0);
-    CHECK(batch.values[2] == 0.0 && batch.values[3] == 0.0);
-    CHECK(batch.values[4] > batch.values[0] && batch.values[5] == 1.0);
+    MCP_CHECK(mcp_run_batch(3, in, 18, &batch) == 0);
+    MCP_CHECK(!batch.failed && batch.n_values == 6);
+    MCP_CHECK(batch.values[0] > 0.0 && batch.values[1] == 1.0);
+    MCP_CHECK(batch.values[2] == 0.0 && batch.values[3] == 0.0);
+    MCP_CHECK(batch.values[4] > batch.values[0] && batch.values[5] == 1.0);
     mcp_batch_free(&batch);
 }
 
@@ -100,10 +91,5 @@ int main(void) {
     a_batch_stops_at_the_failing_scenario();
     a_batch_stops_at_a_wrong_length();
     a_batch_runs_every_scenario();
-    if (failures != 0) {
-        fprintf(stderr, "pricing-c: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("pricing-c: all tests passed\n");
-    return 0;
+    return mcp_test_end("pricing-c");
 }

@@ -17,8 +17,9 @@
  * keeping the rows before it. The same module runs under Node, so a model is tested natively
  * with `node --test` through `evaluateOne` and the exported `runBatch`.
  *
- * This file has no imports and no top-level side effects: a build may paste it in front of a
- * model whose import of it is removed (see `README.md` in this directory).
+ * componentize-js resolves this import at build time when it runs in a directory holding both
+ * the model and this file (it sees only its working directory); a model built elsewhere keeps a
+ * copy of this file beside it. The file has no imports and no top-level side effects.
  */
 
 /** Most values a vector input takes (the host's rule, as in model.wit). */

@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: the benchmarks, release builds, every figure from one run.
 
 use crate::broker::{delete_queues, ensure_broker};
-use crate::models::{build_all_models, ensure_wasm_target};
+use crate::languages::Install;
+use crate::models::{build_all_models, ensure_wasm_target, model_output};
 use crate::{cargo, project_root, run, target_dir};
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -9,7 +10,9 @@ use std::process::Command;
 pub(crate) fn bench(which: Option<&str>) -> Result<()> {
     ensure_wasm_target(true)?;
     crate::web::web()?;
-    build_all_models(None)?;
+    // Only the languages bench needs the models in other languages (and their tools).
+    let others = (which == Some("languages")).then_some(Install::NameTheCommand);
+    build_all_models(others)?;
     match which {
         None => {
             bench_embedded()?;
@@ -19,8 +22,11 @@ pub(crate) fn bench(which: Option<&str>) -> Result<()> {
         Some("distributed") => bench_distributed(),
         Some("api") => bench_api(),
         Some("ingest") => bench_ingest(),
+        Some("languages") => bench_languages(),
         Some(other) => {
-            bail!("unknown benchmark `{other}`: say embedded, distributed, ingest or api")
+            bail!(
+                "unknown benchmark `{other}`: say embedded, distributed, ingest, api or languages"
+            )
         }
     }
 }
@@ -101,6 +107,74 @@ fn against_numpy() -> Result<()> {
         rate(mcp_best),
         numpy_best / mcp_best
     );
+    Ok(())
+}
+
+/// `pricing` in each language against the Rust one, in the same run: each component's size, its
+/// compile time (`mcp inspect`: compile and `describe`, the whole process) and its evaluation
+/// rate on one worker (`elapsed_s` of `mcp submit`, which starts after the compile), best of 3,
+/// the models taken in turn.
+fn bench_languages() -> Result<()> {
+    run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
+    let mcp = target_dir().join("release/mcp");
+    // The example spec without its model name, so that every language's model runs it.
+    let spec_text: String =
+        std::fs::read_to_string(project_root().join("example-models/pricing/vars.toml"))?
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("name ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let spec = dir.join("pricing-unnamed.toml");
+    std::fs::write(&spec, spec_text)?;
+    const SCENARIOS: &str = "1000000";
+    let models = ["pricing", "pricing-c", "pricing-js", "pricing-py"];
+    let mut compile = [f64::INFINITY; 4];
+    let mut evaluate = [f64::INFINITY; 4];
+    let output = |cmd: &mut Command| -> Result<(std::process::Output, f64)> {
+        let start = std::time::Instant::now();
+        let out = cmd.output()?;
+        if !out.status.success() {
+            bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok((out, start.elapsed().as_secs_f64()))
+    };
+    for _ in 0..3 {
+        for (i, name) in models.iter().enumerate() {
+            let model = model_output(name)?;
+            let (_, seconds) = output(Command::new(&mcp).arg("inspect").arg(&model))?;
+            compile[i] = compile[i].min(seconds);
+            let (out, _) = output(
+                Command::new(&mcp)
+                    .arg("submit")
+                    .arg(&model)
+                    .arg("--spec")
+                    .arg(&spec)
+                    .args(["--scenarios", SCENARIOS, "--workers", "1", "--json"])
+                    .env_remove("MCP_BROKER"),
+            )?;
+            let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+            let elapsed = summary["elapsed_s"]
+                .as_f64()
+                .context("a summary without elapsed_s")?;
+            evaluate[i] = evaluate[i].min(elapsed);
+        }
+    }
+    println!(
+        "pricing in each language, {SCENARIOS} scenarios on one worker, best of 3, interleaved"
+    );
+    println!("model         size (bytes)   compile (s)   scenarios/s   against Rust");
+    for (i, name) in models.iter().enumerate() {
+        let size = std::fs::metadata(model_output(name)?)?.len();
+        let rate = 1e6 / evaluate[i];
+        println!(
+            "{name:<12} {size:>13} {:>13.2} {:>13.3e} {:>13.3}x",
+            compile[i],
+            rate,
+            evaluate[0] / evaluate[i]
+        );
+    }
     Ok(())
 }
 

@@ -43,10 +43,11 @@ tasks:
   deps               check that ARCHITECTURE.md's dependency map and every crate's manifest
                      agree, that versions live in [workspace.dependencies], and that every
                      dependency is used
-  bench [embedded|distributed|ingest|api]
+  bench [embedded|distributed|ingest|api|languages]
                      build the models and run the benchmarks (release): embedded, over
                      RabbitMQ (both when none is named), the coordinator's ingest capacity
-                     alone, or its recording latency under API load
+                     alone, its recording latency under API load, or pricing in Python,
+                     JavaScript and C against Rust (size, compile time, scenarios/s)
   chaos [--scenarios N] [--min-seconds S] [--consumers K] [--kill-every-ms T]
         [--seed X] [--debug]
                      soak: a job of at least S s (default 180) on K consumers (4) while one

@@ -6,7 +6,7 @@
  * |---|---|
  * | 0 | `y = x` |
  * | 1 | throws `Error("mode 1 refuses x = <x>")`: the failure reads `Error: mode 1 refuses x = <x>` |
- * | 2 | recurses without bound: SpiderMonkey throws `InternalError: too much recursion` |
+ * | 2 | recurses without bound: out of fuel at 10 M a scenario; given ample fuel, SpiderMonkey throws `InternalError: too much recursion` (a model error) |
  * | 3 | loops forever (out of fuel) |
  * | 5 | grows memory without bound (memory limit) |
  * | 12 | probes the host: `y` is a bit set of what it could see (0 when nothing) |
