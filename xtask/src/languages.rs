@@ -210,7 +210,12 @@ fn build_js(dir: &Path, out: &Path, install: Install) -> Result<()> {
 
 /// Checks the C build's Debian packages, installing the missing ones or naming the command.
 fn c_packages(install: Install) -> Result<()> {
-    let missing: Vec<&str> = C_PACKAGES
+    missing_packages(C_PACKAGES, install)
+}
+
+/// Installs (or names the command that installs) those of `packages` whose file is missing.
+fn missing_packages(packages: &[(&str, &str)], install: Install) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(_, file)| !Path::new(file).exists())
         .map(|(package, _)| *package)
@@ -303,4 +308,38 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_package_is_named_with_the_command_that_installs_it() {
+        let packages = [
+            ("clang-19", "/nonexistent/clang-19"),
+            ("lld-19", "/"),
+            ("wasi-libc", "/nonexistent/crt1-reactor.o"),
+        ];
+        let err = missing_packages(&packages, Install::NameTheCommand)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "C models need Debian's clang-19, wasi-libc; install them with `apt-get install -y \
+             --no-install-recommends clang-19 wasi-libc` and try again"
+        );
+        missing_packages(&packages[1..2], Install::NameTheCommand).unwrap();
+        let err = need_program(
+            "no-such-program-here",
+            "no-such-package",
+            Install::NameTheCommand,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`apt-get install -y no-such-package`"),
+            "{err}"
+        );
+    }
 }
