@@ -5,10 +5,10 @@
 //! Python and JavaScript components carry their interpreter (10-20 MB); each test loads its
 //! model once and runs every mode on it.
 
+use crate::modes::{check_isolated_on as check_isolated, run_modes as run};
 use mcp_protocol::FailureKind;
-use mcp_sandbox::{BatchOutcome, LoadedModel, ModelRunner, RunLimits, Sandbox};
+use mcp_sandbox::{RunLimits, Sandbox};
 use mcp_testkit::model_bytes;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Limits that fit an interpreter: 64 MiB (mcp's default), and fuel enough for a scenario of
@@ -19,46 +19,6 @@ fn limits() -> RunLimits {
         memory_bytes: 64 << 20,
         scenario_timeout: Duration::from_secs(10),
     }
-}
-
-/// Runs one batch whose scenario `k` has `modes[k]` and `x = k`, numbered from 100.
-fn run(model: &Arc<LoadedModel>, modes: &[f64], limits: RunLimits) -> BatchOutcome {
-    let mut runner = ModelRunner::new(model.clone(), limits).unwrap();
-    let inputs: Vec<f64> = modes
-        .iter()
-        .enumerate()
-        .flat_map(|(k, m)| [*m, k as f64])
-        .collect();
-    runner.run_batch(100, modes.len(), &inputs)
-}
-
-/// Checks that scenario 101 of `[0, mode, 0]` failed as one of `kinds`, with `message` in its
-/// message, and that its neighbours 100 and 102 still produced their outputs.
-fn check_isolated(
-    model: &Arc<LoadedModel>,
-    limits: RunLimits,
-    mode: f64,
-    kinds: &[FailureKind],
-    message: &str,
-) {
-    let out = run(model, &[0.0, mode, 0.0], limits);
-    assert_eq!(
-        out.columns,
-        vec![vec![0.0, 2.0]],
-        "neighbours of mode {mode}"
-    );
-    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
-    let f = &out.failures[0];
-    assert_eq!(f.scenario, 101, "{f:?}");
-    assert!(
-        kinds.contains(&f.kind),
-        "mode {mode}: {f:?} is not one of {kinds:?}"
-    );
-    assert!(
-        f.message.contains(message),
-        "mode {mode}: {:?} lacks {message:?}",
-        f.message
-    );
 }
 
 /// Every rule, for the faulty model of one language; `refusal` is how that language words

@@ -1,12 +1,15 @@
-//! The sandbox against real components: the example models, the `faulty` test model,
-//! hand-written components that are not mcp models, and hand-written hostile models.
+//! The sandbox against real components: the example models, the `faulty` test models (in
+//! Rust here, in Python, JavaScript and C in `languages.rs`), hand-written components that are
+//! not mcp models, and hand-written hostile models.
 
 mod hostile;
 mod languages;
+mod modes;
 
 use mcp_protocol::FailureKind;
 use mcp_sandbox::{ModelRunner, RunLimits, Sandbox, SandboxLimits};
 use mcp_testkit::model_bytes;
+use modes::{check_isolated_on, run_modes};
 use std::time::Duration;
 
 fn limits() -> RunLimits {
@@ -85,15 +88,11 @@ fn run_faulty(modes: &[f64]) -> mcp_sandbox::BatchOutcome {
 }
 
 fn run_faulty_with(modes: &[f64], limits: RunLimits) -> mcp_sandbox::BatchOutcome {
-    let sandbox = Sandbox::new().unwrap();
-    let model = sandbox.load(&model_bytes("faulty"), &limits).unwrap();
-    let mut runner = ModelRunner::new(model, limits).unwrap();
-    let inputs: Vec<f64> = modes
-        .iter()
-        .enumerate()
-        .flat_map(|(k, m)| [*m, k as f64])
-        .collect();
-    runner.run_batch(100, modes.len(), &inputs)
+    let model = Sandbox::new()
+        .unwrap()
+        .load(&model_bytes("faulty"), &limits)
+        .unwrap();
+    run_modes(&model, modes, limits)
 }
 
 /// Checks that exactly scenario 101 of a batch of three failed with `kind`, and that its
@@ -103,20 +102,11 @@ fn check_isolated(mode: f64, kind: FailureKind, message: &str) {
 }
 
 fn check_isolated_with(limits: RunLimits, mode: f64, kind: FailureKind, message: &str) {
-    let out = run_faulty_with(&[0.0, mode, 0.0], limits);
-    assert_eq!(
-        out.columns,
-        vec![vec![0.0, 2.0]],
-        "neighbours of mode {mode}"
-    );
-    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
-    let f = &out.failures[0];
-    assert_eq!((f.scenario, f.kind), (101, kind), "{f:?}");
-    assert!(
-        f.message.contains(message),
-        "{:?} lacks {message:?}",
-        f.message
-    );
+    let model = Sandbox::new()
+        .unwrap()
+        .load(&model_bytes("faulty"), &limits)
+        .unwrap();
+    check_isolated_on(&model, limits, mode, &[kind], message);
 }
 
 #[test]
