@@ -63,10 +63,8 @@ fn against_numpy() -> Result<()> {
             .is_ok_and(|o| o.status.success())
     };
     if !has_numpy() {
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "python3-numpy"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))
-        .context("numpy is missing: install it with `apt-get install -y python3-numpy`")?;
+        crate::apt_install(&["python3-numpy"])
+            .context("numpy is missing: install it with `apt-get install -y python3-numpy`")?;
     }
     run(cargo().args(["build", "--release", "--package", "mcp-cli"]))?;
     let mcp = target_dir().join("release/mcp");

@@ -1,7 +1,7 @@
 //! `cargo xtask broker`: the RabbitMQ the tests use, installed and started when it is missing,
 //! with a TLS listener under a throwaway CA.
 
-use crate::{on_path, run};
+use crate::{apt_install, on_path, run};
 use anyhow::{Context, Result, bail};
 use mcp_testkit::within;
 use std::path::{Path, PathBuf};
@@ -51,10 +51,7 @@ pub(crate) fn ensure_broker() -> Result<TestBroker> {
         if !on_path("apt-get") {
             bail!("{}", no_broker_message());
         }
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "rabbitmq-server"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(&["rabbitmq-server"])?;
     }
     configure_test_tls()?;
     if listening(ADDR) {
@@ -88,9 +85,7 @@ fn configure_test_tls() -> Result<()> {
     let dir = Path::new(TEST_TLS_DIR);
     if !dir.join("server.pem").is_file() {
         if !on_path("openssl") {
-            run(Command::new("apt-get")
-                .args(["install", "-y", "-qq", "openssl"])
-                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+            apt_install(&["openssl"])?;
         }
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {TEST_TLS_DIR}"))?;
         let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));

@@ -112,7 +112,7 @@ fn python_tools(install: Install) -> Result<PathBuf> {
         .context("could not run python3")?;
     if !made.success() {
         if install == Install::SystemPackages && on_path("apt-get") {
-            apt_install(&["python3-venv"])?;
+            install_packages(&["python3-venv"])?;
             run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
         } else {
             bail!(
@@ -224,7 +224,7 @@ fn missing_packages(packages: &[(&str, &str)], install: Install) -> Result<()> {
         return Ok(());
     }
     if install == Install::SystemPackages && on_path("apt-get") {
-        return apt_install(&missing);
+        return install_packages(&missing);
     }
     bail!(
         "C models need Debian's {}; install them with `apt-get install -y \
@@ -295,19 +295,16 @@ fn need_program(program: &str, package: &str, install: Install) -> Result<()> {
         return Ok(());
     }
     if install == Install::SystemPackages && on_path("apt-get") {
-        return apt_install(&[package]);
+        return install_packages(&[package]);
     }
     bail!(
         "`{program}` is not installed; install it with `apt-get install -y {package}` and try again"
     )
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+/// Installs Debian packages without their recommendations (clang's are large).
+fn install_packages(packages: &[&str]) -> Result<()> {
+    crate::apt_install(&[&["--no-install-recommends"], packages].concat())
 }
 
 #[cfg(test)]

@@ -189,6 +189,16 @@ fn shown(cmd: &Command) -> String {
     s
 }
 
+/// Installs Debian packages (`args` may also hold apt-get's options), after refreshing the
+/// package lists.
+fn apt_install(args: &[&str]) -> Result<()> {
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq"])
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))

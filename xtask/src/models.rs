@@ -183,22 +183,27 @@ pub(crate) fn build_model(which: &str, install: Install) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Builds a Rust model: a workspace member by its package, a crate of its own (`mcp new`) by its
-/// manifest, both into the project's target directory.
+/// Builds a Rust model into the project's target directory.
 fn build_rust(model: &ModelDir) -> Result<()> {
-    let package = package_name(&model.dir)?;
     let mut cmd = cargo();
     cmd.args(["build", "--profile", MODEL_PROFILE, "--target", WASM_TARGET]);
-    if in_workspace(&model.dir) {
-        cmd.args(["--package", &package]);
+    select_crate(&mut cmd, &model.dir)?;
+    run(&mut cmd)?;
+    copy_rust_model(&model.name, &package_name(&model.dir)?).map(drop)
+}
+
+/// Points a cargo command at the Rust model in `dir`: a workspace member by its package, a
+/// crate of its own (`mcp new`) by its manifest, with the project's target directory.
+fn select_crate(cmd: &mut Command, dir: &Path) -> Result<()> {
+    if in_workspace(dir) {
+        cmd.args(["--package", &package_name(dir)?]);
     } else {
         cmd.arg("--manifest-path")
-            .arg(model.dir.join("Cargo.toml"))
+            .arg(dir.join("Cargo.toml"))
             .arg("--target-dir")
             .arg(target_dir());
     }
-    run(&mut cmd)?;
-    copy_rust_model(&model.name, &package).map(drop)
+    Ok(())
 }
 
 /// Whether `dir` is one of the project's own model crates (they are workspace members).
@@ -256,14 +261,7 @@ pub(crate) fn test_model(which: &str, install: Install) -> Result<()> {
         Language::Rust => {
             let mut cmd = cargo();
             cmd.arg("test");
-            if in_workspace(&model.dir) {
-                cmd.args(["--package", &package_name(&model.dir)?]);
-            } else {
-                cmd.arg("--manifest-path")
-                    .arg(model.dir.join("Cargo.toml"))
-                    .arg("--target-dir")
-                    .arg(target_dir());
-            }
+            select_crate(&mut cmd, &model.dir)?;
             run(&mut cmd)
         }
         other => languages::test_natively(other, &model.dir, install),

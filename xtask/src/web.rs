@@ -1,6 +1,6 @@
 //! `cargo xtask web`: the dashboard's npm packages; and the Chromium the browser test drives.
 
-use crate::{on_path, project_root, run};
+use crate::{apt_install, on_path, project_root, run};
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::Command;
@@ -31,10 +31,7 @@ pub(crate) fn ensure_chromium() -> Result<String> {
                  `chromium-driver` packages, or set MCP_TEST_CHROMIUM to a Chromium binary"
             );
         }
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     Ok(CHROMIUM.to_string())
 }
